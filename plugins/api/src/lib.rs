@@ -1,0 +1,143 @@
+//! `refit-plugin`: the model plugin API of refit.
+//!
+//! This crate is deliberately tiny and stable (think `log` or `tower-service`):
+//! a plugin author depends on it alone, never on the agent, Burn or actix.
+//!
+//! - [`Model`]: one trainable model, learning incrementally with
+//!   [`Model::partial_fit`] at a learning rate chosen by the caller.
+//! - [`Predictor`]: an immutable, `Send + Sync` serving snapshot taken with
+//!   [`Model::snapshot`], which keeps predicting while the model trains on.
+//! - [`envelope`]: the self-describing byte format every saved model uses.
+//! - [`PluginFactory`] and [`PluginRegistry`]: map a kind name
+//!   (`"logistic"`, `"linear"`, `"mlp"`, or a host's own) to a constructor and
+//!   a loader.
+//! - [`validate`]: the input checks every plugin runs before touching weights.
+//!
+//! # Example: a host-defined plugin
+//!
+//! ```
+//! use std::sync::Arc;
+//! use refit_plugin::*;
+//!
+//! /// Predicts the running mean of the labels it has seen.
+//! #[derive(Clone)]
+//! struct MeanModel { spec: ModelSpec, mean: f32, seen: u64 }
+//!
+//! impl Predictor for MeanModel {
+//!     fn spec(&self) -> &ModelSpec { &self.spec }
+//!     fn predict_row(&self, row: &[f32]) -> Result<f32, PluginError> {
+//!         validate::row(&self.spec, row)?;
+//!         Ok(self.mean)
+//!     }
+//! }
+//!
+//! impl Model for MeanModel {
+//!     fn spec(&self) -> &ModelSpec { &self.spec }
+//!     fn partial_fit(&mut self, x: &Batch<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
+//!         validate::fit_input(&self.spec, x, y, lr)?;
+//!         let loss = y.iter().map(|v| (v - self.mean).powi(2) as f64).sum::<f64>() / y.len() as f64;
+//!         for v in y { self.seen += 1; self.mean += (v - self.mean) / self.seen as f32; }
+//!         Ok(FitReport { rows: y.len(), mean_loss_before: loss })
+//!     }
+//!     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
+//!         Predictor::predict(self, x)
+//!     }
+//!     fn snapshot(&self) -> Arc<dyn Predictor> { Arc::new(self.clone()) }
+//!     fn save(&self) -> Result<Vec<u8>, PluginError> {
+//!         let payload = self.mean.to_le_bytes().to_vec();
+//!         Ok(envelope::encode(&envelope::Header::new("mean", 1, &self.spec), &payload))
+//!     }
+//! }
+//!
+//! struct MeanFactory;
+//! impl PluginFactory for MeanFactory {
+//!     fn kind(&self) -> &str { "mean" }
+//!     fn create(&self, spec: ModelSpec, _params: &Params) -> Result<Box<dyn Model>, PluginError> {
+//!         Ok(Box::new(MeanModel { spec, mean: 0.0, seen: 0 }))
+//!     }
+//!     fn load(&self, bytes: &[u8]) -> Result<Box<dyn Model>, PluginError> {
+//!         let (header, payload) = envelope::decode_for(bytes, "mean", 1)?;
+//!         let raw: [u8; 4] = payload.try_into().map_err(|_| PluginError::Corrupt("mean payload".into()))?;
+//!         Ok(Box::new(MeanModel { spec: header.spec(), mean: f32::from_le_bytes(raw), seen: 0 }))
+//!     }
+//! }
+//!
+//! let mut registry = PluginRegistry::new();
+//! registry.register(Arc::new(MeanFactory)).unwrap();
+//! let spec = ModelSpec::new("mean", Task::Regression, ["a", "b"]);
+//! let mut model = registry.create(spec, &Params::new()).unwrap();
+//! let x = Batch::new(&[1.0, 2.0, 3.0, 4.0], 2).unwrap();
+//! model.partial_fit(&x, &[2.0, 4.0], 0.1).unwrap();
+//! let reloaded = registry.load(&model.save().unwrap()).unwrap();
+//! assert_eq!(reloaded.snapshot().predict_row(&[0.0, 0.0]).unwrap(), 3.0);
+//! ```
+
+mod batch;
+pub mod envelope;
+mod error;
+mod factory;
+mod spec;
+pub mod validate;
+
+use std::sync::Arc;
+
+pub use batch::Batch;
+pub use error::PluginError;
+pub use factory::{parse_params, Params, PluginFactory, PluginRegistry};
+pub use spec::{ModelSpec, Task};
+
+/// What one [`Model::partial_fit`] call did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitReport {
+    /// Rows learned from.
+    pub rows: usize,
+    /// Mean loss of the batch under the weights *before* the step (log loss
+    /// for classifiers, squared error for regressors, regularisation
+    /// excluded): the progressive-validation loss.
+    pub mean_loss_before: f64,
+}
+
+/// An immutable model that predicts. Serving snapshots implement it; they are
+/// shared across threads while the original [`Model`] keeps training.
+pub trait Predictor: Send + Sync {
+    /// Kind, task and feature names of the model this was taken from.
+    fn spec(&self) -> &ModelSpec;
+
+    /// Predicts one row: the probability of class 1 for a classifier, the
+    /// value for a regressor. The row must have the spec's width and finite
+    /// values.
+    fn predict_row(&self, row: &[f32]) -> Result<f32, PluginError>;
+
+    /// Predicts every row of a batch.
+    fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
+        validate::batch(self.spec(), x)?;
+        x.rows_iter().map(|row| self.predict_row(row)).collect()
+    }
+}
+
+/// A trainable model behind the plugin interface. Object-safe: the agent holds
+/// `Box<dyn Model>`.
+pub trait Model: Send {
+    /// Kind, task and feature names.
+    fn spec(&self) -> &ModelSpec;
+
+    /// One incremental update on a mini-batch at learning rate `lr`.
+    ///
+    /// Invalid input (wrong width, non-finite values, a label outside the
+    /// task's domain, an empty batch, a learning rate that is not finite and
+    /// positive) is a typed error and leaves the weights untouched, as does an
+    /// update that would make any weight non-finite.
+    fn partial_fit(&mut self, x: &Batch<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError>;
+
+    /// Predicts a batch through the model itself (for Burn plugins, the
+    /// tensor forward pass).
+    fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError>;
+
+    /// An immutable serving copy, cheap to take, that predicts while this
+    /// model keeps training.
+    fn snapshot(&self) -> Arc<dyn Predictor>;
+
+    /// Self-describing bytes (see [`envelope`]); the plugin's factory loads
+    /// them back.
+    fn save(&self) -> Result<Vec<u8>, PluginError>;
+}

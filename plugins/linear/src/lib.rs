@@ -1,0 +1,72 @@
+//! `refit-linear`: logistic and linear regression for refit, on Burn tensors.
+//!
+//! Two plugin kinds share one model type, [`LinearModel`]:
+//! - `"logistic"`: classification, log loss, predictions are P(class 1);
+//! - `"linear"`: regression, squared error.
+//!
+//! Training is constant-learning-rate SGD on mini-batches with the analytic
+//! gradient (no autodiff: it is several times faster for a linear model) and
+//! optional L2. The learning rate is an argument of every
+//! [`partial_fit`](refit_plugin::Model::partial_fit) call, so the agent can
+//! change it from drift severity between batches. The serving snapshot
+//! ([`LinearSnapshot`]) predicts one row with a plain dot product.
+//!
+//! Register both kinds with [`register`]:
+//!
+//! ```
+//! use refit_plugin::{Batch, ModelSpec, Params, PluginRegistry, Task};
+//! let mut registry = PluginRegistry::new();
+//! refit_linear::register(&mut registry).unwrap();
+//! let spec = ModelSpec::new("logistic", Task::Classification, ["a", "b"]);
+//! let mut model = registry.create(spec, &Params::new()).unwrap();
+//! let report = model
+//!     .partial_fit(&Batch::new(&[1.0, 0.0, 0.0, 1.0], 2).unwrap(), &[1.0, 0.0], 0.1)
+//!     .unwrap();
+//! assert_eq!(report.rows, 2);
+//! assert!((report.mean_loss_before - std::f64::consts::LN_2).abs() < 1e-6);
+//! ```
+
+mod model;
+mod snapshot;
+mod warm_start;
+
+use std::sync::Arc;
+
+use refit_plugin::{parse_params, Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry};
+
+pub use model::{default_device, LinearModel, LinearParams, Loss, FORMAT_VERSION};
+pub use snapshot::LinearSnapshot;
+pub use warm_start::{Coefficients, COEFFICIENTS_FORMAT, COEFFICIENTS_VERSION};
+
+/// The factory of one linear kind (`"logistic"` or `"linear"`).
+#[derive(Debug, Clone, Copy)]
+pub struct LinearFactory(pub Loss);
+
+impl PluginFactory for LinearFactory {
+    fn kind(&self) -> &str {
+        self.0.kind()
+    }
+
+    fn create(&self, spec: ModelSpec, params: &Params) -> Result<Box<dyn Model>, PluginError> {
+        let params: LinearParams = parse_params(self.0.kind(), params)?;
+        if spec.task != self.0.task() {
+            return Err(PluginError::InvalidParams(format!(
+                "kind `{}` is for {}, the config asks for {}",
+                self.0.kind(),
+                self.0.task(),
+                spec.task
+            )));
+        }
+        Ok(Box::new(LinearModel::new(self.0, spec.features, params)?))
+    }
+
+    fn load(&self, bytes: &[u8]) -> Result<Box<dyn Model>, PluginError> {
+        Ok(Box::new(LinearModel::load(self.0, bytes)?))
+    }
+}
+
+/// Registers `"logistic"` and `"linear"`.
+pub fn register(registry: &mut PluginRegistry) -> Result<(), PluginError> {
+    registry.register(Arc::new(LinearFactory(Loss::Log)))?;
+    registry.register(Arc::new(LinearFactory(Loss::Squared)))
+}

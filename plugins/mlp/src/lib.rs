@@ -1,0 +1,48 @@
+//! `refit-mlp`: a multi-layer perceptron plugin for refit, trained with Burn
+//! autodiff (SGD or Adam), for classification and regression.
+//!
+//! ```
+//! use refit_plugin::{ModelSpec, Params, PluginRegistry, Task};
+//! let mut registry = PluginRegistry::new();
+//! refit_mlp::register(&mut registry).unwrap();
+//! let mut params = Params::new();
+//! params.insert("hidden".into(), serde_json::json!([16, 8]));
+//! let spec = ModelSpec::new("mlp", Task::Classification, ["a", "b"]);
+//! let model = registry.create(spec, &params).unwrap();
+//! let p = model.snapshot().predict_row(&[0.5, -0.5]).unwrap();
+//! assert!(p > 0.0 && p < 1.0);
+//! ```
+
+mod model;
+mod net;
+mod snapshot;
+
+use std::sync::Arc;
+
+use refit_plugin::{parse_params, Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry};
+
+pub use model::{default_device, MlpModel, MlpParams, Optimizer, FORMAT_VERSION};
+pub use snapshot::MlpSnapshot;
+
+/// The `"mlp"` factory.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MlpFactory;
+
+impl PluginFactory for MlpFactory {
+    fn kind(&self) -> &str {
+        "mlp"
+    }
+
+    fn create(&self, spec: ModelSpec, params: &Params) -> Result<Box<dyn Model>, PluginError> {
+        Ok(Box::new(MlpModel::new(spec, parse_params("mlp", params)?)?))
+    }
+
+    fn load(&self, bytes: &[u8]) -> Result<Box<dyn Model>, PluginError> {
+        Ok(Box::new(MlpModel::load(bytes)?))
+    }
+}
+
+/// Registers `"mlp"`.
+pub fn register(registry: &mut PluginRegistry) -> Result<(), PluginError> {
+    registry.register(Arc::new(MlpFactory))
+}

@@ -1,0 +1,50 @@
+use refit_plugin::{validate, ModelSpec, PluginError, Predictor, Task};
+
+use crate::net::HostLayer;
+
+/// The serving snapshot of an [`crate::MlpModel`]: the weights copied to the
+/// host and a plain forward pass, tested equal to the Burn forward pass.
+#[derive(Debug, Clone)]
+pub struct MlpSnapshot {
+    spec: ModelSpec,
+    layers: Vec<HostLayer>,
+}
+
+impl MlpSnapshot {
+    pub(crate) fn new(spec: ModelSpec, layers: Vec<HostLayer>) -> Self {
+        Self { spec, layers }
+    }
+
+    pub(crate) fn layers(&self) -> &[HostLayer] {
+        &self.layers
+    }
+}
+
+impl Predictor for MlpSnapshot {
+    fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    fn predict_row(&self, row: &[f32]) -> Result<f32, PluginError> {
+        validate::row(&self.spec, row)?;
+        let last = self.layers.len() - 1;
+        let mut h = row.to_vec();
+        for (i, l) in self.layers.iter().enumerate() {
+            let mut out = l.bias.clone();
+            for (x, w_row) in h.iter().zip(l.weight.chunks_exact(l.outputs)) {
+                for (o, w) in out.iter_mut().zip(w_row) {
+                    *o += x * w;
+                }
+            }
+            if i < last {
+                out.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
+            h = out;
+        }
+        let z = h[0];
+        Ok(match self.spec.task {
+            Task::Classification => 1.0 / (1.0 + (-z).exp()),
+            Task::Regression => z,
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! refit: an embedded online-learning agent.
+//!
+//! A host feeds labelled samples, asks for predictions, and gets models that
+//! keep learning. This crate holds the agent; models are plugins behind the
+//! [`refit_plugin::Model`] trait (re-exported in [`plugins`]).
+//!
+//! What is here today:
+//! - [`plugins`]: the built-in Burn models (`logistic`, `linear`, `mlp`) and
+//!   their registry;
+//! - [`demo`]: deterministic demo streams with documented drifts;
+//! - [`metrics`]: AUC, log loss, MAE, RMSE;
+//! - [`progressive`]: progressive validation of a model over a stream.
+//!
+//! ```
+//! use refit::plugins::{self, Batch, ModelSpec, Params, Task};
+//!
+//! let registry = plugins::builtin();
+//! let spec = ModelSpec::new("logistic", Task::Classification, ["tenure", "charges"]);
+//! let mut model = registry.create(spec, &Params::new()).unwrap();
+//! let x = [0.5, 1.0, 3.0, 0.2];
+//! model.partial_fit(&Batch::new(&x, 2).unwrap(), &[1.0, 0.0], 0.05).unwrap();
+//! let serving = model.snapshot(); // Send + Sync, keeps working while training goes on
+//! let p = serving.predict_row(&[0.5, 1.0]).unwrap();
+//! assert!(p > 0.5);
+//! ```
+
+pub mod demo;
+pub mod metrics;
+pub mod plugins;
+pub mod progressive;

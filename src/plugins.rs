@@ -1,0 +1,36 @@
+//! The built-in model plugins and the registry that holds them.
+//!
+//! | kind | crate | task |
+//! |---|---|---|
+//! | `logistic` | `refit-linear` | classification |
+//! | `linear` | `refit-linear` | regression |
+//! | `mlp` | `refit-mlp` | either |
+//!
+//! ```
+//! let registry = refit::plugins::builtin();
+//! assert_eq!(registry.kinds(), ["linear", "logistic", "mlp"]);
+//! ```
+
+pub use refit_linear as linear;
+pub use refit_mlp as mlp;
+pub use refit_plugin::*;
+
+use crate::demo::DemoStream;
+
+/// A registry with every built-in plugin.
+pub fn builtin() -> PluginRegistry {
+    let mut registry = PluginRegistry::new();
+    // The built-in kinds are distinct, so registering them cannot collide.
+    let _ = refit_linear::register(&mut registry);
+    let _ = refit_mlp::register(&mut registry);
+    registry
+}
+
+/// A fresh built-in model of `kind` with default parameters for a demo
+/// stream's task and features.
+pub fn create_for(stream: &DemoStream, kind: &str) -> Result<Box<dyn Model>, PluginError> {
+    builtin().create(
+        ModelSpec::new(kind, stream.task, stream.features.clone()),
+        &Params::new(),
+    )
+}
