@@ -1,1 +1,93 @@
-fn main(){}
+//! Plugin throughput and serving latency.
+//!
+//! - `partial_fit/<kind>/d<features>/b<batch>`: rows/s of one `partial_fit`
+//!   call at batch sizes 1, 32, 256, 4096 and 20 or 100 features;
+//! - `predict_row/<kind>/d<features>`: one row through the serving snapshot.
+//!
+//! Run: `cargo bench --bench models` (single-threaded: the built-in plugins
+//! use Burn's flex backend without rayon).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use refit::plugins::{self, Batch, Model, ModelSpec, Params, Task};
+
+const KINDS: [(&str, Task); 3] = [
+    ("logistic", Task::Classification),
+    ("linear", Task::Regression),
+    ("mlp", Task::Classification),
+];
+
+fn model(kind: &str, task: Task, width: usize) -> Box<dyn Model> {
+    let features: Vec<String> = (0..width).map(|i| format!("f{i}")).collect();
+    plugins::builtin()
+        .create(ModelSpec::new(kind, task, features), &Params::new())
+        .expect("built-in kind")
+}
+
+fn data(rows: usize, width: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let x: Vec<f32> = (0..rows * width)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let y = (0..rows)
+        .map(|i| {
+            if x[i * width] + x[i * width + 1] > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    (x, y)
+}
+
+fn partial_fit(c: &mut Criterion) {
+    for (kind, task) in KINDS {
+        let mut group = c.benchmark_group(format!("partial_fit/{kind}"));
+        group.warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(2));
+        for width in [20, 100] {
+            for batch in [1usize, 32, 256, 4096] {
+                let (x, y) = data(batch, width);
+                let mut m = model(kind, task, width);
+                group.throughput(Throughput::Elements(batch as u64));
+                group.bench_function(
+                    BenchmarkId::new(format!("d{width}"), format!("b{batch}")),
+                    |b| {
+                        let xb = Batch::new(&x, width).expect("rectangular");
+                        b.iter(|| {
+                            m.partial_fit(black_box(&xb), black_box(&y), 0.001)
+                                .expect("valid")
+                        })
+                    },
+                );
+            }
+        }
+        group.finish();
+    }
+}
+
+fn predict_row(c: &mut Criterion) {
+    let mut group = c.benchmark_group("predict_row");
+    for (kind, task) in KINDS {
+        for width in [20, 100] {
+            let (x, y) = data(256, width);
+            let mut m = model(kind, task, width);
+            m.partial_fit(&Batch::new(&x, width).expect("rectangular"), &y, 0.01)
+                .expect("valid");
+            let serving = m.snapshot();
+            let row = &x[..width];
+            group.bench_function(BenchmarkId::new(kind, format!("d{width}")), |b| {
+                b.iter(|| serving.predict_row(black_box(row)).expect("valid"))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, partial_fit, predict_row);
+criterion_main!(benches);

@@ -260,7 +260,11 @@ pub fn churn(seed: u64, rows: usize) -> DemoStream {
             "churn drivers change: service problems and late payments weigh more, price and contract less, discounts stop retaining",
             "monthly_charges_100usd mean +0.35, usage_hours_10 mean -1.0, linearly",
         ),
-        segments: segments(rows, (&CHURN_BEFORE.0, CHURN_BEFORE.1), (&CHURN_AFTER.0, CHURN_AFTER.1)),
+        segments: segments(
+            rows,
+            (&CHURN_BEFORE.0, CHURN_BEFORE.1),
+            (&CHURN_AFTER.0, CHURN_AFTER.1),
+        ),
     }
 }
 
@@ -311,7 +315,11 @@ pub fn clv_with_noise(seed: u64, rows: usize, noise: f32) -> DemoStream {
             "value drivers change: order value and frequency weigh more, tenure less",
             "avg_order_100usd mean +0.5, orders_per_month mean +0.8, linearly",
         ),
-        segments: segments(rows, (&CLV_BEFORE.0, CLV_BEFORE.1), (&CLV_AFTER.0, CLV_AFTER.1)),
+        segments: segments(
+            rows,
+            (&CLV_BEFORE.0, CLV_BEFORE.1),
+            (&CLV_AFTER.0, CLV_AFTER.1),
+        ),
     }
 }
 
@@ -321,14 +329,17 @@ pub fn clv(seed: u64, rows: usize) -> DemoStream {
 }
 
 /// An XOR-like classification stream: two uniform features in [-1, 1];
-/// class 1 when they have the same sign (95% of the time; 5% label noise).
+/// class 1 when they have the same sign (2% label noise, so the oracle AUC is 0.98).
 /// No linear model can beat chance on it; a small MLP can.
 pub fn xor(seed: u64, rows: usize) -> DemoStream {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut x, mut y, mut oracle) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rows {
-        let (a, b) = (rng.random_range(-1.0..1.0f32), rng.random_range(-1.0..1.0f32));
-        let p = if a * b > 0.0 { 0.95 } else { 0.05 };
+        let (a, b) = (
+            rng.random_range(-1.0..1.0f32),
+            rng.random_range(-1.0..1.0f32),
+        );
+        let p = if a * b > 0.0 { 0.98 } else { 0.02 };
         x.extend_from_slice(&[a, b]);
         y.push(if rng.random::<f32>() < p { 1.0 } else { 0.0 });
         oracle.push(p);

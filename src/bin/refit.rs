@@ -52,9 +52,10 @@ struct RunArgs {
     /// Rows per update.
     #[arg(long, default_value_t = 32)]
     batch: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.05)]
-    lr: f32,
+    /// Learning rate (default: 0.05 for logistic, 0.02 for linear, 0.01
+    /// for mlp).
+    #[arg(long)]
+    lr: Option<f32>,
     /// Rows per reported window.
     #[arg(long, default_value_t = 2_000)]
     window: usize,
@@ -115,8 +116,13 @@ fn run(args: RunArgs) -> Result<()> {
     });
     let mut model = plugins::create_for(&stream, &kind)
         .with_context(|| format!("creating a `{kind}` model for the {} stream", stream.name))?;
+    let lr = args.lr.unwrap_or(match kind.as_str() {
+        "logistic" => 0.05,
+        "linear" => 0.02,
+        _ => 0.01,
+    });
     let _span = tracing::info_span!("run", stream = stream.name, model = %kind).entered();
-    tracing::info!(rows = stream.rows(), batch = args.batch, lr = args.lr, "streaming");
+    tracing::info!(rows = stream.rows(), batch = args.batch, lr, "streaming");
 
     let bar = ProgressBar::with_draw_target(
         Some(stream.rows() as u64),
@@ -132,7 +138,7 @@ fn run(args: RunArgs) -> Result<()> {
         &stream,
         &progressive::Settings {
             batch: args.batch,
-            learning_rate: args.lr,
+            learning_rate: lr,
             window: args.window,
         },
         |done| bar.set_position(done as u64),
@@ -154,10 +160,17 @@ fn run(args: RunArgs) -> Result<()> {
         stream.rows(),
         stream.width(),
         args.batch,
-        args.lr
+        lr
     )?;
-    writeln!(out, "progressive validation (each batch predicted before it is learned):")?;
-    writeln!(out, "{:>13}  {:<32} {:<32} events", "rows", "model", "oracle")?;
+    writeln!(
+        out,
+        "progressive validation (each batch predicted before it is learned):"
+    )?;
+    writeln!(
+        out,
+        "{:>13}  {:<32} {:<32} events",
+        "rows", "model", "oracle"
+    )?;
     for w in &report.windows {
         writeln!(
             out,
@@ -169,7 +182,13 @@ fn run(args: RunArgs) -> Result<()> {
             w.events.join("; ")
         )?;
     }
-    writeln!(out, "{:>13}  {:<32} {:<32}", "overall", report.overall.to_string(), report.oracle.to_string())?;
+    writeln!(
+        out,
+        "{:>13}  {:<32} {:<32}",
+        "overall",
+        report.overall.to_string(),
+        report.oracle.to_string()
+    )?;
     writeln!(
         out,
         "{} updates in {:.2?} ({:.0} rows/s including prediction)",

@@ -148,8 +148,8 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, &[u8]), PluginError> {
             supported: u32::from(ENVELOPE_VERSION),
         });
     }
-    let header: Header = serde_json::from_slice(head)
-        .map_err(|e| PluginError::Corrupt(format!("header: {e}")))?;
+    let header: Header =
+        serde_json::from_slice(head).map_err(|e| PluginError::Corrupt(format!("header: {e}")))?;
     Ok((header, payload))
 }
 
@@ -214,7 +214,11 @@ mod tests {
         let bytes = sample();
         assert!(matches!(
             decode_for(&bytes, "k", 1),
-            Err(PluginError::UnsupportedVersion { found: 2, supported: 1, .. })
+            Err(PluginError::UnsupportedVersion {
+                found: 2,
+                supported: 1,
+                ..
+            })
         ));
     }
 

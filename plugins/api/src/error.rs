@@ -52,13 +52,17 @@ pub enum PluginError {
     #[error("truncated model file: expected {expected} bytes, found {found}")]
     Truncated { expected: usize, found: usize },
     /// The checksum does not match: the file was altered or damaged.
-    #[error("model file checksum mismatch (stored {stored:#010x}, computed {computed:#010x}): the file was altered or damaged")]
+    #[error(
+        "model file checksum mismatch (stored {stored:#010x}, computed {computed:#010x}): the file was altered or damaged"
+    )]
     ChecksumMismatch { stored: u32, computed: u32 },
     /// The file was written by another plugin.
     #[error("model file is of kind `{found}`, but plugin `{expected}` was asked to load it")]
     WrongKind { expected: String, found: String },
     /// The file uses a format version this build does not know.
-    #[error("model file format version {found} of `{kind}` is newer than this build supports ({supported})")]
+    #[error(
+        "model file format version {found} of `{kind}` is newer than this build supports ({supported})"
+    )]
     UnsupportedVersion {
         kind: String,
         found: u32,

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::{envelope, Model, ModelSpec, PluginError};
+use crate::{Model, ModelSpec, PluginError, envelope};
 
 /// Plugin hyper-parameters, as given in the `[model.params]` table of the
 /// config. Each plugin deserialises its own typed struct from it and names

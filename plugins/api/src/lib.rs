@@ -83,7 +83,7 @@ use std::sync::Arc;
 
 pub use batch::Batch;
 pub use error::PluginError;
-pub use factory::{parse_params, Params, PluginFactory, PluginRegistry};
+pub use factory::{Params, PluginFactory, PluginRegistry, parse_params};
 pub use spec::{ModelSpec, Task};
 
 /// What one [`Model::partial_fit`] call did.
@@ -140,4 +140,20 @@ pub trait Model: Send {
     /// Self-describing bytes (see [`envelope`]); the plugin's factory loads
     /// them back.
     fn save(&self) -> Result<Vec<u8>, PluginError>;
+}
+
+impl std::fmt::Debug for dyn Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("spec", self.spec())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for dyn Predictor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Predictor")
+            .field("spec", self.spec())
+            .finish_non_exhaustive()
+    }
 }

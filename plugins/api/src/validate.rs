@@ -85,12 +85,7 @@ pub fn labels(spec: &ModelSpec, rows: usize, y: &[f32]) -> Result<(), PluginErro
 }
 
 /// Everything [`crate::Model::partial_fit`] must check before learning.
-pub fn fit_input(
-    spec: &ModelSpec,
-    x: &Batch<'_>,
-    y: &[f32],
-    lr: f32,
-) -> Result<(), PluginError> {
+pub fn fit_input(spec: &ModelSpec, x: &Batch<'_>, y: &[f32], lr: f32) -> Result<(), PluginError> {
     learning_rate(lr)?;
     batch(spec, x)?;
     labels(spec, x.rows(), y)

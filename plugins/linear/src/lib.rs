@@ -32,11 +32,13 @@ mod warm_start;
 
 use std::sync::Arc;
 
-use refit_plugin::{parse_params, Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry};
+use refit_plugin::{
+    Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry, parse_params,
+};
 
-pub use model::{default_device, LinearModel, LinearParams, Loss, FORMAT_VERSION};
+pub use model::{FORMAT_VERSION, LinearModel, LinearParams, Loss, default_device};
 pub use snapshot::LinearSnapshot;
-pub use warm_start::{Coefficients, COEFFICIENTS_FORMAT, COEFFICIENTS_VERSION};
+pub use warm_start::{COEFFICIENTS_FORMAT, COEFFICIENTS_VERSION, Coefficients};
 
 /// The factory of one linear kind (`"logistic"` or `"linear"`).
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use refit_plugin::{
-    envelope, validate, Batch, FitReport, Model, ModelSpec, PluginError, Predictor, Task,
+    Batch, FitReport, Model, ModelSpec, PluginError, Predictor, Task, envelope, validate,
 };
 use serde::{Deserialize, Serialize};
 

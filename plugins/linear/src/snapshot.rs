@@ -1,4 +1,4 @@
-use refit_plugin::{validate, ModelSpec, PluginError, Predictor};
+use refit_plugin::{ModelSpec, PluginError, Predictor, validate};
 
 use crate::Loss;
 

@@ -134,12 +134,7 @@ impl Coefficients {
         if self.features == expected {
             return Ok(());
         }
-        let detail = match self
-            .features
-            .iter()
-            .zip(expected)
-            .position(|(a, b)| a != b)
-        {
+        let detail = match self.features.iter().zip(expected).position(|(a, b)| a != b) {
             Some(i) => format!(
                 "column {i} is `{}` in the file but `{}` in the config",
                 self.features[i], expected[i]

@@ -19,9 +19,11 @@ mod snapshot;
 
 use std::sync::Arc;
 
-use refit_plugin::{parse_params, Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry};
+use refit_plugin::{
+    Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry, parse_params,
+};
 
-pub use model::{default_device, MlpModel, MlpParams, Optimizer, FORMAT_VERSION};
+pub use model::{FORMAT_VERSION, MlpModel, MlpParams, Optimizer, default_device};
 pub use snapshot::MlpSnapshot;
 
 /// The `"mlp"` factory.

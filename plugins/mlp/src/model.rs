@@ -5,7 +5,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use refit_plugin::{
-    envelope, validate, Batch, FitReport, Model, ModelSpec, PluginError, Predictor, Task,
+    Batch, FitReport, Model, ModelSpec, PluginError, Predictor, Task, envelope, validate,
 };
 use serde::{Deserialize, Serialize};
 
@@ -121,7 +121,11 @@ impl MlpModel {
 
     /// A freshly initialised network on `device` (the plain device; autodiff
     /// is added here).
-    pub fn new_on(spec: ModelSpec, params: MlpParams, device: &Device) -> Result<Self, PluginError> {
+    pub fn new_on(
+        spec: ModelSpec,
+        params: MlpParams,
+        device: &Device,
+    ) -> Result<Self, PluginError> {
         params.check()?;
         if spec.width() == 0 {
             return Err(PluginError::InvalidParams(
@@ -207,7 +211,12 @@ impl Model for MlpModel {
         let net = optim.step(f64::from(lr), self.net.clone(), grads);
         let host = net.to_host().map_err(PluginError::Backend)?;
         for (i, layer) in host.iter().enumerate() {
-            if let Some(v) = layer.weight.iter().chain(&layer.bias).find(|v| !v.is_finite()) {
+            if let Some(v) = layer
+                .weight
+                .iter()
+                .chain(&layer.bias)
+                .find(|v| !v.is_finite())
+            {
                 return Err(PluginError::Diverged(format!(
                     "a weight of layer {i} would become {v} at learning rate {lr}; weights kept"
                 )));
@@ -292,7 +301,9 @@ impl MlpModel {
         let (header, payload) = envelope::decode_for(bytes, "mlp", FORMAT_VERSION)?;
         let p: Payload = serde_json::from_slice(payload)
             .map_err(|e| PluginError::Corrupt(format!("mlp payload: {e}")))?;
-        p.params.check().map_err(|e| PluginError::Corrupt(e.to_string()))?;
+        p.params
+            .check()
+            .map_err(|e| PluginError::Corrupt(e.to_string()))?;
         let spec = header.spec();
         let mut sizes = vec![spec.width()];
         sizes.extend(&p.params.hidden);
@@ -319,7 +330,10 @@ impl MlpModel {
                 bias: l.bias.into_iter().map(f32::from_bits).collect(),
             })
             .collect();
-        if host.iter().any(|l| l.weight.iter().chain(&l.bias).any(|v| !v.is_finite())) {
+        if host
+            .iter()
+            .any(|l| l.weight.iter().chain(&l.bias).any(|v| !v.is_finite()))
+        {
             return Err(PluginError::Corrupt("non-finite weight".into()));
         }
         let ad = default_device().autodiff();

@@ -75,7 +75,11 @@ impl Net {
                 let [inputs, outputs] = l.weight.val().dims();
                 let weight = l.weight.val().into_data().try_to_vec::<f32>();
                 let bias = match &l.bias {
-                    Some(b) => b.val().into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?,
+                    Some(b) => b
+                        .val()
+                        .into_data()
+                        .try_to_vec::<f32>()
+                        .map_err(|e| format!("{e:?}"))?,
                     None => vec![0.0; outputs],
                 };
                 Ok(HostLayer {

@@ -1,4 +1,4 @@
-use refit_plugin::{validate, ModelSpec, PluginError, Predictor, Task};
+use refit_plugin::{ModelSpec, PluginError, Predictor, Task, validate};
 
 use crate::net::HostLayer;
 

@@ -1,0 +1,209 @@
+//! Bad input never panics and never changes the weights: each case is a typed
+//! error, for every built-in plugin.
+
+mod common;
+
+use common::{KINDS, probe, trained};
+use refit::plugins::{Batch, Model, PluginError};
+
+/// Runs `fit` on every built-in model; checks the error with `expect` and that
+/// the saved bytes and predictions are unchanged.
+fn refused(x: &[f32], width: usize, y: &[f32], lr: f32, expect: fn(&PluginError) -> bool) {
+    for (kind, task) in KINDS {
+        let mut m: Box<dyn Model> = trained(kind, task);
+        let before = m.save().unwrap();
+        let probe = probe();
+        let p_before = m.predict(&Batch::new(&probe, 3).unwrap()).unwrap();
+        let result = Batch::new(x, width).and_then(|b| m.partial_fit(&b, y, lr));
+        match result {
+            Err(e) => assert!(expect(&e), "{kind}/{task}: unexpected error {e:?}"),
+            Ok(r) => panic!("{kind}/{task}: accepted bad input: {r:?}"),
+        }
+        assert_eq!(m.save().unwrap(), before, "{kind}/{task}: weights changed");
+        assert_eq!(
+            m.predict(&Batch::new(&probe, 3).unwrap()).unwrap(),
+            p_before
+        );
+    }
+}
+
+const X2: [f32; 6] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+
+#[test]
+fn wrong_width() {
+    refused(&[0.1, 0.2, 0.3, 0.4], 2, &[1.0, 0.0], 0.01, |e| {
+        matches!(
+            e,
+            PluginError::WidthMismatch {
+                expected: 3,
+                got: 2
+            }
+        )
+    });
+}
+
+#[test]
+fn ragged_rows() {
+    refused(&[0.1, 0.2, 0.3, 0.4], 3, &[1.0], 0.01, |e| {
+        matches!(e, PluginError::RaggedBatch { .. })
+    });
+}
+
+#[test]
+fn nan_feature() {
+    refused(
+        &[0.1, f32::NAN, 0.3, 0.4, 0.5, 0.6],
+        3,
+        &[1.0, 0.0],
+        0.01,
+        |e| matches!(e, PluginError::NonFiniteFeature { row: 0, feature, .. } if feature == "b"),
+    );
+}
+
+#[test]
+fn infinite_feature() {
+    refused(
+        &[0.1, 0.2, 0.3, 0.4, 0.5, f32::NEG_INFINITY],
+        3,
+        &[1.0, 0.0],
+        0.01,
+        |e| matches!(e, PluginError::NonFiniteFeature { row: 1, feature, .. } if feature == "c"),
+    );
+}
+
+#[test]
+fn nan_label() {
+    refused(&X2, 3, &[1.0, f32::NAN], 0.01, |e| {
+        matches!(e, PluginError::NonFiniteLabel { row: 1, .. })
+    });
+}
+
+#[test]
+fn infinite_label() {
+    refused(&X2, 3, &[f32::INFINITY, 0.0], 0.01, |e| {
+        matches!(e, PluginError::NonFiniteLabel { row: 0, .. })
+    });
+}
+
+#[test]
+fn classifier_label_other_than_zero_or_one() {
+    for (kind, task) in KINDS
+        .into_iter()
+        .filter(|k| k.1 == refit::plugins::Task::Classification)
+    {
+        let mut m = trained(kind, task);
+        let before = m.save().unwrap();
+        let err = m
+            .partial_fit(&Batch::new(&X2, 3).unwrap(), &[1.0, 2.0], 0.01)
+            .unwrap_err();
+        assert!(
+            matches!(err, PluginError::InvalidLabel { row: 1, value } if value == 2.0),
+            "{err:?}"
+        );
+        let err = m
+            .partial_fit(&Batch::new(&X2, 3).unwrap(), &[-1.0, 0.0], 0.01)
+            .unwrap_err();
+        assert!(matches!(err, PluginError::InvalidLabel { row: 0, .. }));
+        assert_eq!(m.save().unwrap(), before);
+    }
+}
+
+#[test]
+fn label_count_differs_from_rows() {
+    refused(&X2, 3, &[1.0], 0.01, |e| {
+        matches!(e, PluginError::LabelCount { rows: 2, labels: 1 })
+    });
+}
+
+#[test]
+fn empty_batch() {
+    refused(&[], 3, &[], 0.01, |e| matches!(e, PluginError::EmptyBatch));
+}
+
+#[test]
+fn zero_learning_rate() {
+    refused(&X2, 3, &[1.0, 0.0], 0.0, |e| {
+        matches!(e, PluginError::InvalidLearningRate(_))
+    });
+}
+
+#[test]
+fn negative_learning_rate() {
+    refused(&X2, 3, &[1.0, 0.0], -0.01, |e| {
+        matches!(e, PluginError::InvalidLearningRate(_))
+    });
+}
+
+#[test]
+fn nan_learning_rate() {
+    refused(&X2, 3, &[1.0, 0.0], f32::NAN, |e| {
+        matches!(e, PluginError::InvalidLearningRate(_))
+    });
+}
+
+#[test]
+fn infinite_learning_rate() {
+    refused(&X2, 3, &[1.0, 0.0], f32::INFINITY, |e| {
+        matches!(e, PluginError::InvalidLearningRate(_))
+    });
+}
+
+#[test]
+fn update_that_overflows_is_rolled_back() {
+    use refit::plugins::{self, ModelSpec, Params, Task};
+    // Finite input, but the step overflows f32: refused, weights kept.
+    let x = Batch::new(&[3e18f32, 3e18, 3e18], 3).unwrap();
+    let mut sgd = Params::new();
+    sgd.insert("optimizer".into(), "sgd".into());
+    let registry = plugins::builtin();
+    let models = [
+        trained("logistic", Task::Classification),
+        trained("linear", Task::Regression),
+        registry
+            .create(
+                ModelSpec::new("mlp", Task::Classification, common::FEATURES),
+                &sgd,
+            )
+            .unwrap(),
+        registry
+            .create(
+                ModelSpec::new("mlp", Task::Regression, common::FEATURES),
+                &sgd,
+            )
+            .unwrap(),
+    ];
+    for mut m in models {
+        let before = m.save().unwrap();
+        let err = m.partial_fit(&x, &[0.0], 1e30).unwrap_err();
+        assert!(
+            matches!(err, PluginError::Diverged(_)),
+            "{:?}: {err:?}",
+            m.spec()
+        );
+        assert!(err.to_string().contains("weights kept"));
+        assert_eq!(m.save().unwrap(), before);
+        // The model still learns from sane input afterwards.
+        m.partial_fit(&Batch::new(&X2, 3).unwrap(), &[1.0, 0.0], 0.01)
+            .unwrap();
+    }
+}
+
+#[test]
+fn predict_refuses_bad_rows_without_panicking() {
+    for (kind, task) in KINDS {
+        let m = trained(kind, task);
+        let serving = m.snapshot();
+        assert!(matches!(
+            serving.predict_row(&[1.0, 2.0]),
+            Err(PluginError::WidthMismatch { .. })
+        ));
+        assert!(matches!(
+            serving.predict_row(&[1.0, f32::NAN, 0.0]),
+            Err(PluginError::NonFiniteFeature { .. })
+        ));
+        assert!(matches!(
+            m.predict(&Batch::new(&[], 3).unwrap()),
+            Err(PluginError::EmptyBatch)
+        ));
+    }
+}

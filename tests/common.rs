@@ -1,0 +1,46 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use refit::plugins::{self, Batch, Model, ModelSpec, Params, Task};
+
+/// Every built-in kind with a task it serves.
+pub const KINDS: [(&str, Task); 4] = [
+    ("logistic", Task::Classification),
+    ("linear", Task::Regression),
+    ("mlp", Task::Classification),
+    ("mlp", Task::Regression),
+];
+
+pub const FEATURES: [&str; 3] = ["a", "b", "c"];
+
+/// A built-in model of `kind`, trained a few steps so its weights are not
+/// the initial ones.
+pub fn trained(kind: &str, task: Task) -> Box<dyn Model> {
+    let mut m = plugins::builtin()
+        .create(ModelSpec::new(kind, task, FEATURES), &Params::new())
+        .unwrap();
+    let x: Vec<f32> = (0..96)
+        .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+        .collect();
+    let y: Vec<f32> = (0..32)
+        .map(|i| {
+            if (x[3 * i] + x[3 * i + 1]) > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    for _ in 0..5 {
+        m.partial_fit(&Batch::new(&x, 3).unwrap(), &y, 0.05)
+            .unwrap();
+    }
+    m
+}
+
+/// Some rows to predict.
+pub fn probe() -> Vec<f32> {
+    (0..60)
+        .map(|i| ((i * 13 % 17) as f32 - 8.0) / 4.0)
+        .collect()
+}

@@ -1,0 +1,134 @@
+//! Save then load gives bit-identical predictions; damaged, foreign and future
+//! files are refused with distinct errors.
+
+mod common;
+
+use common::{KINDS, probe, trained};
+use refit::plugins::{self, Batch, PluginError, envelope};
+
+#[test]
+fn round_trip_is_bit_identical() {
+    let registry = plugins::builtin();
+    for (kind, task) in KINDS {
+        let m = trained(kind, task);
+        let bytes = m.save().unwrap();
+        let loaded = registry.load(&bytes).unwrap();
+        assert_eq!(loaded.spec(), m.spec());
+        let x = probe();
+        let x = Batch::new(&x, 3).unwrap();
+        let (a, b) = (m.predict(&x).unwrap(), loaded.predict(&x).unwrap());
+        assert_eq!(
+            a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+        let (sa, sb) = (
+            m.snapshot().predict(&x).unwrap(),
+            loaded.snapshot().predict(&x).unwrap(),
+        );
+        assert_eq!(
+            sa.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            sb.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+        // Saving the loaded model gives the same bytes.
+        assert_eq!(loaded.save().unwrap(), bytes, "{kind}");
+    }
+}
+
+#[test]
+fn truncated_file_is_refused() {
+    let registry = plugins::builtin();
+    for (kind, task) in KINDS {
+        let bytes = trained(kind, task).save().unwrap();
+        for cut in [bytes.len() - 1, bytes.len() / 2, 12] {
+            assert!(
+                matches!(
+                    registry.load(&bytes[..cut]),
+                    Err(PluginError::Truncated { .. })
+                ),
+                "{kind} cut at {cut}"
+            );
+        }
+    }
+}
+
+#[test]
+fn altered_file_is_refused() {
+    let registry = plugins::builtin();
+    for (kind, task) in KINDS {
+        let mut bytes = trained(kind, task).save().unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x01;
+        assert!(
+            matches!(
+                registry.load(&bytes),
+                Err(PluginError::ChecksumMismatch { .. })
+            ),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn file_of_another_plugin_is_refused() {
+    let logistic = trained("logistic", plugins::Task::Classification)
+        .save()
+        .unwrap();
+    let mlp = trained("mlp", plugins::Task::Classification)
+        .save()
+        .unwrap();
+    let registry = plugins::builtin();
+    for (file, other) in [
+        (&logistic, "mlp"),
+        (&logistic, "linear"),
+        (&mlp, "logistic"),
+    ] {
+        let err = registry.get(other).unwrap().load(file).unwrap_err();
+        assert!(
+            matches!(err, PluginError::WrongKind { ref expected, .. } if expected == other),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn future_format_version_is_refused() {
+    let registry = plugins::builtin();
+    for (kind, task) in KINDS {
+        let bytes = trained(kind, task).save().unwrap();
+        let (mut header, payload) = envelope::decode(&bytes).unwrap();
+        header.format_version += 1;
+        let future = envelope::encode(&header, payload);
+        let err = registry.load(&future).unwrap_err();
+        assert!(
+            matches!(err, PluginError::UnsupportedVersion { found, supported, .. } if found == supported + 1),
+            "{kind}: {err:?}"
+        );
+        assert!(err.to_string().contains("newer than this build supports"));
+    }
+}
+
+#[test]
+fn garbage_and_unknown_kind_are_refused() {
+    let registry = plugins::builtin();
+    assert_eq!(
+        registry.load(b"{\"not\": \"a model\"}").unwrap_err(),
+        PluginError::BadMagic
+    );
+    let bytes = trained("linear", plugins::Task::Regression).save().unwrap();
+    let (mut header, payload) = envelope::decode(&bytes).unwrap();
+    header.kind = "forest".into();
+    let err = registry
+        .load(&envelope::encode(&header, payload))
+        .unwrap_err();
+    assert!(matches!(err, PluginError::UnknownKind { .. }));
+    assert!(
+        err.to_string()
+            .contains("registered: linear, logistic, mlp")
+    );
+    // A well-framed envelope whose payload is nonsense.
+    header.kind = "linear".into();
+    let err = registry
+        .load(&envelope::encode(&header, b"[1,2"))
+        .unwrap_err();
+    assert!(matches!(err, PluginError::Corrupt(_)), "{err:?}");
+}
