@@ -151,8 +151,9 @@ fn infinite_learning_rate() {
 #[test]
 fn update_that_overflows_is_rolled_back() {
     use refit::plugins::{self, ModelSpec, Params, Task};
-    // Finite input, but the step overflows f32: refused, weights kept.
-    let x = Batch::new(&[3e18f32, 3e18, 3e18], 3).unwrap();
+    // Finite input and learning rate, but the step would throw the weights
+    // far past the safeguard's bound: refused, weights kept.
+    let x = Batch::new(&X2, 3).unwrap();
     let mut sgd = Params::new();
     sgd.insert("optimizer".into(), "sgd".into());
     let registry = plugins::builtin();
@@ -174,7 +175,7 @@ fn update_that_overflows_is_rolled_back() {
     ];
     for mut m in models {
         let before = m.save().unwrap();
-        let err = m.partial_fit(&x, &[0.0], 1e30).unwrap_err();
+        let err = m.partial_fit(&x, &[1.0, 0.0], 1e30).unwrap_err();
         assert!(
             matches!(err, PluginError::Diverged(_)),
             "{:?}: {err:?}",
@@ -206,4 +207,62 @@ fn predict_refuses_bad_rows_without_panicking() {
             Err(PluginError::EmptyBatch)
         ));
     }
+}
+
+#[test]
+fn non_finite_gradient_is_refused() {
+    use refit::plugins::linear::{LinearModel, LinearParams, Loss};
+    // Without preprocessing, squares of 3e20 overflow f32: the gradient is
+    // infinite and the update is refused before it touches the weights.
+    let mut m = LinearModel::new(Loss::Squared, common::FEATURES, LinearParams::raw()).unwrap();
+    m.partial_fit(&Batch::new(&X2, 3).unwrap(), &[1.0, 0.0], 0.01)
+        .unwrap();
+    let before = m.save().unwrap();
+    let x = [3e20f32, 3e20, 3e20, 3e20, 3e20, 3e20];
+    let err = m
+        .partial_fit(&Batch::new(&x, 3).unwrap(), &[1e20, -1e20], 0.01)
+        .unwrap_err();
+    assert!(matches!(err, PluginError::Diverged(_)), "{err:?}");
+    assert_eq!(m.save().unwrap(), before);
+}
+
+#[test]
+fn large_gradient_is_clipped_or_refused_by_config() {
+    use refit::plugins::linear::{LinearModel, LinearParams, Loss};
+    use refit::plugins::safeguard::{Action, Safeguard};
+    let x = [1e3f32, 1e3, 1e3];
+    let params = |on_large_gradient| LinearParams {
+        safeguard: Safeguard {
+            max_grad_norm: 10.0,
+            on_large_gradient,
+            ..Default::default()
+        },
+        ..LinearParams::raw()
+    };
+    let mut clip = LinearModel::new(Loss::Squared, common::FEATURES, params(Action::Clip)).unwrap();
+    let report = clip
+        .partial_fit(&Batch::new(&x, 3).unwrap(), &[50.0], 0.1)
+        .unwrap();
+    assert!(report.clipped);
+    // Gradient (-50e3 per coefficient, -50 intercept) scaled to norm 10.
+    let norm: f32 = clip
+        .coefficients()
+        .iter()
+        .chain([&clip.intercept()])
+        .map(|w| w * w)
+        .sum::<f32>()
+        .sqrt();
+    assert!((norm - 0.1 * 10.0).abs() < 1e-4, "step norm {norm}");
+    assert!((report.grad_norm.unwrap() - 50.0 * (3e6f64 + 1.0).sqrt()).abs() < 1.0);
+
+    let mut refuse =
+        LinearModel::new(Loss::Squared, common::FEATURES, params(Action::Refuse)).unwrap();
+    let err = refuse
+        .partial_fit(&Batch::new(&x, 3).unwrap(), &[50.0], 0.1)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("exceeds safeguard.max_grad_norm"),
+        "{err}"
+    );
+    assert!(refuse.coefficients().iter().all(|w| *w == 0.0));
 }

@@ -75,3 +75,19 @@ pub enum PluginError {
     #[error("backend error: {0}")]
     Backend(String),
 }
+
+impl PluginError {
+    /// The same error, naming row `row` where it names a row.
+    pub fn at_row(self, row: usize) -> Self {
+        match self {
+            PluginError::NonFiniteFeature { feature, value, .. } => PluginError::NonFiniteFeature {
+                row,
+                feature,
+                value,
+            },
+            PluginError::NonFiniteLabel { value, .. } => PluginError::NonFiniteLabel { row, value },
+            PluginError::InvalidLabel { value, .. } => PluginError::InvalidLabel { row, value },
+            other => other,
+        }
+    }
+}

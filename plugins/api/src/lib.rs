@@ -37,7 +37,7 @@
 //!         validate::fit_input(&self.spec, x, y, lr)?;
 //!         let loss = y.iter().map(|v| (v - self.mean).powi(2) as f64).sum::<f64>() / y.len() as f64;
 //!         for v in y { self.seen += 1; self.mean += (v - self.mean) / self.seen as f32; }
-//!         Ok(FitReport { rows: y.len(), mean_loss_before: loss })
+//!         Ok(FitReport::new(y.len(), loss))
 //!     }
 //!     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
 //!         Predictor::predict(self, x)
@@ -76,6 +76,8 @@ mod batch;
 pub mod envelope;
 mod error;
 mod factory;
+pub mod preprocess;
+pub mod safeguard;
 mod spec;
 pub mod validate;
 
@@ -88,6 +90,7 @@ pub use spec::{ModelSpec, Task};
 
 /// What one [`Model::partial_fit`] call did.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct FitReport {
     /// Rows learned from.
     pub rows: usize,
@@ -95,6 +98,30 @@ pub struct FitReport {
     /// for classifiers, squared error for regressors, regularisation
     /// excluded): the progressive-validation loss.
     pub mean_loss_before: f64,
+    /// L2 norm of the gradient before any clipping, where the plugin
+    /// measures it (`None` otherwise).
+    pub grad_norm: Option<f64>,
+    /// Whether the [`safeguard`] clipped the gradient.
+    pub clipped: bool,
+}
+
+impl FitReport {
+    /// A report of `rows` rows with mean loss `mean_loss_before`.
+    pub fn new(rows: usize, mean_loss_before: f64) -> Self {
+        Self {
+            rows,
+            mean_loss_before,
+            grad_norm: None,
+            clipped: false,
+        }
+    }
+
+    /// Adds the gradient norm and whether it was clipped.
+    pub fn with_gradient(mut self, norm: f64, clipped: bool) -> Self {
+        self.grad_norm = Some(norm);
+        self.clipped = clipped;
+        self
+    }
 }
 
 /// An immutable model that predicts. Serving snapshots implement it; they are
@@ -110,8 +137,13 @@ pub trait Predictor: Send + Sync {
 
     /// Predicts every row of a batch.
     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-        validate::batch(self.spec(), x)?;
-        x.rows_iter().map(|row| self.predict_row(row)).collect()
+        if x.is_empty() {
+            return Err(PluginError::EmptyBatch);
+        }
+        x.rows_iter()
+            .enumerate()
+            .map(|(i, row)| self.predict_row(row).map_err(|e| e.at_row(i)))
+            .collect()
     }
 }
 

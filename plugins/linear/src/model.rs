@@ -2,6 +2,8 @@ use std::sync::Arc;
 
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
+use refit_plugin::preprocess::{PreprocessConfig, Preprocessor};
+use refit_plugin::safeguard::Safeguard;
 use refit_plugin::{
     Batch, FitReport, Model, ModelSpec, PluginError, Predictor, Task, envelope, validate,
 };
@@ -58,6 +60,11 @@ pub struct LinearParams {
     pub l2: f32,
     /// Learn an intercept. Default true.
     pub fit_intercept: bool,
+    /// Feature preprocessing (`[model.preprocessing]`): standardisation on
+    /// by default.
+    pub preprocessing: PreprocessConfig,
+    /// Divergence safeguard.
+    pub safeguard: Safeguard,
 }
 
 impl Default for LinearParams {
@@ -65,11 +72,22 @@ impl Default for LinearParams {
         Self {
             l2: 0.0,
             fit_intercept: true,
+            preprocessing: PreprocessConfig::default(),
+            safeguard: Safeguard::default(),
         }
     }
 }
 
 impl LinearParams {
+    /// Raw SGD: no preprocessing, default safeguard. This is what
+    /// scikit-learn's `SGDClassifier`/`SGDRegressor` do.
+    pub fn raw() -> Self {
+        Self {
+            preprocessing: PreprocessConfig::identity(),
+            ..Self::default()
+        }
+    }
+
     fn check(&self) -> Result<(), PluginError> {
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
             return Err(PluginError::InvalidParams(format!(
@@ -77,17 +95,22 @@ impl LinearParams {
                 self.l2
             )));
         }
-        Ok(())
+        self.safeguard.check()
     }
 }
 
 /// Logistic or linear regression trained by constant-learning-rate SGD on
 /// mini-batches, with Burn tensors and the analytic gradient.
 ///
-/// Each [`partial_fit`](Model::partial_fit) takes one gradient step on the
-/// batch mean: `w -= lr * (X^T (f(Xw + b) - y) / n + l2 * w)`,
+/// Rows first pass through the model's [`Preprocessor`] (standardisation by
+/// default, see [`refit_plugin::preprocess`]), whose statistics learn from
+/// training batches only. Each [`partial_fit`](Model::partial_fit) then takes
+/// one gradient step on the batch mean over the encoded rows `X`:
+/// `g = X^T (f(Xw + b) - y) / n + l2 * w`, `w -= lr * g`,
 /// `b -= lr * mean(f(Xw + b) - y)`, with `f` the sigmoid (logistic) or the
-/// identity (linear). With batch size 1 this is exactly scikit-learn's
+/// identity (linear); the [`Safeguard`] clips or refuses an oversized
+/// gradient and refuses weights that would leave its bound. With
+/// [`LinearParams::raw`] and batch size 1 this is exactly scikit-learn's
 /// `SGDClassifier(loss="log_loss")` / `SGDRegressor()` update at
 /// `learning_rate="constant"`.
 ///
@@ -110,11 +133,12 @@ pub struct LinearModel {
     loss: Loss,
     params: LinearParams,
     device: Device,
-    /// Coefficients, `[d, 1]`.
+    pre: Arc<Preprocessor>,
+    /// Coefficients over the encoded columns, `[width, 1]`.
     w: Tensor<2>,
     /// Intercept, `[1, 1]` (broadcast over rows).
     b: Tensor<2>,
-    /// Host copy of the weights: the serving snapshot.
+    /// Host copy of the weights and the preprocessor: the serving snapshot.
     snapshot: Arc<LinearSnapshot>,
     steps: u64,
 }
@@ -132,12 +156,17 @@ impl LinearModel {
         params: LinearParams,
     ) -> Result<Self, PluginError> {
         let spec = ModelSpec::new(loss.kind(), loss.task(), features);
-        let d = spec.width();
-        Self::from_parts(spec, loss, params, vec![0.0; d], 0.0, 0, default_device())
+        let pre = Preprocessor::new(&spec.features, &params.preprocessing)?;
+        let width = pre.encoded_width();
+        Self::from_parts(spec, loss, params, pre, vec![0.0; width], 0.0, 0)
     }
 
     /// A model that starts from given coefficients and intercept (warm start
     /// from a batch-trained model). The feature names come with them.
+    ///
+    /// The coefficients apply to raw feature values, so the model keeps raw
+    /// numeric features: `params.preprocessing` is replaced by
+    /// [`PreprocessConfig::identity`].
     pub fn from_coefficients(
         coefficients: &Coefficients,
         params: LinearParams,
@@ -149,15 +178,20 @@ impl LinearModel {
             ))
         })?;
         coefficients.check()?;
+        let params = LinearParams {
+            preprocessing: PreprocessConfig::identity(),
+            ..params
+        };
         let spec = ModelSpec::new(loss.kind(), loss.task(), coefficients.features.clone());
+        let pre = Preprocessor::new(&spec.features, &params.preprocessing)?;
         Self::from_parts(
             spec,
             loss,
             params,
+            pre,
             coefficients.coefficients.clone(),
             coefficients.intercept,
             0,
-            default_device(),
         )
     }
 
@@ -165,10 +199,10 @@ impl LinearModel {
         spec: ModelSpec,
         loss: Loss,
         params: LinearParams,
+        pre: Preprocessor,
         w: Vec<f32>,
         b: f32,
         steps: u64,
-        device: Device,
     ) -> Result<Self, PluginError> {
         params.check()?;
         if spec.width() == 0 {
@@ -184,22 +218,30 @@ impl LinearModel {
                 spec.task
             )));
         }
-        if w.len() != spec.width() || !w.iter().chain([&b]).all(|v| v.is_finite()) {
+        let width = pre.encoded_width();
+        if w.len() != width || !w.iter().chain([&b]).all(|v| v.is_finite()) {
             return Err(PluginError::InvalidParams(format!(
-                "{} finite coefficients are needed for {} features",
-                spec.width(),
-                spec.width()
+                "{width} finite coefficients are needed, {} given",
+                w.len()
             )));
         }
-        let d = w.len();
-        let snapshot = Arc::new(LinearSnapshot::new(spec.clone(), loss, w.clone(), b));
+        let device = default_device();
+        let pre = Arc::new(pre);
+        let snapshot = Arc::new(LinearSnapshot::new(
+            spec.clone(),
+            loss,
+            pre.clone(),
+            w.clone(),
+            b,
+        ));
         Ok(Self {
-            w: Tensor::from_data(TensorData::new(w, [d, 1]), &device),
+            w: Tensor::from_data(TensorData::new(w, [width, 1]), &device),
             b: Tensor::from_data(TensorData::new(vec![b], [1, 1]), &device),
             spec,
             loss,
             params,
             device,
+            pre,
             snapshot,
             steps,
         })
@@ -224,7 +266,13 @@ impl LinearModel {
         &self.params
     }
 
-    /// Current coefficients, in feature order.
+    /// The preprocessing stage.
+    pub fn preprocessor(&self) -> &Preprocessor {
+        &self.pre
+    }
+
+    /// Current coefficients, one per encoded column (one per feature when
+    /// every feature is numeric).
     pub fn coefficients(&self) -> &[f32] {
         self.snapshot.weights()
     }
@@ -239,21 +287,31 @@ impl LinearModel {
         self.steps
     }
 
-    /// The coefficients in the warm-start JSON format.
-    pub fn to_coefficients(&self) -> Coefficients {
-        Coefficients::new(
-            self.loss.kind(),
-            self.spec.features.clone(),
-            self.coefficients().to_vec(),
-            self.intercept(),
-        )
+    /// Coefficients and intercept over the raw features, with the
+    /// standardisation folded in (`None` when a feature is categorical).
+    pub fn raw_coefficients(&self) -> Option<(Vec<f32>, f32)> {
+        self.pre
+            .unfold_linear(self.coefficients(), self.intercept())
     }
 
-    fn input(&self, x: &Batch<'_>) -> Tensor<2> {
-        Tensor::from_data(
-            TensorData::new(x.values().to_vec(), [x.rows(), x.width()]),
+    /// The coefficients in the warm-start JSON format, over the raw features
+    /// (`None` when a feature is categorical).
+    pub fn to_coefficients(&self) -> Option<Coefficients> {
+        let (w, b) = self.raw_coefficients()?;
+        Some(Coefficients::new(
+            self.loss.kind(),
+            self.spec.features.clone(),
+            w,
+            b,
+        ))
+    }
+
+    fn input(&self, pre: &Preprocessor, x: &Batch<'_>) -> Result<Tensor<2>, PluginError> {
+        let encoded = pre.encode_batch(x)?;
+        Ok(Tensor::from_data(
+            TensorData::new(encoded, [x.rows(), pre.encoded_width()]),
             &self.device,
-        )
+        ))
     }
 
     fn link(&self, z: Tensor<2>) -> Tensor<2> {
@@ -274,6 +332,13 @@ impl LinearModel {
             Loss::Squared => (z - y).square().mean(),
         }
     }
+
+    fn weight_name(&self, i: usize) -> String {
+        match self.pre.encoded_names().get(i) {
+            Some(name) => format!("coefficient of `{name}`"),
+            None => "intercept".to_owned(),
+        }
+    }
 }
 
 fn read_f32(t: Tensor<1>) -> Result<Vec<f32>, PluginError> {
@@ -288,60 +353,73 @@ impl Model for LinearModel {
     }
 
     fn partial_fit(&mut self, x: &Batch<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
-        validate::fit_input(&self.spec, x, y, lr)?;
-        let (n, d) = (x.rows(), x.width());
-        let xt = self.input(x);
+        validate::learning_rate(lr)?;
+        self.pre.check_batch(x)?;
+        validate::labels(&self.spec, x.rows(), y)?;
+        let n = x.rows();
+        // Statistics learn from this batch first; nothing is kept unless the
+        // whole update is accepted.
+        let mut pre = (*self.pre).clone();
+        pre.learn(x)?;
+        let d = pre.encoded_width();
+        let xt = self.input(&pre, x)?;
         let yt = Tensor::<2>::from_data(TensorData::new(y.to_vec(), [n, 1]), &self.device);
 
         let z = xt.clone().matmul(self.w.clone()) + self.b.clone();
         let loss = self.mean_loss(z.clone(), yt.clone());
         let err = self.link(z) - yt;
-        let mut grad_w = xt.transpose().matmul(err.clone()).div_scalar(n as f32);
-        if self.params.l2 > 0.0 {
-            grad_w = grad_w + self.w.clone().mul_scalar(self.params.l2);
-        }
-        let w = self.w.clone() - grad_w.mul_scalar(lr);
-        let b = if self.params.fit_intercept {
-            self.b.clone() - err.sum_dim(0).mul_scalar(lr / n as f32)
-        } else {
-            self.b.clone()
-        };
-
-        // One read-back: the new weights, the intercept and the loss.
-        let host = read_f32(Tensor::cat(
-            vec![w.clone().reshape([d]), b.clone().reshape([1]), loss],
-            0,
-        ))?;
+        let grad_w = xt.transpose().matmul(err.clone()).reshape([d]);
+        let grad_b = err.sum_dim(0).reshape([1]);
+        // One read-back: the summed gradient, its intercept part and the loss.
+        let host = read_f32(Tensor::cat(vec![grad_w, grad_b, loss], 0))?;
         let loss_before = f64::from(host[d + 1]);
-        if let Some(i) = host[..=d].iter().position(|v| !v.is_finite()) {
-            let what = if i < d {
-                format!("coefficient of `{}`", self.spec.features[i])
-            } else {
-                "intercept".to_owned()
-            };
-            return Err(PluginError::Diverged(format!(
-                "the {what} would become {} at learning rate {lr}; weights kept",
-                host[i]
-            )));
-        }
-        self.w = w;
-        self.b = b;
+
+        let (w0, b0) = (self.coefficients(), self.intercept());
+        let inv_n = 1.0 / n as f32;
+        let l2 = self.params.l2;
+        let mut grad: Vec<f32> = host[..d]
+            .iter()
+            .zip(w0)
+            .map(|(g, w)| g * inv_n + l2 * w)
+            .collect();
+        grad.push(if self.params.fit_intercept {
+            host[d] * inv_n
+        } else {
+            0.0
+        });
+        let norm = grad
+            .iter()
+            .map(|g| f64::from(*g).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let scale = self.params.safeguard.gradient_scale(norm)?;
+        let step = lr * scale;
+        let mut next: Vec<f32> = w0
+            .iter()
+            .chain([&b0])
+            .zip(&grad)
+            .map(|(w, g)| w - step * g)
+            .collect();
+        self.params
+            .safeguard
+            .check_weights(&next, lr, |i| self.weight_name(i))?;
+        let b = next.pop().unwrap_or(b0);
+        self.w = Tensor::from_data(TensorData::new(next.clone(), [d, 1]), &self.device);
+        self.b = Tensor::from_data(TensorData::new(vec![b], [1, 1]), &self.device);
+        self.pre = Arc::new(pre);
         self.steps += 1;
         self.snapshot = Arc::new(LinearSnapshot::new(
             self.spec.clone(),
             self.loss,
-            host[..d].to_vec(),
-            host[d],
+            self.pre.clone(),
+            next,
+            b,
         ));
-        Ok(FitReport {
-            rows: n,
-            mean_loss_before: loss_before,
-        })
+        Ok(FitReport::new(n, loss_before).with_gradient(norm, scale < 1.0))
     }
 
     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-        validate::batch(&self.spec, x)?;
-        let z = self.input(x).matmul(self.w.clone()) + self.b.clone();
+        let z = self.input(&self.pre, x)?.matmul(self.w.clone()) + self.b.clone();
         read_f32(self.link(z).reshape([x.rows()]))
     }
 
@@ -352,6 +430,7 @@ impl Model for LinearModel {
     fn save(&self) -> Result<Vec<u8>, PluginError> {
         let payload = Payload {
             params: self.params.clone(),
+            preprocessor: (*self.pre).clone(),
             coefficients: self.coefficients().iter().map(|v| v.to_bits()).collect(),
             intercept: self.intercept().to_bits(),
             steps: self.steps,
@@ -365,12 +444,13 @@ impl Model for LinearModel {
     }
 }
 
-/// The payload of format version 1: weights as exact `f32` bit patterns, so a
-/// round trip is bit-identical.
+/// The payload of format version 1: weights as exact `f32` bit patterns and
+/// the preprocessor's statistics, so a round trip is bit-identical.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Payload {
     params: LinearParams,
+    preprocessor: Preprocessor,
     coefficients: Vec<u32>,
     intercept: u32,
     steps: u64,
@@ -380,13 +460,17 @@ impl LinearModel {
     /// Loads bytes written by [`Model::save`] of a model with this `loss`.
     pub fn load(loss: Loss, bytes: &[u8]) -> Result<Self, PluginError> {
         let (header, payload) = envelope::decode_for(bytes, loss.kind(), FORMAT_VERSION)?;
-        let p: Payload = serde_json::from_slice(payload)
+        let mut p: Payload = serde_json::from_slice(payload)
             .map_err(|e| PluginError::Corrupt(format!("{} payload: {e}", loss.kind())))?;
+        p.preprocessor.refresh();
         let spec = header.spec();
-        if p.coefficients.len() != spec.width() {
+        if p.preprocessor.raw_width() != spec.width()
+            || p.coefficients.len() != p.preprocessor.encoded_width()
+        {
             return Err(PluginError::Corrupt(format!(
-                "{} coefficients for {} features",
+                "{} coefficients and {} preprocessed features for {} features",
                 p.coefficients.len(),
+                p.preprocessor.raw_width(),
                 spec.width()
             )));
         }
@@ -394,10 +478,11 @@ impl LinearModel {
             spec,
             loss,
             p.params,
+            p.preprocessor,
             p.coefficients.into_iter().map(f32::from_bits).collect(),
             f32::from_bits(p.intercept),
             p.steps,
-            default_device(),
         )
+        .map_err(|e| PluginError::Corrupt(e.to_string()))
     }
 }

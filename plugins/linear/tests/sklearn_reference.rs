@@ -43,7 +43,7 @@ fn fixture() -> Fixture {
 }
 
 fn replay(loss: Loss, f: &Fixture, labels: &[f32], pick: fn(&Checkpoint) -> &Weights) {
-    let mut model = LinearModel::new(loss, f.features.clone(), LinearParams::default()).unwrap();
+    let mut model = LinearModel::new(loss, f.features.clone(), LinearParams::raw()).unwrap();
     let mut checked = 0;
     for (i, row) in f.x.iter().enumerate() {
         model

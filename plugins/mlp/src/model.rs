@@ -4,6 +4,8 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
+use refit_plugin::preprocess::{PreprocessConfig, Preprocessor};
+use refit_plugin::safeguard::Safeguard;
 use refit_plugin::{
     Batch, FitReport, Model, ModelSpec, PluginError, Predictor, Task, envelope, validate,
 };
@@ -35,6 +37,12 @@ pub struct MlpParams {
     pub optimizer: Optimizer,
     /// Seed of the weight initialisation. Default 42.
     pub seed: u64,
+    /// Feature preprocessing (`[model.preprocessing]`): standardisation on
+    /// by default.
+    pub preprocessing: PreprocessConfig,
+    /// Divergence safeguard (the gradient norm is taken over every
+    /// parameter of the network).
+    pub safeguard: Safeguard,
 }
 
 impl Default for MlpParams {
@@ -43,6 +51,8 @@ impl Default for MlpParams {
             hidden: vec![32],
             optimizer: Optimizer::Adam,
             seed: 42,
+            preprocessing: PreprocessConfig::default(),
+            safeguard: Safeguard::default(),
         }
     }
 }
@@ -55,7 +65,7 @@ impl MlpParams {
                 self.hidden
             )));
         }
-        Ok(())
+        self.safeguard.check()
     }
 
     fn optimizer(&self) -> ModuleOptimizer {
@@ -92,6 +102,7 @@ pub struct MlpModel {
     params: MlpParams,
     /// Autodiff device the network trains on.
     device: Device,
+    pre: Arc<Preprocessor>,
     net: Net,
     optim: ModuleOptimizer,
     snapshot: Arc<MlpSnapshot>,
@@ -132,31 +143,37 @@ impl MlpModel {
                 "a model needs at least one feature".into(),
             ));
         }
-        let mut sizes = vec![spec.width()];
-        sizes.extend(&params.hidden);
-        sizes.push(1);
+        let pre = Preprocessor::new(&spec.features, &params.preprocessing)?;
         let ad = device.clone().autodiff();
-        let net = Net::init(&sizes, params.seed, &ad);
-        Self::from_net(spec, params, ad, net, 0)
+        let net = Net::init(&layer_sizes(&pre, &params), params.seed, &ad);
+        Self::from_net(spec, params, pre, ad, net, 0)
     }
 
     fn from_net(
         spec: ModelSpec,
         params: MlpParams,
+        pre: Preprocessor,
         device: Device,
         net: Net,
         steps: u64,
     ) -> Result<Self, PluginError> {
         let host = net.to_host().map_err(PluginError::Backend)?;
+        let pre = Arc::new(pre);
         Ok(Self {
-            snapshot: Arc::new(MlpSnapshot::new(spec.clone(), host)),
+            snapshot: Arc::new(MlpSnapshot::new(spec.clone(), pre.clone(), host)),
             optim: params.optimizer(),
             spec,
             params,
             device,
+            pre,
             net,
             steps,
         })
+    }
+
+    /// The preprocessing stage.
+    pub fn preprocessor(&self) -> &Preprocessor {
+        &self.pre
     }
 
     /// Hyper-parameters.
@@ -169,11 +186,12 @@ impl MlpModel {
         self.steps
     }
 
-    fn input(&self, x: &Batch<'_>, device: &Device) -> Tensor<2> {
-        Tensor::from_data(
-            TensorData::new(x.values().to_vec(), [x.rows(), x.width()]),
+    fn input(pre: &Preprocessor, x: &Batch<'_>, device: &Device) -> Result<Tensor<2>, PluginError> {
+        let encoded = pre.encode_batch(x)?;
+        Ok(Tensor::from_data(
+            TensorData::new(encoded, [x.rows(), pre.encoded_width()]),
             device,
-        )
+        ))
     }
 
     /// Mean training loss of scores `z` against `y`, as `[1]`.
@@ -194,9 +212,13 @@ impl Model for MlpModel {
     }
 
     fn partial_fit(&mut self, x: &Batch<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
-        validate::fit_input(&self.spec, x, y, lr)?;
+        validate::learning_rate(lr)?;
+        self.pre.check_batch(x)?;
+        validate::labels(&self.spec, x.rows(), y)?;
         let n = x.rows();
-        let xt = self.input(x, &self.device);
+        let mut pre = (*self.pre).clone();
+        pre.learn(x)?;
+        let xt = Self::input(&pre, x, &self.device)?;
         let yt = Tensor::<2>::from_data(TensorData::new(y.to_vec(), [n, 1]), &self.device);
         let loss = self.loss(self.net.forward(xt), yt);
         let loss_before = loss
@@ -204,39 +226,35 @@ impl Model for MlpModel {
             .into_data()
             .try_to_vec::<f32>()
             .map_err(|e| PluginError::Backend(format!("{e:?}")))?[0];
-        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
+        let mut grads = GradientsParams::from_grads(loss.backward(), &self.net);
+        let norm = self.net.grad_norm(&grads).map_err(PluginError::Backend)?;
+        let scale = self.params.safeguard.gradient_scale(norm)?;
+        if scale < 1.0 {
+            self.net.scale_grads(&mut grads, scale);
+        }
         // The optimizer keeps state (Adam moments): step a copy, keep it only
-        // if the new weights are finite.
+        // if the new weights pass the safeguard.
         let mut optim = self.optim.clone();
         let net = optim.step(f64::from(lr), self.net.clone(), grads);
         let host = net.to_host().map_err(PluginError::Backend)?;
         for (i, layer) in host.iter().enumerate() {
-            if let Some(v) = layer
-                .weight
-                .iter()
-                .chain(&layer.bias)
-                .find(|v| !v.is_finite())
-            {
-                return Err(PluginError::Diverged(format!(
-                    "a weight of layer {i} would become {v} at learning rate {lr}; weights kept"
-                )));
-            }
+            let all: Vec<f32> = layer.weight.iter().chain(&layer.bias).copied().collect();
+            self.params
+                .safeguard
+                .check_weights(&all, lr, |_| format!("a weight of layer {i}"))?;
         }
         self.net = net;
         self.optim = optim;
+        self.pre = Arc::new(pre);
         self.steps += 1;
-        self.snapshot = Arc::new(MlpSnapshot::new(self.spec.clone(), host));
-        Ok(FitReport {
-            rows: n,
-            mean_loss_before: f64::from(loss_before),
-        })
+        self.snapshot = Arc::new(MlpSnapshot::new(self.spec.clone(), self.pre.clone(), host));
+        Ok(FitReport::new(n, f64::from(loss_before)).with_gradient(norm, scale < 1.0))
     }
 
     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-        validate::batch(&self.spec, x)?;
         let inference = self.net.valid();
         let device = self.device.clone().inner();
-        let z = inference.forward(self.input(x, &device));
+        let z = inference.forward(Self::input(&self.pre, x, &device)?);
         let out = match self.spec.task {
             Task::Classification => sigmoid(z),
             Task::Regression => z,
@@ -254,6 +272,7 @@ impl Model for MlpModel {
     fn save(&self) -> Result<Vec<u8>, PluginError> {
         let payload = Payload {
             params: self.params.clone(),
+            preprocessor: (*self.pre).clone(),
             steps: self.steps,
             layers: self
                 .snapshot
@@ -282,6 +301,7 @@ impl Model for MlpModel {
 #[serde(deny_unknown_fields)]
 struct Payload {
     params: MlpParams,
+    preprocessor: Preprocessor,
     steps: u64,
     layers: Vec<LayerBits>,
 }
@@ -299,15 +319,21 @@ impl MlpModel {
     /// Loads bytes written by [`Model::save`].
     pub fn load(bytes: &[u8]) -> Result<Self, PluginError> {
         let (header, payload) = envelope::decode_for(bytes, "mlp", FORMAT_VERSION)?;
-        let p: Payload = serde_json::from_slice(payload)
+        let mut p: Payload = serde_json::from_slice(payload)
             .map_err(|e| PluginError::Corrupt(format!("mlp payload: {e}")))?;
         p.params
             .check()
             .map_err(|e| PluginError::Corrupt(e.to_string()))?;
+        p.preprocessor.refresh();
         let spec = header.spec();
-        let mut sizes = vec![spec.width()];
-        sizes.extend(&p.params.hidden);
-        sizes.push(1);
+        if p.preprocessor.raw_width() != spec.width() {
+            return Err(PluginError::Corrupt(format!(
+                "preprocessor for {} features, header names {}",
+                p.preprocessor.raw_width(),
+                spec.width()
+            )));
+        }
+        let sizes = layer_sizes(&p.preprocessor, &p.params);
         let shapes_ok = p.layers.len() + 1 == sizes.len()
             && p.layers.iter().zip(sizes.windows(2)).all(|(l, io)| {
                 l.inputs == io[0]
@@ -338,6 +364,14 @@ impl MlpModel {
         }
         let ad = default_device().autodiff();
         let net = Net::from_host(&host, &ad);
-        Self::from_net(spec, p.params, ad, net, p.steps)
+        Self::from_net(spec, p.params, p.preprocessor, ad, net, p.steps)
     }
+}
+
+/// Input width (encoded), hidden sizes, one output.
+fn layer_sizes(pre: &Preprocessor, params: &MlpParams) -> Vec<usize> {
+    let mut sizes = vec![pre.encoded_width()];
+    sizes.extend(&params.hidden);
+    sizes.push(1);
+    sizes
 }

@@ -1,5 +1,6 @@
 use burn::module::{Module, Param};
 use burn::nn::Linear;
+use burn::optim::GradientsParams;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::rngs::SmallRng;
@@ -90,6 +91,41 @@ impl Net {
                 })
             })
             .collect()
+    }
+
+    /// L2 norm of the whole gradient over every parameter.
+    pub fn grad_norm(&self, grads: &GradientsParams) -> Result<f64, String> {
+        let mut parts: Vec<Tensor<1>> = Vec::new();
+        for l in &self.layers {
+            if let Some(g) = grads.get::<2>(l.weight.id) {
+                parts.push(g.square().sum());
+            }
+            if let Some(g) = l.bias.as_ref().and_then(|b| grads.get::<1>(b.id)) {
+                parts.push(g.square().sum());
+            }
+        }
+        if parts.is_empty() {
+            return Ok(0.0);
+        }
+        let sums = Tensor::cat(parts, 0)
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(sums.iter().map(|v| f64::from(*v)).sum::<f64>().sqrt())
+    }
+
+    /// Multiplies every gradient by `factor`.
+    pub fn scale_grads(&self, grads: &mut GradientsParams, factor: f32) {
+        for l in &self.layers {
+            if let Some(g) = grads.remove::<2>(l.weight.id) {
+                grads.register(l.weight.id, g.mul_scalar(factor));
+            }
+            if let Some(b) = &l.bias
+                && let Some(g) = grads.remove::<1>(b.id)
+            {
+                grads.register(b.id, g.mul_scalar(factor));
+            }
+        }
     }
 
     /// Raw output scores, `[n, 1]`.

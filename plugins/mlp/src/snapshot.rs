@@ -1,18 +1,22 @@
-use refit_plugin::{ModelSpec, PluginError, Predictor, Task, validate};
+use std::sync::Arc;
+
+use refit_plugin::preprocess::Preprocessor;
+use refit_plugin::{ModelSpec, PluginError, Predictor, Task};
 
 use crate::net::HostLayer;
 
-/// The serving snapshot of an [`crate::MlpModel`]: the weights copied to the
-/// host and a plain forward pass, tested equal to the Burn forward pass.
+/// The serving snapshot of an [`crate::MlpModel`]: the frozen preprocessor,
+/// the weights copied to the host and a plain forward pass, tested equal to the Burn forward pass.
 #[derive(Debug, Clone)]
 pub struct MlpSnapshot {
     spec: ModelSpec,
+    pre: Arc<Preprocessor>,
     layers: Vec<HostLayer>,
 }
 
 impl MlpSnapshot {
-    pub(crate) fn new(spec: ModelSpec, layers: Vec<HostLayer>) -> Self {
-        Self { spec, layers }
+    pub(crate) fn new(spec: ModelSpec, pre: Arc<Preprocessor>, layers: Vec<HostLayer>) -> Self {
+        Self { spec, pre, layers }
     }
 
     pub(crate) fn layers(&self) -> &[HostLayer] {
@@ -26,9 +30,9 @@ impl Predictor for MlpSnapshot {
     }
 
     fn predict_row(&self, row: &[f32]) -> Result<f32, PluginError> {
-        validate::row(&self.spec, row)?;
+        let mut h = vec![0.0; self.pre.encoded_width()];
+        self.pre.encode_row(row, &mut h)?;
         let last = self.layers.len() - 1;
-        let mut h = row.to_vec();
         for (i, l) in self.layers.iter().enumerate() {
             let mut out = l.bias.clone();
             for (x, w_row) in h.iter().zip(l.weight.chunks_exact(l.outputs)) {

@@ -1,0 +1,703 @@
+//! Feature preprocessing inside a model: online standardisation of numeric
+//! features, categorical encoding and missing values.
+//!
+//! A [`Preprocessor`] turns a raw row (one `f32` per declared feature) into
+//! the encoded row the model's weights see. Its statistics are learned from
+//! training batches only ([`Preprocessor::learn`]); encoding never changes
+//! them, so predicting is pure. It serialises with the model (serde) and is
+//! shared unchanged by the serving snapshot.
+//!
+//! - Numeric feature: `(x - running mean) / running standard deviation`
+//!   (Welford's algorithm in `f64`; population variance; a deviation below
+//!   1e-12 counts as 1). With `standardize = false` the value passes through.
+//! - Categorical feature: the raw value is a level code (any `f32`, compared
+//!   by bit pattern). The first `onehot_max` levels seen in training get a
+//!   one-hot slot each; later levels share `hash_buckets` slots by a stable
+//!   hash of the code; one more slot marks a missing value. A level never
+//!   seen in training encodes as all zeros while one-hot slots are free, and
+//!   to its hash bucket once they are full: no error either way.
+//! - Missing value: NaN. With `missing = "impute"` a numeric feature takes
+//!   the running mean (0 after standardisation) and a categorical one its
+//!   "missing" slot; with `missing = "error"` (the default) NaN is refused
+//!   with an error that names the feature. Infinite values are always refused.
+//!
+//! ```
+//! use refit_plugin::preprocess::{PreprocessConfig, Preprocessor};
+//! use refit_plugin::Batch;
+//!
+//! let mut p = Preprocessor::new(&["date_ordinal".to_string()], &PreprocessConfig::default()).unwrap();
+//! p.learn(&Batch::new(&[700_000.0, 700_010.0, 700_020.0], 1).unwrap()).unwrap();
+//! let mut out = [0.0];
+//! p.encode_row(&[700_010.0], &mut out).unwrap();
+//! assert_eq!(out, [0.0]);
+//! p.encode_row(&[700_020.0], &mut out).unwrap();
+//! assert!((out[0] - 1.2247449).abs() < 1e-5); // 10 / sqrt(200/3)
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Batch, PluginError};
+
+/// What to do with a missing (NaN) value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    /// Refuse the row with an error naming the feature (default).
+    #[default]
+    Error,
+    /// Running mean for a numeric feature, the "missing" slot for a
+    /// categorical one.
+    Impute,
+}
+
+/// How a feature is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureType {
+    /// A number (default).
+    #[default]
+    Numeric,
+    /// A level code.
+    Categorical,
+}
+
+/// Overrides for one feature (`[model.preprocessing.features.NAME]`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureOverride {
+    /// Numeric or categorical.
+    #[serde(default, rename = "type")]
+    pub kind: Option<FeatureType>,
+    /// Standardise this numeric feature.
+    #[serde(default)]
+    pub standardize: Option<bool>,
+    /// Missing-value policy of this feature.
+    #[serde(default)]
+    pub missing: Option<Missing>,
+}
+
+/// The `[model.preprocessing]` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PreprocessConfig {
+    /// Standardise numeric features (default true).
+    pub standardize: bool,
+    /// Default missing-value policy (default `error`).
+    pub missing: Missing,
+    /// One-hot slots per categorical feature (default 16).
+    pub onehot_max: usize,
+    /// Shared hash slots per categorical feature for levels beyond
+    /// `onehot_max` (default 32).
+    pub hash_buckets: usize,
+    /// Per-feature overrides, by feature name.
+    pub features: BTreeMap<String, FeatureOverride>,
+}
+
+impl Default for PreprocessConfig {
+    fn default() -> Self {
+        Self {
+            standardize: true,
+            missing: Missing::Error,
+            onehot_max: 16,
+            hash_buckets: 32,
+            features: BTreeMap::new(),
+        }
+    }
+}
+
+impl PreprocessConfig {
+    /// No transformation at all: numeric features pass through unchanged.
+    pub fn identity() -> Self {
+        Self {
+            standardize: false,
+            ..Self::default()
+        }
+    }
+}
+
+/// Running statistics and settings of one numeric feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NumericState {
+    standardize: bool,
+    missing: Missing,
+    count: u64,
+    mean: f64,
+    m2: f64,
+    /// `f32` copies used for encoding, derived from the `f64` statistics.
+    #[serde(skip)]
+    center: f32,
+    #[serde(skip)]
+    scale: f32,
+    #[serde(skip)]
+    impute: f32,
+}
+
+impl NumericState {
+    fn refresh(&mut self) {
+        let var = if self.count > 0 {
+            self.m2 / self.count as f64
+        } else {
+            0.0
+        };
+        let sd = var.sqrt();
+        self.impute = self.mean as f32;
+        if self.standardize {
+            self.center = self.mean as f32;
+            self.scale = if sd > 1e-12 { (1.0 / sd) as f32 } else { 1.0 };
+        } else {
+            self.center = 0.0;
+            self.scale = 1.0;
+        }
+    }
+
+    fn learn(&mut self, v: f32) {
+        if v.is_nan() {
+            return;
+        }
+        self.count += 1;
+        let v = f64::from(v);
+        let delta = v - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (v - self.mean);
+    }
+}
+
+/// Vocabulary and settings of one categorical feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoricalState {
+    missing: Missing,
+    onehot_max: usize,
+    hash_buckets: usize,
+    /// Level codes (as `f32` bits) in one-hot slot order.
+    levels: Vec<u32>,
+    #[serde(skip)]
+    index: HashMap<u32, usize>,
+}
+
+impl CategoricalState {
+    fn width(&self) -> usize {
+        self.onehot_max + self.hash_buckets + 1
+    }
+
+    fn refresh(&mut self) {
+        self.index = self
+            .levels
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (l, i))
+            .collect();
+    }
+
+    /// The slot of a level, relative to the feature's first column.
+    fn slot(&self, v: f32) -> Option<usize> {
+        if v.is_nan() {
+            return Some(self.onehot_max + self.hash_buckets);
+        }
+        let code = canonical_bits(v);
+        if let Some(&i) = self.index.get(&code) {
+            return Some(i);
+        }
+        if self.levels.len() < self.onehot_max || self.hash_buckets == 0 {
+            return None;
+        }
+        Some(self.onehot_max + (mix(code) % self.hash_buckets as u64) as usize)
+    }
+
+    fn learn(&mut self, v: f32) {
+        if v.is_nan() || self.levels.len() >= self.onehot_max {
+            return;
+        }
+        let code = canonical_bits(v);
+        if !self.index.contains_key(&code) {
+            self.index.insert(code, self.levels.len());
+            self.levels.push(code);
+        }
+    }
+}
+
+/// `-0.0` and `0.0` are one level.
+fn canonical_bits(v: f32) -> u32 {
+    if v == 0.0 { 0 } else { v.to_bits() }
+}
+
+/// A fixed 64-bit mixer (splitmix64's finaliser): stable across builds and
+/// platforms, so hashed slots survive save and load.
+fn mix(code: u32) -> u64 {
+    let mut z = u64::from(code).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum FeatureState {
+    Numeric(NumericState),
+    Categorical(CategoricalState),
+}
+
+/// The preprocessing stage of a model. See the [module docs](self).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preprocessor {
+    names: Vec<String>,
+    features: Vec<FeatureState>,
+    /// True when every feature is numeric: encoding is then one column per
+    /// feature and the fast paths apply.
+    #[serde(skip)]
+    all_numeric: bool,
+    #[serde(skip)]
+    width: usize,
+}
+
+impl Preprocessor {
+    /// A preprocessor for the raw features `names` under `config`. Fails on
+    /// an override for an unknown feature or a categorical feature without
+    /// any slot.
+    pub fn new(names: &[String], config: &PreprocessConfig) -> Result<Self, PluginError> {
+        if let Some(unknown) = config.features.keys().find(|k| !names.contains(k)) {
+            return Err(PluginError::InvalidParams(format!(
+                "[model.preprocessing.features] names `{unknown}`, which is not a configured feature"
+            )));
+        }
+        let features = names
+            .iter()
+            .map(|name| {
+                let o = config.features.get(name).cloned().unwrap_or_default();
+                let missing = o.missing.unwrap_or(config.missing);
+                match o.kind.unwrap_or_default() {
+                    FeatureType::Numeric => Ok(FeatureState::Numeric(NumericState {
+                        standardize: o.standardize.unwrap_or(config.standardize),
+                        missing,
+                        count: 0,
+                        mean: 0.0,
+                        m2: 0.0,
+                        center: 0.0,
+                        scale: 1.0,
+                        impute: 0.0,
+                    })),
+                    FeatureType::Categorical => {
+                        if o.standardize.is_some() {
+                            return Err(PluginError::InvalidParams(format!(
+                                "feature `{name}` is categorical; `standardize` applies to numeric features"
+                            )));
+                        }
+                        if config.onehot_max + config.hash_buckets == 0 {
+                            return Err(PluginError::InvalidParams(format!(
+                                "categorical feature `{name}` needs onehot_max + hash_buckets >= 1"
+                            )));
+                        }
+                        Ok(FeatureState::Categorical(CategoricalState {
+                            missing,
+                            onehot_max: config.onehot_max,
+                            hash_buckets: config.hash_buckets,
+                            levels: Vec::new(),
+                            index: HashMap::new(),
+                        }))
+                    }
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut p = Self {
+            names: names.to_vec(),
+            features,
+            all_numeric: true,
+            width: 0,
+        };
+        p.refresh();
+        Ok(p)
+    }
+
+    /// Recomputes derived fields; call after deserialising.
+    pub fn refresh(&mut self) {
+        let mut width = 0;
+        let mut all_numeric = true;
+        for f in &mut self.features {
+            match f {
+                FeatureState::Numeric(n) => {
+                    n.refresh();
+                    width += 1;
+                }
+                FeatureState::Categorical(c) => {
+                    c.refresh();
+                    width += c.width();
+                    all_numeric = false;
+                }
+            }
+        }
+        self.width = width;
+        self.all_numeric = all_numeric;
+    }
+
+    /// Number of raw features.
+    pub fn raw_width(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Number of encoded columns.
+    pub fn encoded_width(&self) -> usize {
+        self.width
+    }
+
+    /// Names of the encoded columns (`name`, `name=level`, `name#bucket`,
+    /// `name=missing`).
+    pub fn encoded_names(&self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.width);
+        for (name, f) in self.names.iter().zip(&self.features) {
+            match f {
+                FeatureState::Numeric(_) => out.push(name.clone()),
+                FeatureState::Categorical(c) => {
+                    for i in 0..c.onehot_max {
+                        match c.levels.get(i) {
+                            Some(&l) => out.push(format!("{name}={}", f32::from_bits(l))),
+                            None => out.push(format!("{name}=<free {i}>")),
+                        }
+                    }
+                    out.extend((0..c.hash_buckets).map(|b| format!("{name}#{b}")));
+                    out.push(format!("{name}=missing"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Checks one raw row: width, no infinity, NaN only where imputed.
+    pub fn check_row(&self, index: usize, row: &[f32]) -> Result<(), PluginError> {
+        if row.len() != self.names.len() {
+            return Err(PluginError::WidthMismatch {
+                expected: self.names.len(),
+                got: row.len(),
+            });
+        }
+        for (j, (&v, f)) in row.iter().zip(&self.features).enumerate() {
+            let allowed = match f {
+                FeatureState::Numeric(n) => {
+                    v.is_finite() || (v.is_nan() && n.missing == Missing::Impute)
+                }
+                FeatureState::Categorical(c) => {
+                    v.is_finite() || (v.is_nan() && c.missing == Missing::Impute)
+                }
+            };
+            if !allowed {
+                return Err(PluginError::NonFiniteFeature {
+                    row: index,
+                    feature: self.names[j].clone(),
+                    value: v,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a raw batch: non-empty and every row as in [`Self::check_row`].
+    pub fn check_batch(&self, x: &Batch<'_>) -> Result<(), PluginError> {
+        if x.is_empty() {
+            return Err(PluginError::EmptyBatch);
+        }
+        if x.width() != self.names.len() {
+            return Err(PluginError::WidthMismatch {
+                expected: self.names.len(),
+                got: x.width(),
+            });
+        }
+        if x.values().iter().all(|v| v.is_finite()) {
+            return Ok(());
+        }
+        x.rows_iter()
+            .enumerate()
+            .try_for_each(|(i, r)| self.check_row(i, r))
+    }
+
+    /// Updates the statistics and vocabularies from a training batch. The
+    /// batch must have passed [`Self::check_batch`].
+    pub fn learn(&mut self, x: &Batch<'_>) -> Result<(), PluginError> {
+        self.check_batch(x)?;
+        for row in x.rows_iter() {
+            for (&v, f) in row.iter().zip(&mut self.features) {
+                match f {
+                    FeatureState::Numeric(n) => n.learn(v),
+                    FeatureState::Categorical(c) => c.learn(v),
+                }
+            }
+        }
+        self.refresh();
+        Ok(())
+    }
+
+    /// Encodes one checked raw row into `out` (length
+    /// [`Self::encoded_width`]). Never changes state.
+    pub fn encode_row(&self, row: &[f32], out: &mut [f32]) -> Result<(), PluginError> {
+        self.check_row(0, row)?;
+        if out.len() != self.width {
+            return Err(PluginError::WidthMismatch {
+                expected: self.width,
+                got: out.len(),
+            });
+        }
+        self.encode_unchecked(row, out);
+        Ok(())
+    }
+
+    fn encode_unchecked(&self, row: &[f32], out: &mut [f32]) {
+        if self.all_numeric {
+            for ((o, &v), f) in out.iter_mut().zip(row).zip(&self.features) {
+                if let FeatureState::Numeric(n) = f {
+                    let v = if v.is_nan() { n.impute } else { v };
+                    *o = (v - n.center) * n.scale;
+                }
+            }
+            return;
+        }
+        let mut col = 0;
+        for (&v, f) in row.iter().zip(&self.features) {
+            match f {
+                FeatureState::Numeric(n) => {
+                    let v = if v.is_nan() { n.impute } else { v };
+                    out[col] = (v - n.center) * n.scale;
+                    col += 1;
+                }
+                FeatureState::Categorical(c) => {
+                    let block = &mut out[col..col + c.width()];
+                    block.fill(0.0);
+                    if let Some(s) = c.slot(v) {
+                        block[s] = 1.0;
+                    }
+                    col += c.width();
+                }
+            }
+        }
+    }
+
+    /// Encodes a checked raw batch, row-major, `rows x encoded_width`.
+    pub fn encode_batch(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
+        self.check_batch(x)?;
+        let mut out = vec![0.0; x.rows() * self.width];
+        for (row, o) in x.rows_iter().zip(out.chunks_exact_mut(self.width)) {
+            self.encode_unchecked(row, o);
+        }
+        Ok(out)
+    }
+
+    /// `weights . encode(row)` without building the encoded row: the linear
+    /// serving path. `weights` has [`Self::encoded_width`] entries. Checks
+    /// the row.
+    #[inline]
+    pub fn dot(&self, row: &[f32], weights: &[f32]) -> Result<f32, PluginError> {
+        self.check_row(0, row)?;
+        if self.all_numeric {
+            let mut acc = [0.0f32; 4];
+            let mut tail = 0.0f32;
+            let n = row.len() - row.len() % 4;
+            for k in (0..n).step_by(4) {
+                for (a, j) in acc.iter_mut().zip(k..k + 4) {
+                    *a += weights[j] * self.numeric(j, row[j]);
+                }
+            }
+            for j in n..row.len() {
+                tail += weights[j] * self.numeric(j, row[j]);
+            }
+            return Ok((acc[0] + acc[1]) + (acc[2] + acc[3]) + tail);
+        }
+        let mut sum = 0.0f32;
+        let mut col = 0;
+        for (&v, f) in row.iter().zip(&self.features) {
+            match f {
+                FeatureState::Numeric(n) => {
+                    let v = if v.is_nan() { n.impute } else { v };
+                    sum += weights[col] * ((v - n.center) * n.scale);
+                    col += 1;
+                }
+                FeatureState::Categorical(c) => {
+                    if let Some(s) = c.slot(v) {
+                        sum += weights[col + s];
+                    }
+                    col += c.width();
+                }
+            }
+        }
+        Ok(sum)
+    }
+
+    /// Expresses linear weights over the encoded columns as weights over the
+    /// raw features: `w_raw = w * scale`, `b_raw = b - sum(w * scale *
+    /// center)`, so that `w_raw . row + b_raw` equals `w . encode(row) + b`.
+    /// `None` when a feature is categorical (it has no single raw weight).
+    pub fn unfold_linear(&self, w: &[f32], b: f32) -> Option<(Vec<f32>, f32)> {
+        if !self.all_numeric || w.len() != self.width {
+            return None;
+        }
+        let mut raw = Vec::with_capacity(w.len());
+        let mut bias = f64::from(b);
+        for (wj, f) in w.iter().zip(&self.features) {
+            let FeatureState::Numeric(n) = f else {
+                return None;
+            };
+            let r = f64::from(*wj) * f64::from(n.scale);
+            bias -= r * f64::from(n.center);
+            raw.push(r as f32);
+        }
+        Some((raw, bias as f32))
+    }
+
+    #[inline(always)]
+    fn numeric(&self, j: usize, v: f32) -> f32 {
+        match &self.features[j] {
+            FeatureState::Numeric(n) => {
+                let v = if v.is_nan() { n.impute } else { v };
+                (v - n.center) * n.scale
+            }
+            FeatureState::Categorical(_) => 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn running_mean_and_variance_match_two_pass() {
+        let data = [3.0f32, 7.0, 7.0, 19.0, -4.5, 1e5];
+        let mut p = Preprocessor::new(&names(&["x"]), &PreprocessConfig::default()).unwrap();
+        p.learn(&Batch::new(&data[..2], 1).unwrap()).unwrap();
+        p.learn(&Batch::new(&data[2..], 1).unwrap()).unwrap();
+        let mean = data.iter().map(|&v| f64::from(v)).sum::<f64>() / 6.0;
+        let var = data
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / 6.0;
+        let mut out = [0.0];
+        p.encode_row(&[19.0], &mut out).unwrap();
+        let want = (19.0 - mean) / var.sqrt();
+        assert!(
+            (f64::from(out[0]) - want).abs() < 1e-6,
+            "{} vs {want}",
+            out[0]
+        );
+    }
+
+    #[test]
+    fn categorical_onehot_then_hash_then_missing() {
+        let mut cfg = PreprocessConfig {
+            onehot_max: 2,
+            hash_buckets: 3,
+            ..Default::default()
+        };
+        cfg.features.insert(
+            "plan".into(),
+            FeatureOverride {
+                kind: Some(FeatureType::Categorical),
+                missing: Some(Missing::Impute),
+                ..Default::default()
+            },
+        );
+        let mut p = Preprocessor::new(&names(&["plan"]), &cfg).unwrap();
+        assert_eq!(p.encoded_width(), 6);
+        let mut out = [0.0; 6];
+        // Unseen level while one-hot slots are free: all zeros.
+        p.encode_row(&[5.0], &mut out).unwrap();
+        assert_eq!(out, [0.0; 6]);
+        p.learn(&Batch::new(&[5.0, 9.0, 11.0, 5.0], 1).unwrap())
+            .unwrap();
+        p.encode_row(&[5.0], &mut out).unwrap();
+        assert_eq!(out, [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        p.encode_row(&[9.0], &mut out).unwrap();
+        assert_eq!(out, [0.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+        // 11 came after the one-hot slots filled: one hash bucket.
+        p.encode_row(&[11.0], &mut out).unwrap();
+        assert_eq!(out[..2], [0.0, 0.0]);
+        assert_eq!(out[2..5].iter().sum::<f32>(), 1.0);
+        assert_eq!(out[5], 0.0);
+        p.encode_row(&[f32::NAN], &mut out).unwrap();
+        assert_eq!(out, [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(p.encoded_names()[0], "plan=5");
+    }
+
+    #[test]
+    fn missing_is_an_error_unless_imputed() {
+        let mut p = Preprocessor::new(&names(&["a", "b"]), &PreprocessConfig::default()).unwrap();
+        let err = p
+            .learn(&Batch::new(&[1.0, f32::NAN], 2).unwrap())
+            .unwrap_err();
+        assert!(err.to_string().contains("feature `b`"), "{err}");
+        let cfg = PreprocessConfig {
+            missing: Missing::Impute,
+            ..Default::default()
+        };
+        p = Preprocessor::new(&names(&["a", "b"]), &cfg).unwrap();
+        p.learn(&Batch::new(&[1.0, 2.0, 3.0, f32::NAN], 2).unwrap())
+            .unwrap();
+        let mut out = [9.0; 2];
+        p.encode_row(&[3.0, f32::NAN], &mut out).unwrap();
+        assert_eq!(out[1], 0.0, "imputed by the mean, standardised to 0");
+        assert!(p.encode_row(&[f32::INFINITY, 0.0], &mut out).is_err());
+    }
+
+    #[test]
+    fn unknown_override_is_refused() {
+        let mut cfg = PreprocessConfig::default();
+        cfg.features
+            .insert("nope".into(), FeatureOverride::default());
+        let err = Preprocessor::new(&names(&["a"]), &cfg).unwrap_err();
+        assert!(err.to_string().contains("`nope`"));
+    }
+
+    #[test]
+    fn serde_round_trip_is_exact() {
+        let mut p = Preprocessor::new(&names(&["a"]), &PreprocessConfig::default()).unwrap();
+        p.learn(&Batch::new(&[0.1, 0.7, 123.456], 1).unwrap())
+            .unwrap();
+        let mut q: Preprocessor =
+            serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        q.refresh();
+        assert_eq!(p, q);
+        let (mut a, mut b) = ([0.0], [0.0]);
+        p.encode_row(&[5.5], &mut a).unwrap();
+        q.encode_row(&[5.5], &mut b).unwrap();
+        assert_eq!(a[0].to_bits(), b[0].to_bits());
+    }
+
+    proptest! {
+        #[test]
+        fn dot_equals_encode_then_dot(
+            rows in proptest::collection::vec(proptest::collection::vec(-1e3f32..1e3, 3), 1..20),
+            w in proptest::collection::vec(-2f32..2.0, 3),
+        ) {
+            let mut p = Preprocessor::new(&names(&["a", "b", "c"]), &PreprocessConfig::default()).unwrap();
+            let flat: Vec<f32> = rows.concat();
+            p.learn(&Batch::new(&flat, 3).unwrap()).unwrap();
+            for r in &rows {
+                let mut enc = [0.0; 3];
+                p.encode_row(r, &mut enc).unwrap();
+                let want: f32 = enc.iter().zip(&w).map(|(a, b)| a * b).sum();
+                let got = p.dot(r, &w).unwrap();
+                prop_assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()));
+            }
+        }
+
+        #[test]
+        fn standardised_training_data_has_zero_mean_unit_variance(
+            data in proptest::collection::vec(-1e6f32..1e6, 2..200)
+        ) {
+            let mut p = Preprocessor::new(&names(&["x"]), &PreprocessConfig::default()).unwrap();
+            p.learn(&Batch::new(&data, 1).unwrap()).unwrap();
+            let enc = p.encode_batch(&Batch::new(&data, 1).unwrap()).unwrap();
+            let n = enc.len() as f64;
+            let mean = enc.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+            let var = enc.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+            prop_assert!(mean.abs() < 1e-3);
+            let spread = data.iter().any(|&v| (v - data[0]).abs() > 1e-3);
+            if spread { prop_assert!((var - 1.0).abs() < 1e-2, "var {}", var); }
+        }
+    }
+}
