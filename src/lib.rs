@@ -26,6 +26,7 @@
 //! assert!(p > 0.5);
 //! ```
 
+pub mod config;
 pub mod demo;
 pub mod metrics;
 pub mod plugins;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use refit::config::Config;
 use refit::{demo, plugins, progressive};
 
 #[derive(Parser)]
@@ -45,8 +46,14 @@ struct StreamArgs {
 struct RunArgs {
     #[command(flatten)]
     stream: StreamArgs,
-    /// Model plugin kind (default: logistic for classification streams,
-    /// linear for regression).
+    /// Configuration file (default: ./config.toml when it exists, else the
+    /// built-in defaults). Its [model] section picks the plugin, its
+    /// parameters and the preprocessing.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Model plugin kind (default: the config's, or when its task does not
+    /// fit the stream, logistic for classification and linear for
+    /// regression).
     #[arg(long)]
     model: Option<String>,
     /// Rows per update.
@@ -107,14 +114,36 @@ fn run(args: RunArgs) -> Result<()> {
         bail!("--batch and --window must be at least 1");
     }
     let stream = stream(&args.stream)?;
-    let kind = args.model.clone().unwrap_or_else(|| {
-        match stream.task {
-            plugins::Task::Classification => "logistic",
-            plugins::Task::Regression => "linear",
+    let config = load_config(args.config.as_deref())?;
+    let mut model_cfg = config.model.clone();
+    match &args.model {
+        Some(kind) => {
+            model_cfg.kind = kind.clone();
+            model_cfg.task = None;
         }
-        .to_owned()
-    });
-    let mut model = plugins::create_for(&stream, &kind)
+        None if model_cfg.task() != stream.task => {
+            model_cfg.kind = match stream.task {
+                plugins::Task::Classification => "logistic",
+                plugins::Task::Regression => "linear",
+            }
+            .to_owned();
+            model_cfg.task = None;
+            model_cfg.params.clear();
+        }
+        None => {}
+    }
+    let kind = model_cfg.kind.clone();
+    let spec = model_cfg.spec(&stream.features);
+    if spec.features != stream.features {
+        bail!(
+            "model.features {:?} do not match the {} stream's features {:?}",
+            spec.features,
+            stream.name,
+            stream.features
+        );
+    }
+    let mut model = plugins::builtin()
+        .create(spec, &model_cfg.plugin_params()?)
         .with_context(|| format!("creating a `{kind}` model for the {} stream", stream.name))?;
     let lr = args.lr.unwrap_or(match kind.as_str() {
         "logistic" => 0.05,
@@ -197,6 +226,20 @@ fn run(args: RunArgs) -> Result<()> {
         stream.rows() as f64 / elapsed.as_secs_f64()
     )?;
     Ok(())
+}
+
+fn load_config(path: Option<&std::path::Path>) -> Result<Config> {
+    match path {
+        Some(p) => Ok(Config::from_path(p)?),
+        None => {
+            let default = std::path::Path::new("config.toml");
+            if default.exists() {
+                Ok(Config::from_path(default)?)
+            } else {
+                Ok(Config::default())
+            }
+        }
+    }
 }
 
 fn export(args: DemoArgs) -> Result<()> {
