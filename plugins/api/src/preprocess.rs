@@ -153,15 +153,17 @@ impl NumericState {
         }
     }
 
-    fn learn(&mut self, v: f32) {
-        if v.is_nan() {
+    /// Merges a batch of `count` values with mean `mean` and squared
+    /// deviations `m2`.
+    fn merge(&mut self, count: u64, mean: f64, m2: f64) {
+        if count == 0 {
             return;
         }
-        self.count += 1;
-        let v = f64::from(v);
-        let delta = v - self.mean;
-        self.mean += delta / self.count as f64;
-        self.m2 += delta * (v - self.mean);
+        let total = self.count + count;
+        let delta = mean - self.mean;
+        self.mean += delta * count as f64 / total as f64;
+        self.m2 += m2 + delta * delta * (self.count as f64 * count as f64 / total as f64);
+        self.count = total;
     }
 }
 
@@ -233,6 +235,13 @@ fn mix(code: u32) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Per-feature arrays of an all-numeric preprocessor.
+#[derive(Debug, Clone, PartialEq)]
+struct Fast {
+    center: Vec<f32>,
+    scale: Vec<f32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum FeatureState {
@@ -246,10 +255,10 @@ enum FeatureState {
 pub struct Preprocessor {
     names: Vec<String>,
     features: Vec<FeatureState>,
-    /// True when every feature is numeric: encoding is then one column per
-    /// feature and the fast paths apply.
+    /// Set when every feature is numeric: encoding is then one column per
+    /// feature and the vectorisable fast paths apply.
     #[serde(skip)]
-    all_numeric: bool,
+    fast: Option<Fast>,
     #[serde(skip)]
     width: usize,
 }
@@ -305,7 +314,7 @@ impl Preprocessor {
         let mut p = Self {
             names: names.to_vec(),
             features,
-            all_numeric: true,
+            fast: None,
             width: 0,
         };
         p.refresh();
@@ -330,7 +339,10 @@ impl Preprocessor {
             }
         }
         self.width = width;
-        self.all_numeric = all_numeric;
+        self.fast = all_numeric.then(|| Fast {
+            center: self.numeric_field(|n| n.center),
+            scale: self.numeric_field(|n| n.scale),
+        });
     }
 
     /// Number of raw features.
@@ -412,15 +424,50 @@ impl Preprocessor {
             .try_for_each(|(i, r)| self.check_row(i, r))
     }
 
-    /// Updates the statistics and vocabularies from a training batch. The
-    /// batch must have passed [`Self::check_batch`].
+    /// Updates the statistics and vocabularies from a training batch.
+    ///
+    /// Numeric statistics merge the batch's own mean and squared deviations
+    /// into the running ones (Chan et al.'s pairwise update), which equals
+    /// learning the rows one by one (Welford) up to rounding.
     pub fn learn(&mut self, x: &Batch<'_>) -> Result<(), PluginError> {
         self.check_batch(x)?;
+        let d = self.names.len();
+        let mut count = vec![0u64; d];
+        let mut sum = vec![0.0f64; d];
         for row in x.rows_iter() {
-            for (&v, f) in row.iter().zip(&mut self.features) {
-                match f {
-                    FeatureState::Numeric(n) => n.learn(v),
-                    FeatureState::Categorical(c) => c.learn(v),
+            for j in 0..d {
+                let v = row[j];
+                if !v.is_nan() {
+                    count[j] += 1;
+                    sum[j] += f64::from(v);
+                }
+            }
+        }
+        let mean: Vec<f64> = (0..d)
+            .map(|j| {
+                if count[j] > 0 {
+                    sum[j] / count[j] as f64
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut m2 = vec![0.0f64; d];
+        for row in x.rows_iter() {
+            for j in 0..d {
+                let v = row[j];
+                if !v.is_nan() {
+                    m2[j] += (f64::from(v) - mean[j]).powi(2);
+                }
+            }
+        }
+        for (j, f) in self.features.iter_mut().enumerate() {
+            match f {
+                FeatureState::Numeric(n) => n.merge(count[j], mean[j], m2[j]),
+                FeatureState::Categorical(c) => {
+                    for row in x.rows_iter() {
+                        c.learn(row[j]);
+                    }
                 }
             }
         }
@@ -443,12 +490,15 @@ impl Preprocessor {
     }
 
     fn encode_unchecked(&self, row: &[f32], out: &mut [f32]) {
-        if self.all_numeric {
-            for ((o, &v), f) in out.iter_mut().zip(row).zip(&self.features) {
-                if let FeatureState::Numeric(n) = f {
-                    let v = if v.is_nan() { n.impute } else { v };
-                    *o = (v - n.center) * n.scale;
-                }
+        if let Some(fast) = &self.fast
+            && row.iter().all(|v| !v.is_nan())
+        {
+            for ((o, &v), (c, s)) in out
+                .iter_mut()
+                .zip(row)
+                .zip(fast.center.iter().zip(&fast.scale))
+            {
+                *o = (v - c) * s;
             }
             return;
         }
@@ -483,25 +533,44 @@ impl Preprocessor {
     }
 
     /// `weights . encode(row)` without building the encoded row: the linear
-    /// serving path. `weights` has [`Self::encoded_width`] entries. Checks
-    /// the row.
+    /// serving path. `weights` must have [`Self::encoded_width`] entries.
+    /// Checks the row.
     #[inline]
     pub fn dot(&self, row: &[f32], weights: &[f32]) -> Result<f32, PluginError> {
-        self.check_row(0, row)?;
-        if self.all_numeric {
+        if weights.len() != self.width {
+            return Err(PluginError::WidthMismatch {
+                expected: self.width,
+                got: weights.len(),
+            });
+        }
+        if let Some(fast) = &self.fast
+            && row.len() == fast.center.len()
+        {
+            // Branch-free over the row; any NaN or infinity falls back to
+            // the checked path below, which imputes or names the feature.
             let mut acc = [0.0f32; 4];
-            let mut tail = 0.0f32;
-            let n = row.len() - row.len() % 4;
-            for k in (0..n).step_by(4) {
-                for (a, j) in acc.iter_mut().zip(k..k + 4) {
-                    *a += weights[j] * self.numeric(j, row[j]);
+            let mut finite = true;
+            let n = row.len();
+            let (c, s) = (&fast.center[..n], &fast.scale[..n]);
+            let w = &weights[..n];
+            let split = n - n % 4;
+            for k in (0..split).step_by(4) {
+                for (i, a) in acc.iter_mut().enumerate() {
+                    let v = row[k + i];
+                    finite &= v.is_finite();
+                    *a += w[k + i] * ((v - c[k + i]) * s[k + i]);
                 }
             }
-            for j in n..row.len() {
-                tail += weights[j] * self.numeric(j, row[j]);
+            let mut tail = 0.0f32;
+            for j in split..n {
+                finite &= row[j].is_finite();
+                tail += w[j] * ((row[j] - c[j]) * s[j]);
             }
-            return Ok((acc[0] + acc[1]) + (acc[2] + acc[3]) + tail);
+            if finite {
+                return Ok((acc[0] + acc[1]) + (acc[2] + acc[3]) + tail);
+            }
         }
+        self.check_row(0, row)?;
         let mut sum = 0.0f32;
         let mut col = 0;
         for (&v, f) in row.iter().zip(&self.features) {
@@ -527,7 +596,7 @@ impl Preprocessor {
     /// center)`, so that `w_raw . row + b_raw` equals `w . encode(row) + b`.
     /// `None` when a feature is categorical (it has no single raw weight).
     pub fn unfold_linear(&self, w: &[f32], b: f32) -> Option<(Vec<f32>, f32)> {
-        if !self.all_numeric || w.len() != self.width {
+        if self.fast.is_none() || w.len() != self.width {
             return None;
         }
         let mut raw = Vec::with_capacity(w.len());
@@ -543,15 +612,14 @@ impl Preprocessor {
         Some((raw, bias as f32))
     }
 
-    #[inline(always)]
-    fn numeric(&self, j: usize, v: f32) -> f32 {
-        match &self.features[j] {
-            FeatureState::Numeric(n) => {
-                let v = if v.is_nan() { n.impute } else { v };
-                (v - n.center) * n.scale
-            }
-            FeatureState::Categorical(_) => 0.0,
-        }
+    fn numeric_field(&self, get: impl Fn(&NumericState) -> f32) -> Vec<f32> {
+        self.features
+            .iter()
+            .map(|f| match f {
+                FeatureState::Numeric(n) => get(n),
+                FeatureState::Categorical(_) => 0.0,
+            })
+            .collect()
     }
 }
 

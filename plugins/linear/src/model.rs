@@ -354,13 +354,12 @@ impl Model for LinearModel {
 
     fn partial_fit(&mut self, x: &Batch<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
         validate::learning_rate(lr)?;
-        self.pre.check_batch(x)?;
-        validate::labels(&self.spec, x.rows(), y)?;
-        let n = x.rows();
-        // Statistics learn from this batch first; nothing is kept unless the
-        // whole update is accepted.
+        // Statistics learn from this batch first (checking it); nothing is
+        // kept unless the whole update is accepted.
         let mut pre = (*self.pre).clone();
         pre.learn(x)?;
+        validate::labels(&self.spec, x.rows(), y)?;
+        let n = x.rows();
         let d = pre.encoded_width();
         let xt = self.input(&pre, x)?;
         let yt = Tensor::<2>::from_data(TensorData::new(y.to_vec(), [n, 1]), &self.device);
