@@ -432,33 +432,27 @@ impl Preprocessor {
     pub fn learn(&mut self, x: &Batch<'_>) -> Result<(), PluginError> {
         self.check_batch(x)?;
         let d = self.names.len();
+        // Column sums in f64, branch-free (a NaN adds nothing and counts
+        // nothing), so the loops vectorise.
         let mut count = vec![0u64; d];
         let mut sum = vec![0.0f64; d];
         for row in x.rows_iter() {
-            for j in 0..d {
-                let v = row[j];
-                if !v.is_nan() {
-                    count[j] += 1;
-                    sum[j] += f64::from(v);
-                }
+            for ((c, s), &v) in count.iter_mut().zip(sum.iter_mut()).zip(row) {
+                let present = !v.is_nan();
+                *c += u64::from(present);
+                *s += if present { f64::from(v) } else { 0.0 };
             }
         }
-        let mean: Vec<f64> = (0..d)
-            .map(|j| {
-                if count[j] > 0 {
-                    sum[j] / count[j] as f64
-                } else {
-                    0.0
-                }
-            })
+        let mean: Vec<f64> = count
+            .iter()
+            .zip(&sum)
+            .map(|(&c, &s)| if c > 0 { s / c as f64 } else { 0.0 })
             .collect();
         let mut m2 = vec![0.0f64; d];
         for row in x.rows_iter() {
-            for j in 0..d {
-                let v = row[j];
-                if !v.is_nan() {
-                    m2[j] += (f64::from(v) - mean[j]).powi(2);
-                }
+            for ((m, mu), &v) in m2.iter_mut().zip(&mean).zip(row) {
+                let dev = f64::from(v) - mu;
+                *m += if v.is_nan() { 0.0 } else { dev * dev };
             }
         }
         for (j, f) in self.features.iter_mut().enumerate() {
