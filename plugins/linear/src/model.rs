@@ -321,24 +321,16 @@ impl LinearModel {
         }
     }
 
-    /// Mean loss of the linear scores `z` against labels `y`, as `[1]`.
-    fn mean_loss(&self, z: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
-        match self.loss {
-            // log(1 + e^z) - y z, written to stay finite for any z.
-            Loss::Log => {
-                let softplus = z.clone().clamp_min(0.0) + z.clone().abs().neg().exp().log1p();
-                (softplus - y * z).mean()
-            }
-            Loss::Squared => (z - y).square().mean(),
-        }
-    }
-
     fn weight_name(&self, i: usize) -> String {
         match self.pre.encoded_names().get(i) {
             Some(name) => format!("coefficient of `{name}`"),
             None => "intercept".to_owned(),
         }
     }
+}
+
+fn sigmoid_f32(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
 }
 
 fn read_f32(t: Tensor<1>) -> Result<Vec<f32>, PluginError> {
@@ -362,27 +354,41 @@ impl Model for LinearModel {
         let n = x.rows();
         let d = pre.encoded_width();
         let xt = self.input(&pre, x)?;
-        let yt = Tensor::<2>::from_data(TensorData::new(y.to_vec(), [n, 1]), &self.device);
+        // Burn does the two O(n d) products; the O(n) link, residual and loss
+        // run on the host between them (fewer tensor calls per step).
+        let b0 = self.intercept();
+        let z = read_f32(xt.clone().matmul(self.w.clone()).reshape([n]))?;
+        let mut err = Vec::with_capacity(n);
+        let (mut loss_sum, mut err_sum) = (0.0f64, 0.0f64);
+        for (&zi, &yi) in z.iter().zip(y) {
+            let zi = zi + b0;
+            let (e, l) = match self.loss {
+                Loss::Log => {
+                    let z64 = f64::from(zi);
+                    // log(1 + e^z) - y z, finite for any z.
+                    let softplus = z64.max(0.0) + (-z64.abs()).exp().ln_1p();
+                    (sigmoid_f32(zi) - yi, softplus - f64::from(yi) * z64)
+                }
+                Loss::Squared => (zi - yi, f64::from(zi - yi).powi(2)),
+            };
+            err.push(e);
+            err_sum += f64::from(e);
+            loss_sum += l;
+        }
+        let loss_before = loss_sum / n as f64;
+        let et = Tensor::<2>::from_data(TensorData::new(err, [n, 1]), &self.device);
+        let summed = read_f32(xt.transpose().matmul(et).reshape([d]))?;
 
-        let z = xt.clone().matmul(self.w.clone()) + self.b.clone();
-        let loss = self.mean_loss(z.clone(), yt.clone());
-        let err = self.link(z) - yt;
-        let grad_w = xt.transpose().matmul(err.clone()).reshape([d]);
-        let grad_b = err.sum_dim(0).reshape([1]);
-        // One read-back: the summed gradient, its intercept part and the loss.
-        let host = read_f32(Tensor::cat(vec![grad_w, grad_b, loss], 0))?;
-        let loss_before = f64::from(host[d + 1]);
-
-        let (w0, b0) = (self.coefficients(), self.intercept());
+        let w0 = self.coefficients();
         let inv_n = 1.0 / n as f32;
         let l2 = self.params.l2;
-        let mut grad: Vec<f32> = host[..d]
+        let mut grad: Vec<f32> = summed
             .iter()
             .zip(w0)
             .map(|(g, w)| g * inv_n + l2 * w)
             .collect();
         grad.push(if self.params.fit_intercept {
-            host[d] * inv_n
+            (err_sum / n as f64) as f32
         } else {
             0.0
         });
