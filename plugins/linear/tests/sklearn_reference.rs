@@ -45,6 +45,7 @@ fn fixture() -> Fixture {
 fn replay(loss: Loss, f: &Fixture, labels: &[f32], pick: fn(&Checkpoint) -> &Weights) {
     let mut model = LinearModel::new(loss, f.features.clone(), LinearParams::raw()).unwrap();
     let mut checked = 0;
+    let mut worst = 0.0f64;
     for (i, row) in f.x.iter().enumerate() {
         model
             .partial_fit(
@@ -56,6 +57,7 @@ fn replay(loss: Loss, f: &Fixture, labels: &[f32], pick: fn(&Checkpoint) -> &Wei
         if let Some(cp) = f.checkpoints.iter().find(|c| c.rows == i + 1) {
             let want = pick(cp);
             for (j, (got, want)) in model.coefficients().iter().zip(&want.coef).enumerate() {
+                worst = worst.max((f64::from(*got) - want).abs());
                 assert!(
                     (f64::from(*got) - want).abs() < 1e-4,
                     "{loss:?} after {} rows, coefficient {j}: refit {got}, scikit-learn {want}",
@@ -67,6 +69,7 @@ fn replay(loss: Loss, f: &Fixture, labels: &[f32], pick: fn(&Checkpoint) -> &Wei
         }
     }
     assert_eq!(checked, f.checkpoints.len());
+    eprintln!("{loss:?}: largest coefficient difference from scikit-learn {worst:.3e}");
 }
 
 #[test]
