@@ -28,6 +28,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod drift;
 pub mod metrics;
 pub mod plugins;
 pub mod progressive;
