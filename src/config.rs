@@ -55,6 +55,145 @@ pub struct Config {
     pub agent: AgentConfig,
     /// `[model]`
     pub model: ModelConfig,
+    /// `[online]`
+    pub online: OnlineConfig,
+    /// `[learning_rate]`
+    pub learning_rate: LearningRates,
+    /// `[drift]`
+    pub drift: DriftConfig,
+}
+
+/// A duration written as `"90s"`, `"15m"`, `"1h"`, `"1d"`, `"4w"` (or
+/// `"hourly"`, `"daily"`, `"weekly"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Duration(pub std::time::Duration);
+
+impl std::str::FromStr for Duration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let secs = |n: u64| Ok(Duration(std::time::Duration::from_secs(n)));
+        match s.trim() {
+            "hourly" => secs(3_600),
+            "daily" => secs(86_400),
+            "weekly" => secs(7 * 86_400),
+            other => humantime::parse_duration(other).map(Duration).map_err(|e| {
+                format!("`{other}` is not a duration like \"30s\", \"1h\", \"4w\": {e}")
+            }),
+        }
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(self.0).to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// What `ingest` does when `max_pending_samples` are waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// Return a back-pressure error at once (default).
+    #[default]
+    Error,
+    /// Block the caller until room is free.
+    Wait,
+}
+
+/// `[online]`: when the model learns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnlineConfig {
+    /// Learn online at all (default true). When false, samples are counted,
+    /// buffered and reported as skipped updates.
+    pub enabled: bool,
+    /// Update when this many samples are waiting (default 1000).
+    pub min_samples_per_update: usize,
+    /// ...or when this much time has passed since the last update with at
+    /// least one sample waiting (default "1h").
+    pub update_frequency: Duration,
+    /// Rows per `partial_fit` step inside an update (default 256).
+    pub batch_size: usize,
+    /// Online checkpoints kept (default 5).
+    pub checkpoint_retention: usize,
+    /// Accepted samples not yet trained on, at most (default 100000).
+    pub max_pending_samples: usize,
+    /// `"error"` (default) or `"wait"` when that bound is reached.
+    pub when_full: WhenFull,
+}
+
+impl Default for OnlineConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_samples_per_update: 1000,
+            update_frequency: Duration(std::time::Duration::from_secs(3_600)),
+            batch_size: 256,
+            checkpoint_retention: 5,
+            max_pending_samples: 100_000,
+            when_full: WhenFull::Error,
+        }
+    }
+}
+
+/// `[learning_rate]`: the learning rate for each drift severity.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LearningRates {
+    /// No significant drift (default 0.001).
+    pub stable: f32,
+    /// Moderate drift (default 0.01).
+    pub moderate: f32,
+    /// Severe drift (default 0.05).
+    pub severe: f32,
+}
+
+impl Default for LearningRates {
+    fn default() -> Self {
+        Self {
+            stable: 0.001,
+            moderate: 0.01,
+            severe: 0.05,
+        }
+    }
+}
+
+/// `[drift]`: data-drift measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DriftConfig {
+    /// Max PSI above this is moderate drift (default 0.15).
+    pub psi_moderate: f64,
+    /// Max PSI above this is severe drift (default 0.3).
+    pub psi_severe: f64,
+    /// Quantile bins per feature (default 10).
+    pub bins: usize,
+    /// Recent samples compared with the reference (default 5000).
+    pub window: usize,
+    /// The first this many samples form the reference (default 5000).
+    pub reference_size: usize,
+    /// Floor for an empty bin's share (default 1e-4).
+    pub empty_bin_floor: f64,
+}
+
+impl Default for DriftConfig {
+    fn default() -> Self {
+        Self {
+            psi_moderate: 0.15,
+            psi_severe: 0.3,
+            bins: 10,
+            window: 5000,
+            reference_size: 5000,
+            empty_bin_floor: 1e-4,
+        }
+    }
 }
 
 /// `[agent]`: identity and storage.
@@ -196,6 +335,66 @@ impl Config {
                 format!("= {name:?}: use letters, digits, `_` and `-` (it names files)"),
             );
         }
+        let o = &self.online;
+        for (key, v) in [
+            ("online.min_samples_per_update", o.min_samples_per_update),
+            ("online.batch_size", o.batch_size),
+            ("online.checkpoint_retention", o.checkpoint_retention),
+        ] {
+            if v == 0 {
+                return invalid(key, "must be at least 1".into());
+            }
+        }
+        if o.max_pending_samples < o.min_samples_per_update {
+            return invalid(
+                "online.max_pending_samples",
+                format!(
+                    "= {} is below online.min_samples_per_update = {}: no update could ever start",
+                    o.max_pending_samples, o.min_samples_per_update
+                ),
+            );
+        }
+        if o.update_frequency.0.is_zero() {
+            return invalid("online.update_frequency", "must be longer than 0".into());
+        }
+        let lr = &self.learning_rate;
+        for (key, v) in [
+            ("learning_rate.stable", lr.stable),
+            ("learning_rate.moderate", lr.moderate),
+            ("learning_rate.severe", lr.severe),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return invalid(key, format!("= {v} must be finite and positive"));
+            }
+        }
+        let d = &self.drift;
+        if !(d.psi_moderate > 0.0 && d.psi_moderate.is_finite()) {
+            return invalid(
+                "drift.psi_moderate",
+                format!("= {} must be positive", d.psi_moderate),
+            );
+        }
+        if !(d.psi_severe > d.psi_moderate && d.psi_severe.is_finite()) {
+            return invalid(
+                "drift.psi_severe",
+                format!(
+                    "= {} must be above drift.psi_moderate = {}",
+                    d.psi_severe, d.psi_moderate
+                ),
+            );
+        }
+        if d.bins < 2 {
+            return invalid("drift.bins", "must be at least 2".into());
+        }
+        if d.window == 0 || d.reference_size == 0 {
+            return invalid(
+                "drift.window",
+                "and drift.reference_size must be at least 1".into(),
+            );
+        }
+        if !(d.empty_bin_floor > 0.0 && d.empty_bin_floor < 1.0) {
+            return invalid("drift.empty_bin_floor", "must be between 0 and 1".into());
+        }
         if self.model.kind.is_empty() {
             return invalid("model.kind", "must name a plugin".into());
         }
@@ -258,6 +457,17 @@ mod tests {
             err.to_string().contains("model.preprocessing.features.b"),
             "{err}"
         );
+        let err = Config::from_toml_str("[online]\nupdate_frequency = \"soon\"").unwrap_err();
+        assert!(
+            err.to_string().contains("`soon` is not a duration"),
+            "{err}"
+        );
+        let err = Config::from_toml_str("[drift]\npsi_severe = 0.1").unwrap_err();
+        assert!(err.to_string().contains("`drift.psi_severe`"), "{err}");
+        let err = Config::from_toml_str("[learning_rate]\nsevere = -1.0").unwrap_err();
+        assert!(err.to_string().contains("`learning_rate.severe`"), "{err}");
+        let cfg = Config::from_toml_str("[online]\nupdate_frequency = \"4w\"").unwrap();
+        assert_eq!(cfg.online.update_frequency.0.as_secs(), 28 * 86_400);
         let err = Config::from_toml_str("[model]\ntask = \"ranking\"").unwrap_err();
         assert!(
             err.to_string().contains("unknown variant `ranking`"),

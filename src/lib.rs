@@ -26,9 +26,14 @@
 //! assert!(p > 0.5);
 //! ```
 
+pub mod actors;
+pub mod agent;
 pub mod config;
 pub mod demo;
 pub mod drift;
+pub mod messages;
 pub mod metrics;
 pub mod plugins;
 pub mod progressive;
+
+pub use agent::{Agent, AgentBuilder, AgentError, Prediction, Severity, Stats};

@@ -1,0 +1,176 @@
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use refit_plugin::preprocess::Missing;
+use refit_plugin::{ModelSpec, PluginError, validate};
+
+use crate::actors::drift::Drift;
+use crate::agent::AgentError;
+use crate::config::{Config, OnlineConfig};
+use crate::messages::{
+    FlushBuffer, GetIngestStats, IngestAck, IngestSamples, IngestStats, ObserveBatch, TrainedCount,
+    Trigger,
+};
+
+/// Validates, counts and buffers samples; emits batches for training.
+pub struct Ingest {
+    spec: ModelSpec,
+    /// Per feature: may a value be NaN (imputed by the model)?
+    nan_ok: Vec<bool>,
+    online: OnlineConfig,
+    drift: Addr<Drift>,
+    rows: Vec<f32>,
+    labels: Vec<f32>,
+    accepted: u64,
+    handed: u64,
+    done: u64,
+    refusals: u64,
+    last_update: Instant,
+}
+
+impl Ingest {
+    /// An ingest actor for `spec` under `config`, sending batches to `drift`.
+    pub fn new(spec: ModelSpec, config: &Config, drift: Addr<Drift>) -> Self {
+        let pre = &config.model.preprocessing;
+        let nan_ok = spec
+            .features
+            .iter()
+            .map(|f| {
+                pre.features
+                    .get(f)
+                    .and_then(|o| o.missing)
+                    .unwrap_or(pre.missing)
+                    == Missing::Impute
+            })
+            .collect();
+        Self {
+            spec,
+            nan_ok,
+            online: config.online.clone(),
+            drift,
+            rows: Vec::new(),
+            labels: Vec::new(),
+            accepted: 0,
+            handed: 0,
+            done: 0,
+            refusals: 0,
+            last_update: Instant::now(),
+        }
+    }
+
+    fn pending(&self) -> u64 {
+        self.accepted - self.done
+    }
+
+    fn check(&self, msg: &IngestSamples) -> Result<(), PluginError> {
+        let width = self.spec.width();
+        if msg.rows.is_empty() {
+            return Err(PluginError::EmptyBatch);
+        }
+        if !msg.rows.len().is_multiple_of(width) {
+            return Err(PluginError::WidthMismatch {
+                expected: width,
+                got: msg.rows.len() % width,
+            });
+        }
+        for (i, row) in msg.rows.chunks_exact(width).enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                if !(v.is_finite() || (v.is_nan() && self.nan_ok[j])) {
+                    return Err(PluginError::NonFiniteFeature {
+                        row: i,
+                        feature: self.spec.features[j].clone(),
+                        value: v,
+                    });
+                }
+            }
+        }
+        validate::labels(&self.spec, msg.rows.len() / width, &msg.labels)
+    }
+
+    fn emit(&mut self, trigger: Trigger) -> usize {
+        let n = self.labels.len();
+        if n == 0 {
+            return 0;
+        }
+        let rows = std::mem::take(&mut self.rows);
+        let labels = std::mem::take(&mut self.labels);
+        tracing::debug!(samples = n, ?trigger, "update batch");
+        self.drift.do_send(ObserveBatch {
+            rows,
+            labels,
+            first_sample: self.handed,
+            trigger,
+        });
+        self.handed += n as u64;
+        self.last_update = Instant::now();
+        n
+    }
+}
+
+impl Actor for Ingest {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let every = self.online.update_frequency.0;
+        let tick = every.min(Duration::from_millis(100));
+        ctx.run_interval(tick, move |act, _| {
+            if !act.labels.is_empty() && act.last_update.elapsed() >= every {
+                act.emit(Trigger::Schedule);
+            }
+        });
+    }
+}
+
+impl Handler<IngestSamples> for Ingest {
+    type Result = Result<IngestAck, AgentError>;
+
+    fn handle(&mut self, msg: IngestSamples, _: &mut Context<Self>) -> Self::Result {
+        let _span = tracing::debug_span!("ingest", rows = msg.labels.len()).entered();
+        self.check(&msg)?;
+        let n = msg.labels.len();
+        let max = self.online.max_pending_samples as u64;
+        if self.pending() + n as u64 > max {
+            self.refusals += 1;
+            return Err(AgentError::Backpressure {
+                pending: self.pending(),
+                max,
+            });
+        }
+        self.rows.extend_from_slice(&msg.rows);
+        self.labels.extend_from_slice(&msg.labels);
+        self.accepted += n as u64;
+        if self.labels.len() >= self.online.min_samples_per_update {
+            self.emit(Trigger::Threshold);
+        }
+        Ok(IngestAck {
+            accepted: n,
+            pending: self.pending() as usize,
+        })
+    }
+}
+
+impl Handler<FlushBuffer> for Ingest {
+    type Result = usize;
+    fn handle(&mut self, _: FlushBuffer, _: &mut Context<Self>) -> usize {
+        self.emit(Trigger::Flush)
+    }
+}
+
+impl Handler<TrainedCount> for Ingest {
+    type Result = ();
+    fn handle(&mut self, msg: TrainedCount, _: &mut Context<Self>) {
+        self.done += msg.0 as u64;
+    }
+}
+
+impl Handler<GetIngestStats> for Ingest {
+    type Result = MessageResult<GetIngestStats>;
+    fn handle(&mut self, _: GetIngestStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(IngestStats {
+            accepted: self.accepted,
+            buffered: self.labels.len() as u64,
+            in_flight: self.handed - self.done,
+            backpressure_refusals: self.refusals,
+        })
+    }
+}

@@ -1,0 +1,19 @@
+//! The actors of the agent, each owning its state. Messages are in
+//! [`crate::messages`].
+//!
+//! - [`ingest::Ingest`]: validates, counts and buffers samples; emits update
+//!   batches by threshold or schedule; applies back-pressure.
+//! - [`drift::Drift`]: per-feature PSI against a reference; severity.
+//! - [`trainer::Trainer`]: progressive validation, learning rate by
+//!   severity, `partial_fit`; runs on its own arbiter (thread) so training
+//!   never blocks the other actors.
+//! - [`registry::Registry`]: numbered online checkpoints, atomic writes,
+//!   retention; promotes to the Server.
+//! - [`server::Server`]: swaps the serving snapshot atomically and fans
+//!   events out to subscribers.
+
+pub mod drift;
+pub mod ingest;
+pub mod registry;
+pub mod server;
+pub mod trainer;
