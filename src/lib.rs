@@ -29,11 +29,13 @@
 pub mod actors;
 pub mod agent;
 pub mod config;
+pub mod data;
 pub mod demo;
 pub mod drift;
 pub mod messages;
 pub mod metrics;
 pub mod plugins;
 pub mod progressive;
+pub mod run;
 
 pub use agent::{Agent, AgentBuilder, AgentError, Prediction, Severity, Stats};

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use refit::config::Config;
-use refit::{demo, plugins, progressive};
+use refit::{Agent, demo, plugins};
 
 #[derive(Parser)]
 #[command(name = "refit", version, about = "An embedded online-learning agent")]
@@ -44,29 +44,33 @@ struct StreamArgs {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    #[command(flatten)]
-    stream: StreamArgs,
+    /// Built-in demo stream: churn (classification) or clv (regression).
+    #[arg(long, default_value = "churn", conflicts_with = "input")]
+    demo: String,
+    /// Rows of the demo stream.
+    #[arg(long, default_value_t = demo::DEFAULT_ROWS)]
+    rows: usize,
+    /// Seed of the demo stream.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Stream a CSV file instead (header row; every column but the label is
+    /// a numeric feature; empty cells are missing values).
+    #[arg(long, requires = "label")]
+    input: Option<PathBuf>,
+    /// The label column of --input.
+    #[arg(long)]
+    label: Option<String>,
     /// Configuration file (default: ./config.toml when it exists, else the
-    /// built-in defaults). Its [model] section picks the plugin, its
-    /// parameters and the preprocessing.
+    /// built-in defaults).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Model plugin kind (default: the config's, or when its task does not
-    /// fit the stream, logistic for classification and linear for
-    /// regression).
-    #[arg(long)]
-    model: Option<String>,
-    /// Rows per update.
-    #[arg(long, default_value_t = 32)]
-    batch: usize,
-    /// Learning rate (default: 0.05 for logistic, 0.02 for linear, 0.01
-    /// for mlp).
-    #[arg(long)]
-    lr: Option<f32>,
+    /// Rows per ingest call.
+    #[arg(long, default_value_t = 100)]
+    chunk: usize,
     /// Rows per reported window.
     #[arg(long, default_value_t = 2_000)]
     window: usize,
-    /// Print the report as JSON.
+    /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
 }
@@ -110,121 +114,115 @@ fn stream(args: &StreamArgs) -> Result<demo::DemoStream> {
 }
 
 fn run(args: RunArgs) -> Result<()> {
-    if args.batch == 0 || args.window == 0 {
-        bail!("--batch and --window must be at least 1");
+    if args.chunk == 0 || args.window == 0 {
+        bail!("--chunk and --window must be at least 1");
     }
-    let stream = stream(&args.stream)?;
-    let config = load_config(args.config.as_deref())?;
-    let mut model_cfg = config.model.clone();
-    match &args.model {
-        Some(kind) => {
-            model_cfg.kind = kind.clone();
-            model_cfg.task = None;
+    let mut config = load_config(args.config.as_deref())?;
+    let (name, features, rows, labels, task) = match (&args.input, &args.label) {
+        (Some(path), Some(label)) => {
+            let data = refit::data::read_csv_path(path, label)?;
+            let task = config.model.task();
+            (
+                path.display().to_string(),
+                data.features,
+                data.rows,
+                data.labels,
+                task,
+            )
         }
-        None if model_cfg.task() != stream.task => {
-            model_cfg.kind = match stream.task {
-                plugins::Task::Classification => "logistic",
-                plugins::Task::Regression => "linear",
+        _ => {
+            let s = stream(&StreamArgs {
+                stream: args.demo.clone(),
+                rows: args.rows,
+                seed: args.seed,
+            })?;
+            if config.model.task() != s.task {
+                // The default config is for churn: pick the stream's own kind.
+                config.model.kind = match s.task {
+                    plugins::Task::Classification => "logistic",
+                    plugins::Task::Regression => "linear",
+                }
+                .to_owned();
+                config.model.task = None;
+                config.model.params.clear();
             }
-            .to_owned();
-            model_cfg.task = None;
-            model_cfg.params.clear();
+            (format!("demo {}", s.name), s.features, s.x, s.y, s.task)
         }
-        None => {}
+    };
+    if labels.is_empty() {
+        bail!("{name}: no rows to stream");
     }
-    let kind = model_cfg.kind.clone();
-    let spec = model_cfg.spec(&stream.features);
-    if spec.features != stream.features {
-        bail!(
-            "model.features {:?} do not match the {} stream's features {:?}",
-            spec.features,
-            stream.name,
-            stream.features
-        );
-    }
-    let mut model = plugins::builtin()
-        .create(spec, &model_cfg.plugin_params()?)
-        .with_context(|| format!("creating a `{kind}` model for the {} stream", stream.name))?;
-    let lr = args.lr.unwrap_or(match kind.as_str() {
-        "logistic" => 0.05,
-        "linear" => 0.02,
-        _ => 0.01,
-    });
-    let _span = tracing::info_span!("run", stream = stream.name, model = %kind).entered();
-    tracing::info!(rows = stream.rows(), batch = args.batch, lr, "streaming");
-
+    let agent = Agent::builder(config.clone())
+        .features(features.clone())
+        .start()
+        .with_context(|| format!("starting the agent for {name}"))?;
+    let _span = tracing::info_span!("run", input = %name, model = %config.model.kind).entered();
     let bar = ProgressBar::with_draw_target(
-        Some(stream.rows() as u64),
+        Some(labels.len() as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec} {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let started = std::time::Instant::now();
-    let report = progressive::run(
-        model.as_mut(),
-        &stream,
-        &progressive::Settings {
-            batch: args.batch,
-            learning_rate: lr,
-            window: args.window,
-        },
-        |done| bar.set_position(done as u64),
-    )
-    .context("progressive run")?;
+    let summary = refit::run::run(&agent, &rows, &labels, args.chunk, args.window, |done| {
+        bar.set_position(done as u64)
+    });
     bar.finish_and_clear();
-    let elapsed = started.elapsed();
+    let shutdown = agent.shutdown();
+    let summary = summary.with_context(|| format!("streaming {name}"))?;
+    shutdown.context("shutting the agent down")?;
 
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        serde_json::to_writer(&mut out, &summary)?;
         writeln!(out)?;
         return Ok(());
     }
     writeln!(
         out,
-        "refit run: stream {} ({} rows, {} features), model {kind}, batch {}, learning rate {}",
-        stream.name,
-        stream.rows(),
-        stream.width(),
-        args.batch,
-        lr
+        "refit run: {name}, {} rows x {} features, model {} ({task}), data in {}",
+        summary.samples,
+        features.len(),
+        config.model.kind,
+        config.agent.data_dir.join("models").display()
     )?;
     writeln!(
         out,
-        "progressive validation (each batch predicted before it is learned):"
+        "updates applied {}, skipped {}, checkpoints written {}, drift reports with alerts {}",
+        summary.updates, summary.skipped, summary.checkpoints, summary.drift_alerts
     )?;
-    writeln!(
-        out,
-        "{:>13}  {:<32} {:<32} events",
-        "rows", "model", "oracle"
-    )?;
-    for w in &report.windows {
+    if summary.lr_changes.is_empty() {
+        writeln!(out, "learning rate unchanged")?;
+    } else {
+        writeln!(out, "learning-rate changes:")?;
         writeln!(
             out,
-            "{:>6}-{:<6}  {:<32} {:<32} {}",
-            w.start,
-            w.end,
-            w.model.to_string(),
-            w.oracle.to_string(),
-            w.events.join("; ")
+            "{:>10}  {:>8} -> {:<8}  {:<9} {:>8}",
+            "sample", "old", "new", "severity", "max PSI"
         )?;
+        for c in &summary.lr_changes {
+            writeln!(
+                out,
+                "{:>10}  {:>8} -> {:<8}  {:<9} {:>8.3}",
+                c.sample,
+                c.old,
+                c.lr,
+                format!("{:?}", c.severity).to_lowercase(),
+                c.max_psi
+            )?;
+        }
     }
+    let metric = summary.metric.name.to_uppercase();
     writeln!(
         out,
-        "{:>13}  {:<32} {:<32}",
-        "overall",
-        report.overall.to_string(),
-        report.oracle.to_string()
+        "progressive {metric} (each chunk predicted by the served model before it is ingested):"
     )?;
-    writeln!(
-        out,
-        "{} updates in {:.2?} ({:.0} rows/s including prediction)",
-        report.updates,
-        elapsed,
-        stream.rows() as f64 / elapsed.as_secs_f64()
-    )?;
+    for w in &summary.windows {
+        writeln!(out, "{:>8}-{:<8} {:.4}", w.start, w.end, w.value)?;
+    }
+    writeln!(out, "{:>17} {:.4}", "overall", summary.metric.value)?;
+    writeln!(out, "{:.0} rows/s", summary.rows_per_s)?;
     Ok(())
 }
 

@@ -1,0 +1,166 @@
+//! The main job: stream labelled rows through an agent, predicting each
+//! chunk with the served model before ingesting it (progressive
+//! validation), and summarise what the agent did.
+
+use serde::Serialize;
+
+use crate::agent::{Agent, AgentError, Severity};
+use crate::messages::Event;
+use crate::metrics::{auc, mae};
+use crate::plugins::Task;
+
+/// A learning-rate change seen in the update events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LrChange {
+    /// First sample of the update that used the new rate.
+    pub sample: u64,
+    /// The previous rate.
+    pub old: f32,
+    /// The new rate.
+    pub lr: f32,
+    /// Drift severity behind it.
+    pub severity: Severity,
+    /// Max PSI behind it.
+    pub max_psi: f64,
+}
+
+/// The progressive metric: AUC (classification) or MAE (regression).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metric {
+    /// `"auc"` or `"mae"`.
+    pub name: &'static str,
+    /// Its value (NaN when undefined, e.g. one class only).
+    pub value: f64,
+}
+
+/// The metric over a window of rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowValue {
+    /// First row.
+    pub start: usize,
+    /// One past the last row.
+    pub end: usize,
+    /// Metric value.
+    pub value: f64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Samples streamed.
+    pub samples: usize,
+    /// Updates applied.
+    pub updates: usize,
+    /// Updates skipped or refused.
+    pub skipped: usize,
+    /// Checkpoints written.
+    pub checkpoints: usize,
+    /// Drift reports with at least one feature over the moderate threshold.
+    pub drift_alerts: usize,
+    /// Learning-rate changes.
+    pub lr_changes: Vec<LrChange>,
+    /// Progressive metric over every row.
+    pub metric: Metric,
+    /// Progressive metric per window.
+    pub windows: Vec<WindowValue>,
+    /// Rows per second through ingest, training and prediction.
+    pub rows_per_s: f64,
+}
+
+fn metric(task: Task, p: &[f32], y: &[f32]) -> Metric {
+    match task {
+        Task::Classification => Metric {
+            name: "auc",
+            value: auc(p, y).unwrap_or(f64::NAN),
+        },
+        Task::Regression => Metric {
+            name: "mae",
+            value: mae(p, y),
+        },
+    }
+}
+
+/// Streams `rows`/`labels` through `agent` in chunks of `chunk` rows,
+/// flushes, and summarises; `progress` gets the rows done so far.
+pub fn run(
+    agent: &Agent,
+    rows: &[f32],
+    labels: &[f32],
+    chunk: usize,
+    window: usize,
+    mut progress: impl FnMut(usize),
+) -> Result<RunSummary, AgentError> {
+    let width = agent.spec().width();
+    let task = agent.spec().task;
+    let events = agent.subscribe()?;
+    let started = std::time::Instant::now();
+    let mut predictions = Vec::with_capacity(labels.len());
+    let chunk = chunk.max(1);
+    for (i, (x, y)) in rows
+        .chunks(chunk * width)
+        .zip(labels.chunks(chunk))
+        .enumerate()
+    {
+        predictions.extend(agent.predict(x)?.values);
+        agent.ingest(x, y)?;
+        progress((i * chunk + y.len()).min(labels.len()));
+    }
+    agent.flush()?;
+    let elapsed = started.elapsed().as_secs_f64();
+
+    let (mut updates, mut skipped, mut checkpoints, mut drift_alerts) = (0, 0, 0, 0);
+    let mut lr_changes = Vec::new();
+    let mut last_lr = None;
+    for event in events.try_iter() {
+        match event {
+            Event::UpdateApplied {
+                learning_rate,
+                severity,
+                max_psi,
+                first_sample,
+                ..
+            } => {
+                updates += 1;
+                if let Some(old) = last_lr
+                    && old != learning_rate
+                {
+                    lr_changes.push(LrChange {
+                        sample: first_sample,
+                        old,
+                        lr: learning_rate,
+                        severity,
+                        max_psi,
+                    });
+                }
+                last_lr = Some(learning_rate);
+            }
+            Event::UpdateSkipped { .. } => skipped += 1,
+            Event::Checkpointed { .. } => checkpoints += 1,
+            Event::DriftReport(r) if !r.alerts.is_empty() => drift_alerts += 1,
+            _ => {}
+        }
+    }
+    let window = window.max(1);
+    let windows = (0..labels.len())
+        .step_by(window)
+        .map(|s| {
+            let e = (s + window).min(labels.len());
+            WindowValue {
+                start: s,
+                end: e,
+                value: metric(task, &predictions[s..e], &labels[s..e]).value,
+            }
+        })
+        .collect();
+    Ok(RunSummary {
+        samples: labels.len(),
+        updates,
+        skipped,
+        checkpoints,
+        drift_alerts,
+        lr_changes,
+        metric: metric(task, &predictions, labels),
+        windows,
+        rows_per_s: labels.len() as f64 / elapsed.max(1e-9),
+    })
+}
