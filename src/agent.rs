@@ -38,6 +38,7 @@ use crate::actors::ingest::Ingest;
 use crate::actors::registry::Registry;
 use crate::actors::server::{Server, Serving};
 use crate::actors::trainer::Trainer;
+use crate::actors::watcher::Watcher;
 use crate::config::{Config, ConfigError, WhenFull};
 use crate::messages::{
     Barrier, Event, FlushBuffer, GetIngestStats, GetRegistryStats, GetTrainerStats, IngestAck,
@@ -108,6 +109,7 @@ pub struct Stats {
 /// Builds and starts an [`Agent`].
 pub struct AgentBuilder {
     config: Config,
+    watch: Option<std::path::PathBuf>,
     features: Option<Vec<String>>,
     plugins: PluginRegistry,
     flush_timeout: Duration,
@@ -117,6 +119,15 @@ impl AgentBuilder {
     /// The feature names, when the config does not list them.
     pub fn features<S: Into<String>>(mut self, features: impl IntoIterator<Item = S>) -> Self {
         self.features = Some(features.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Hot-reloads the config from `path` (the file `config` was read from):
+    /// learning rates, drift thresholds and `[online]` settings take effect
+    /// for the next decision; an invalid file is reported as
+    /// [`Event::ConfigRejected`] and the previous config stays.
+    pub fn watch(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.watch = Some(path.into());
         self
     }
 
@@ -157,6 +168,7 @@ impl AgentBuilder {
         let shared = serving.clone();
         let thread_spec = spec.clone();
         let when_full = config.online.when_full;
+        let watch = self.watch.clone();
         let thread = std::thread::Builder::new()
             .name("refit-agent".into())
             .spawn(move || {
@@ -186,6 +198,17 @@ impl AgentBuilder {
                     )
                     .start();
                     ingest_ctx.run(Ingest::new(thread_spec, &config, drift.clone()));
+                    if let Some(path) = watch {
+                        Watcher::new(
+                            path,
+                            config.clone(),
+                            ingest.clone(),
+                            drift.clone(),
+                            trainer.clone(),
+                            server.clone(),
+                        )
+                        .start();
+                    }
                     let _ = tx.send(Addrs {
                         ingest,
                         drift,
@@ -254,6 +277,7 @@ impl Agent {
     pub fn builder(config: Config) -> AgentBuilder {
         AgentBuilder {
             config,
+            watch: None,
             features: None,
             plugins: crate::plugins::builtin(),
             flush_timeout: Duration::from_secs(60),
@@ -263,6 +287,13 @@ impl Agent {
     /// Starts an agent whose config lists its features.
     pub fn start(config: Config) -> Result<Self, AgentError> {
         Self::builder(config).start()
+    }
+
+    /// Starts an agent from a config file (which lists its features) and
+    /// hot-reloads that file.
+    pub fn start_from_path(path: impl AsRef<std::path::Path>) -> Result<Self, AgentError> {
+        let path = path.as_ref();
+        Self::builder(Config::from_path(path)?).watch(path).start()
     }
 
     fn live(&self) -> Result<(), AgentError> {

@@ -250,6 +250,20 @@ pub enum Event {
         /// Checkpoint number.
         version: u64,
     },
+    /// A changed config file was applied.
+    ConfigReloaded {
+        /// The file.
+        path: String,
+        /// Changed keys that only take effect after a restart.
+        restart_required: Vec<String>,
+    },
+    /// A changed config file was refused; the previous config stays.
+    ConfigRejected {
+        /// The file.
+        path: String,
+        /// Why.
+        error: String,
+    },
 }
 
 /// Host → Registry: checkpoint counters.
@@ -269,3 +283,13 @@ pub struct RegistryStats {
     /// Checkpoints on disk.
     pub kept: usize,
 }
+
+/// Watcher → actors: a new, validated configuration is in force.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct ConfigChanged(pub Arc<crate::config::Config>);
+
+/// notify's thread → Watcher: the watched file may have changed.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct FileChanged;

@@ -5,7 +5,9 @@ use crate::actors::trainer::Trainer;
 use crate::agent::Severity;
 use crate::config::DriftConfig;
 use crate::drift::{BinEdges, FeaturePsi};
-use crate::messages::{Barrier, DriftReport, Event, ObserveBatch, Publish, TrainBatch};
+use crate::messages::{
+    Barrier, ConfigChanged, DriftReport, Event, ObserveBatch, Publish, TrainBatch,
+};
 
 /// Measures data drift: per-feature PSI of a sliding window of recent
 /// samples against a reference made of the first `reference_size` samples.
@@ -142,5 +144,15 @@ impl Handler<Barrier> for Drift {
     type Result = ();
     fn handle(&mut self, msg: Barrier, _: &mut Context<Self>) {
         self.trainer.do_send(msg);
+    }
+}
+
+impl Handler<ConfigChanged> for Drift {
+    type Result = ();
+    fn handle(&mut self, msg: ConfigChanged, _: &mut Context<Self>) {
+        // Thresholds apply to the next report; bins, window and reference
+        // size shape the reference and need a restart.
+        self.config.psi_moderate = msg.0.drift.psi_moderate;
+        self.config.psi_severe = msg.0.drift.psi_severe;
     }
 }

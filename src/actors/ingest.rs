@@ -8,8 +8,8 @@ use crate::actors::drift::Drift;
 use crate::agent::AgentError;
 use crate::config::{Config, OnlineConfig};
 use crate::messages::{
-    FlushBuffer, GetIngestStats, IngestAck, IngestSamples, IngestStats, ObserveBatch, TrainedCount,
-    Trigger,
+    ConfigChanged, FlushBuffer, GetIngestStats, IngestAck, IngestSamples, IngestStats,
+    ObserveBatch, TrainedCount, Trigger,
 };
 
 /// Validates, counts and buffers samples; emits batches for training.
@@ -26,6 +26,7 @@ pub struct Ingest {
     done: u64,
     refusals: u64,
     last_update: Instant,
+    tick: Option<SpawnHandle>,
 }
 
 impl Ingest {
@@ -55,6 +56,7 @@ impl Ingest {
             done: 0,
             refusals: 0,
             last_update: Instant::now(),
+            tick: None,
         }
     }
 
@@ -107,17 +109,31 @@ impl Ingest {
     }
 }
 
+impl Ingest {
+    /// (Re)starts the tick that applies `update_frequency`.
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
+        if let Some(h) = self.tick.take() {
+            ctx.cancel_future(h);
+        }
+        let tick = self
+            .online
+            .update_frequency
+            .0
+            .min(Duration::from_millis(100));
+        self.tick = Some(ctx.run_interval(tick, move |act, _| {
+            if !act.labels.is_empty() && act.last_update.elapsed() >= act.online.update_frequency.0
+            {
+                act.emit(Trigger::Schedule);
+            }
+        }));
+    }
+}
+
 impl Actor for Ingest {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let every = self.online.update_frequency.0;
-        let tick = every.min(Duration::from_millis(100));
-        ctx.run_interval(tick, move |act, _| {
-            if !act.labels.is_empty() && act.last_update.elapsed() >= every {
-                act.emit(Trigger::Schedule);
-            }
-        });
+        self.schedule(ctx);
     }
 }
 
@@ -172,5 +188,20 @@ impl Handler<GetIngestStats> for Ingest {
             in_flight: self.handed - self.done,
             backpressure_refusals: self.refusals,
         })
+    }
+}
+
+impl Handler<ConfigChanged> for Ingest {
+    type Result = ();
+    fn handle(&mut self, msg: ConfigChanged, ctx: &mut Context<Self>) {
+        let old = self.online.update_frequency;
+        self.online = msg.0.online.clone();
+        if old != self.online.update_frequency {
+            // The schedule tick follows the new frequency.
+            self.schedule(ctx);
+        }
+        if self.labels.len() >= self.online.min_samples_per_update {
+            self.emit(Trigger::Threshold);
+        }
     }
 }

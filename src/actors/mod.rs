@@ -11,9 +11,11 @@
 //!   retention; promotes to the Server.
 //! - [`server::Server`]: swaps the serving snapshot atomically and fans
 //!   events out to subscribers.
+//! - [`watcher::Watcher`]: hot-reloads `config.toml`.
 
 pub mod drift;
 pub mod ingest;
 pub mod registry;
 pub mod server;
 pub mod trainer;
+pub mod watcher;

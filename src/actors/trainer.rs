@@ -9,7 +9,8 @@ use crate::actors::server::Server;
 use crate::agent::Severity;
 use crate::config::{LearningRates, OnlineConfig};
 use crate::messages::{
-    Barrier, Checkpoint, Event, GetTrainerStats, Publish, TrainBatch, TrainedCount, TrainerStats,
+    Barrier, Checkpoint, ConfigChanged, Event, GetTrainerStats, Publish, TrainBatch, TrainedCount,
+    TrainerStats,
 };
 use crate::metrics::Scores;
 
@@ -182,5 +183,13 @@ impl Handler<GetTrainerStats> for Trainer {
     type Result = MessageResult<GetTrainerStats>;
     fn handle(&mut self, _: GetTrainerStats, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.stats.clone())
+    }
+}
+
+impl Handler<ConfigChanged> for Trainer {
+    type Result = ();
+    fn handle(&mut self, msg: ConfigChanged, _: &mut Context<Self>) {
+        self.rates = msg.0.learning_rate;
+        self.online = msg.0.online.clone();
     }
 }

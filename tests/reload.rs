@@ -1,0 +1,114 @@
+//! Hot reload of config.toml in a running agent: in-place writes and
+//! rename-replace saves take effect for the next update; an invalid file is
+//! rejected and the agent keeps its config and keeps learning.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use refit::messages::Event;
+use refit::{Agent, demo};
+
+fn config_text(stable: f32) -> String {
+    format!(
+        "[agent]\ndata_dir = \"data\"\n[online]\nmin_samples_per_update = 100\nbatch_size = 50\n[learning_rate]\nstable = {stable}\n"
+    )
+}
+
+fn wait_for(
+    events: &crossbeam_channel::Receiver<Event>,
+    what: impl Fn(&Event) -> bool,
+) -> Option<Event> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if let Ok(e) = events.recv_timeout(Duration::from_millis(50))
+            && what(&e)
+        {
+            return Some(e);
+        }
+    }
+    None
+}
+
+/// Ingests one update's worth and returns the learning rate it used.
+fn next_update_rate(agent: &Agent, events: &crossbeam_channel::Receiver<Event>, seed: u64) -> f32 {
+    let s = demo::churn(seed, 100);
+    agent.ingest(&s.x, &s.y).unwrap();
+    match wait_for(events, |e| matches!(e, Event::UpdateApplied { .. })) {
+        Some(Event::UpdateApplied { learning_rate, .. }) => learning_rate,
+        other => panic!("no update: {other:?}"),
+    }
+}
+
+fn write_in_place(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+fn write_by_rename(path: &Path, text: &str) {
+    let tmp = path.with_extension("toml.swp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn start(
+    dir: &Path,
+) -> (
+    Agent,
+    crossbeam_channel::Receiver<Event>,
+    std::path::PathBuf,
+) {
+    let path = dir.join("config.toml");
+    write_in_place(&path, &config_text(0.001));
+    let mut cfg = refit::config::Config::from_path(&path).unwrap();
+    cfg.agent.data_dir = dir.join("data");
+    let agent = Agent::builder(cfg.clone())
+        .features(demo::CHURN_FEATURES)
+        .watch(&path)
+        .start()
+        .unwrap();
+    let events = agent.subscribe().unwrap();
+    (agent, events, path)
+}
+
+#[test]
+fn learning_rate_table_reloads_in_place_and_by_rename() {
+    let dir = tempfile::tempdir().unwrap();
+    let (agent, events, path) = start(dir.path());
+    assert_eq!(next_update_rate(&agent, &events, 1), 0.001);
+
+    write_in_place(&path, &config_text(0.02));
+    assert!(
+        wait_for(&events, |e| matches!(e, Event::ConfigReloaded { .. })).is_some(),
+        "no reload after in-place write"
+    );
+    assert_eq!(next_update_rate(&agent, &events, 2), 0.02);
+
+    write_by_rename(&path, &config_text(0.03));
+    assert!(
+        wait_for(&events, |e| matches!(e, Event::ConfigReloaded { .. })).is_some(),
+        "no reload after rename"
+    );
+    assert_eq!(next_update_rate(&agent, &events, 3), 0.03);
+    agent.shutdown().unwrap();
+}
+
+#[test]
+fn invalid_file_is_rejected_and_the_old_config_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let (agent, events, path) = start(dir.path());
+    write_in_place(&path, &config_text(0.02));
+    assert!(wait_for(&events, |e| matches!(e, Event::ConfigReloaded { .. })).is_some());
+
+    write_in_place(&path, "[learning_rate]\nstable = -1.0\n");
+    let rejected = wait_for(&events, |e| matches!(e, Event::ConfigRejected { .. }));
+    match rejected {
+        Some(Event::ConfigRejected { error, .. }) => {
+            assert!(error.contains("learning_rate.stable"), "{error}")
+        }
+        other => panic!("expected ConfigRejected, got {other:?}"),
+    }
+    write_in_place(&path, "[online\nbroken");
+    assert!(wait_for(&events, |e| matches!(e, Event::ConfigRejected { .. })).is_some());
+    // Still learning, with the last valid table.
+    assert_eq!(next_update_rate(&agent, &events, 4), 0.02);
+    agent.shutdown().unwrap();
+}
