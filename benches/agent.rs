@@ -22,9 +22,17 @@ const WIDTH: usize = 20;
 
 fn data(rows: usize) -> (Vec<f32>, Vec<f32>) {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let x: Vec<f32> = (0..rows * WIDTH).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let x: Vec<f32> = (0..rows * WIDTH)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
     let y = (0..rows)
-        .map(|i| if x[i * WIDTH] + x[i * WIDTH + 1] > 0.0 { 1.0 } else { 0.0 })
+        .map(|i| {
+            if x[i * WIDTH] + x[i * WIDTH + 1] > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        })
         .collect();
     (x, y)
 }
@@ -35,7 +43,10 @@ fn agent(dir: &std::path::Path) -> Agent {
     c.online.min_samples_per_update = 10_000;
     c.online.max_pending_samples = 1_000_000;
     let features: Vec<String> = (0..WIDTH).map(|i| format!("f{i}")).collect();
-    Agent::builder(c).features(features).start().expect("agent starts")
+    Agent::builder(c)
+        .features(features)
+        .start()
+        .expect("agent starts")
 }
 
 fn ingest_to_trained(c: &mut Criterion) {

@@ -365,6 +365,13 @@ impl Agent {
     pub fn flush(&self) -> Result<(), AgentError> {
         self.live()?;
         block(self.inner.addrs.ingest.send(FlushBuffer))?;
+        self.sync()
+    }
+
+    /// Waits until every update already started (not the buffer) is
+    /// trained, checkpointed and served.
+    pub fn sync(&self) -> Result<(), AgentError> {
+        self.live()?;
         let (tx, rx) = crossbeam_channel::bounded(1);
         block(self.inner.addrs.drift.send(Barrier(tx)))?;
         rx.recv_timeout(self.inner.flush_timeout)

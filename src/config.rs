@@ -181,6 +181,11 @@ pub struct DriftConfig {
     pub reference_size: usize,
     /// Floor for an empty bin's share (default 1e-4).
     pub empty_bin_floor: f64,
+    /// After this many consecutive drift reports above `psi_moderate`, the
+    /// reference is re-based on the current window: the model has been
+    /// learning from the new distribution at the raised rate, which becomes
+    /// the new normal (default 4; 0 never re-bases).
+    pub rebase_after: usize,
 }
 
 impl Default for DriftConfig {
@@ -192,6 +197,7 @@ impl Default for DriftConfig {
             window: 5000,
             reference_size: 5000,
             empty_bin_floor: 1e-4,
+            rebase_after: 4,
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct IngestAck {
     pub accepted: usize,
     /// Accepted samples not yet trained on (buffered or in flight).
     pub pending: usize,
+    /// Samples in the buffer after this call (0 when the call triggered an
+    /// update).
+    pub buffered: usize,
 }
 
 /// Host → Ingest: hand every buffered sample to training now.
@@ -83,6 +86,8 @@ pub struct DriftReport {
     pub reference_samples: usize,
     /// Samples in the current window.
     pub window_samples: usize,
+    /// Times the reference has been re-based so far.
+    pub rebases: usize,
 }
 
 /// Drift → Trainer: a batch to learn from, with the drift it carries.

@@ -1,6 +1,10 @@
 //! The main job: stream labelled rows through an agent, predicting each
 //! chunk with the served model before ingesting it (progressive
 //! validation), and summarise what the agent did.
+//!
+//! The stream is replayed as if rows arrived slower than training: when a
+//! chunk starts an update, the run waits until that update is served before
+//! predicting the next chunk, so the figures do not depend on thread timing.
 
 use serde::Serialize;
 
@@ -102,7 +106,12 @@ pub fn run(
         .enumerate()
     {
         predictions.extend(agent.predict(x)?.values);
-        agent.ingest(x, y)?;
+        let ack = agent.ingest(x, y)?;
+        if ack.buffered < y.len() {
+            // This chunk started an update: let it be served before the
+            // stream goes on, as when rows arrive slower than training.
+            agent.sync()?;
+        }
         progress((i * chunk + y.len()).min(labels.len()));
     }
     agent.flush()?;

@@ -17,6 +17,12 @@ pub struct Drift {
     /// Reference values per feature while it is being collected.
     reference: Vec<Vec<f32>>,
     monitors: Option<Vec<FeaturePsi>>,
+    /// The values in the current window, per feature (for re-basing).
+    recent: Vec<std::collections::VecDeque<f32>>,
+    /// Consecutive reports above the moderate threshold.
+    drifting: usize,
+    /// Times the reference was re-based.
+    rebases: usize,
     trainer: Addr<Trainer>,
     server: Addr<Server>,
 }
@@ -30,11 +36,15 @@ impl Drift {
         server: Addr<Server>,
     ) -> Self {
         let reference = vec![Vec::new(); features.len()];
+        let recent = vec![std::collections::VecDeque::new(); features.len()];
         Self {
             features,
             config,
             reference,
             monitors: None,
+            recent,
+            drifting: 0,
+            rebases: 0,
             trainer,
             server,
         }
@@ -43,8 +53,12 @@ impl Drift {
     fn observe_row(&mut self, row: &[f32]) {
         match &mut self.monitors {
             Some(monitors) => {
-                for (m, &v) in monitors.iter_mut().zip(row) {
+                for ((m, recent), &v) in monitors.iter_mut().zip(&mut self.recent).zip(row) {
                     m.push(v);
+                    if recent.len() == self.config.window {
+                        recent.pop_front();
+                    }
+                    recent.push_back(v);
                 }
             }
             None => {
@@ -53,20 +67,53 @@ impl Drift {
                 }
                 if self.reference[0].len() >= self.config.reference_size {
                     let cols = std::mem::take(&mut self.reference);
-                    self.monitors = Some(
-                        cols.iter()
-                            .map(|col| {
-                                FeaturePsi::new(
-                                    BinEdges::from_reference(col, self.config.bins),
-                                    col,
-                                    self.config.window,
-                                )
-                                .with_floor(self.config.empty_bin_floor)
-                            })
-                            .collect(),
-                    );
+                    self.set_reference(&cols);
                     tracing::info!(samples = cols[0].len(), "drift reference complete");
                 }
+            }
+        }
+    }
+
+    /// Monitors against `cols` (one vector of values per feature), with an
+    /// empty window.
+    fn set_reference(&mut self, cols: &[Vec<f32>]) {
+        self.monitors = Some(
+            cols.iter()
+                .map(|col| {
+                    FeaturePsi::new(
+                        BinEdges::from_reference(col, self.config.bins),
+                        col,
+                        self.config.window,
+                    )
+                    .with_floor(self.config.empty_bin_floor)
+                })
+                .collect(),
+        );
+        self.recent.iter_mut().for_each(|r| r.clear());
+    }
+
+    /// Re-bases the reference on the current window after `rebase_after`
+    /// consecutive drifting reports.
+    fn maybe_rebase(&mut self, report: &DriftReport) {
+        if report.severity == Severity::Stable {
+            self.drifting = 0;
+            return;
+        }
+        self.drifting += 1;
+        if self.config.rebase_after > 0 && self.drifting >= self.config.rebase_after {
+            let cols: Vec<Vec<f32>> = self
+                .recent
+                .iter()
+                .map(|r| r.iter().copied().collect())
+                .collect();
+            if cols.first().is_some_and(|c| !c.is_empty()) {
+                tracing::info!(
+                    samples = cols[0].len(),
+                    "drift reference re-based on the current window"
+                );
+                self.set_reference(&cols);
+                self.drifting = 0;
+                self.rebases += 1;
             }
         }
     }
@@ -80,6 +127,7 @@ impl Drift {
                 severity: Severity::Stable,
                 reference_samples: self.reference.first().map_or(0, Vec::len),
                 window_samples: 0,
+                rebases: self.rebases,
             };
         };
         let severity_of = |psi: f64| {
@@ -110,6 +158,7 @@ impl Drift {
             severity: severity_of(max_psi),
             reference_samples: self.config.reference_size,
             window_samples: monitors.first().map_or(0, FeaturePsi::len),
+            rebases: self.rebases,
         }
     }
 }
@@ -127,6 +176,7 @@ impl Handler<ObserveBatch> for Drift {
             self.observe_row(row);
         }
         let drift = self.report();
+        self.maybe_rebase(&drift);
         tracing::debug!(max_psi = drift.max_psi, severity = ?drift.severity, "drift");
         self.server
             .do_send(Publish(Event::DriftReport(drift.clone())));

@@ -161,6 +161,7 @@ impl Handler<IngestSamples> for Ingest {
         Ok(IngestAck {
             accepted: n,
             pending: self.pending() as usize,
+            buffered: self.labels.len(),
         })
     }
 }
