@@ -70,9 +70,9 @@ impl Ingest {
             return Err(PluginError::EmptyBatch);
         }
         if !msg.rows.len().is_multiple_of(width) {
-            return Err(PluginError::WidthMismatch {
-                expected: width,
-                got: msg.rows.len() % width,
+            return Err(PluginError::RaggedBatch {
+                len: msg.rows.len(),
+                width,
             });
         }
         for (i, row) in msg.rows.chunks_exact(width).enumerate() {
