@@ -9,6 +9,7 @@
 //! assert!((metrics::mae(&[1.0, 2.0], &[2.0, 4.0]) - 1.5).abs() < 1e-12);
 //! ```
 
+use refit_plugin::Task;
 use serde::Serialize;
 
 /// Probabilities are clipped to `[EPS, 1 - EPS]` in [`log_loss`] (the same
@@ -101,6 +102,14 @@ impl Scores {
         Scores::Regression {
             mae: mae(pred, truth),
             rmse: rmse(pred, truth),
+        }
+    }
+
+    /// The scores of `task`.
+    pub fn for_task(task: Task, pred: &[f32], truth: &[f32]) -> Self {
+        match task {
+            Task::Classification => Self::classification(pred, truth),
+            Task::Regression => Self::regression(pred, truth),
         }
     }
 }

@@ -12,7 +12,7 @@
 //! assert_eq!(report.windows.len(), 4);
 //! ```
 
-use refit_plugin::{Batch, Model, PluginError, Task};
+use refit_plugin::{Batch, Model, PluginError};
 use serde::Serialize;
 
 use crate::demo::DemoStream;
@@ -57,13 +57,6 @@ pub struct Report {
     pub updates: usize,
 }
 
-fn scores(task: Task, pred: &[f32], truth: &[f32]) -> Scores {
-    match task {
-        Task::Classification => Scores::classification(pred, truth),
-        Task::Regression => Scores::regression(pred, truth),
-    }
-}
-
 /// Streams `stream` through `model`; `progress` is called with the number of
 /// rows done after each batch.
 pub fn run(
@@ -94,8 +87,8 @@ pub fn run(
             Window {
                 start: s,
                 end: e,
-                model: scores(task, &predictions[s..e], &stream.y[s..e]),
-                oracle: scores(task, &stream.oracle[s..e], &stream.y[s..e]),
+                model: Scores::for_task(task, &predictions[s..e], &stream.y[s..e]),
+                oracle: Scores::for_task(task, &stream.oracle[s..e], &stream.y[s..e]),
                 events: stream
                     .events
                     .iter()
@@ -107,8 +100,8 @@ pub fn run(
         .collect();
     Ok(Report {
         windows,
-        overall: scores(task, &predictions, &stream.y),
-        oracle: scores(task, &stream.oracle, &stream.y),
+        overall: Scores::for_task(task, &predictions, &stream.y),
+        oracle: Scores::for_task(task, &stream.oracle, &stream.y),
         updates,
     })
 }

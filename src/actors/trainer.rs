@@ -1,7 +1,7 @@
 use std::collections::VecDeque;
 
 use actix::prelude::*;
-use refit_plugin::{Batch, Model, Task};
+use refit_plugin::{Batch, Model};
 
 use crate::actors::ingest::Ingest;
 use crate::actors::registry::Registry;
@@ -75,10 +75,7 @@ impl Trainer {
             }
         }
         let (p, y): (Vec<f32>, Vec<f32>) = self.scored.iter().copied().unzip();
-        self.stats.metrics = Some(match self.model.spec().task {
-            Task::Classification => Scores::classification(&p, &y),
-            Task::Regression => Scores::regression(&p, &y),
-        });
+        self.stats.metrics = Some(Scores::for_task(self.model.spec().task, &p, &y));
     }
 
     fn publish(&self, event: Event) {
