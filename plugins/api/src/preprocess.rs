@@ -153,6 +153,13 @@ impl NumericState {
         }
     }
 
+    /// The encoded value of `v` (NaN imputed by the running mean).
+    #[inline(always)]
+    fn encode(&self, v: f32) -> f32 {
+        let v = if v.is_nan() { self.impute } else { v };
+        (v - self.center) * self.scale
+    }
+
     /// Merges a batch of `count` values with mean `mean` and squared
     /// deviations `m2`.
     fn merge(&mut self, count: u64, mean: f64, m2: f64) {
@@ -247,6 +254,15 @@ struct Fast {
 enum FeatureState {
     Numeric(NumericState),
     Categorical(CategoricalState),
+}
+
+impl FeatureState {
+    fn missing(&self) -> Missing {
+        match self {
+            FeatureState::Numeric(n) => n.missing,
+            FeatureState::Categorical(c) => c.missing,
+        }
+    }
 }
 
 /// The preprocessing stage of a model. See the [module docs](self).
@@ -386,15 +402,7 @@ impl Preprocessor {
             });
         }
         for (j, (&v, f)) in row.iter().zip(&self.features).enumerate() {
-            let allowed = match f {
-                FeatureState::Numeric(n) => {
-                    v.is_finite() || (v.is_nan() && n.missing == Missing::Impute)
-                }
-                FeatureState::Categorical(c) => {
-                    v.is_finite() || (v.is_nan() && c.missing == Missing::Impute)
-                }
-            };
-            if !allowed {
+            if !(v.is_finite() || (v.is_nan() && f.missing() == Missing::Impute)) {
                 return Err(PluginError::NonFiniteFeature {
                     row: index,
                     feature: self.names[j].clone(),
@@ -431,6 +439,19 @@ impl Preprocessor {
     /// learning the rows one by one (Welford) up to rounding.
     pub fn learn(&mut self, x: &Batch<'_>) -> Result<(), PluginError> {
         self.check_batch(x)?;
+        self.learn_checked(x);
+        Ok(())
+    }
+
+    /// [`Self::learn`], then [`Self::encode_batch`] with the updated
+    /// statistics, checking the batch once: the training path of a model.
+    pub fn learn_and_encode(&mut self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
+        self.check_batch(x)?;
+        self.learn_checked(x);
+        Ok(self.encode_checked(x))
+    }
+
+    fn learn_checked(&mut self, x: &Batch<'_>) {
         let d = self.names.len();
         // Column sums in f64, branch-free (a NaN adds nothing and counts
         // nothing), so the loops vectorise.
@@ -466,7 +487,6 @@ impl Preprocessor {
             }
         }
         self.refresh();
-        Ok(())
     }
 
     /// Encodes one checked raw row into `out` (length
@@ -500,8 +520,7 @@ impl Preprocessor {
         for (&v, f) in row.iter().zip(&self.features) {
             match f {
                 FeatureState::Numeric(n) => {
-                    let v = if v.is_nan() { n.impute } else { v };
-                    out[col] = (v - n.center) * n.scale;
+                    out[col] = n.encode(v);
                     col += 1;
                 }
                 FeatureState::Categorical(c) => {
@@ -519,11 +538,15 @@ impl Preprocessor {
     /// Encodes a checked raw batch, row-major, `rows x encoded_width`.
     pub fn encode_batch(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
         self.check_batch(x)?;
+        Ok(self.encode_checked(x))
+    }
+
+    fn encode_checked(&self, x: &Batch<'_>) -> Vec<f32> {
         let mut out = vec![0.0; x.rows() * self.width];
         for (row, o) in x.rows_iter().zip(out.chunks_exact_mut(self.width)) {
             self.encode_unchecked(row, o);
         }
-        Ok(out)
+        out
     }
 
     /// `weights . encode(row)` without building the encoded row: the linear
@@ -570,8 +593,7 @@ impl Preprocessor {
         for (&v, f) in row.iter().zip(&self.features) {
             match f {
                 FeatureState::Numeric(n) => {
-                    let v = if v.is_nan() { n.impute } else { v };
-                    sum += weights[col] * ((v - n.center) * n.scale);
+                    sum += weights[col] * n.encode(v);
                     col += 1;
                 }
                 FeatureState::Categorical(c) => {

@@ -306,12 +306,10 @@ impl LinearModel {
         ))
     }
 
-    fn input(&self, pre: &Preprocessor, x: &Batch<'_>) -> Result<Tensor<2>, PluginError> {
-        let encoded = pre.encode_batch(x)?;
-        Ok(Tensor::from_data(
-            TensorData::new(encoded, [x.rows(), pre.encoded_width()]),
-            &self.device,
-        ))
+    /// Encoded rows, `[rows, encoded width]`, as a tensor.
+    fn tensor(&self, encoded: Vec<f32>, rows: usize) -> Tensor<2> {
+        let width = encoded.len() / rows;
+        Tensor::from_data(TensorData::new(encoded, [rows, width]), &self.device)
     }
 
     fn link(&self, z: Tensor<2>) -> Tensor<2> {
@@ -320,16 +318,19 @@ impl LinearModel {
             Loss::Squared => z,
         }
     }
+}
 
-    fn weight_name(&self, i: usize) -> String {
-        match self.pre.encoded_names().get(i) {
-            Some(name) => format!("coefficient of `{name}`"),
-            None => "intercept".to_owned(),
-        }
+/// Names weight `i` of a model whose encoded columns `pre` describes (the
+/// last weight is the intercept).
+fn weight_name(pre: &Preprocessor, i: usize) -> String {
+    match pre.encoded_names().get(i) {
+        Some(name) => format!("coefficient of `{name}`"),
+        None => "intercept".to_owned(),
     }
 }
 
-fn sigmoid_f32(z: f32) -> f32 {
+/// The logistic function, as the serving snapshot computes it.
+pub(crate) fn sigmoid_f32(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
@@ -349,11 +350,11 @@ impl Model for LinearModel {
         // Statistics learn from this batch first (checking it); nothing is
         // kept unless the whole update is accepted.
         let mut pre = (*self.pre).clone();
-        pre.learn(x)?;
+        let encoded = pre.learn_and_encode(x)?;
         validate::labels(&self.spec, x.rows(), y)?;
         let n = x.rows();
         let d = pre.encoded_width();
-        let xt = self.input(&pre, x)?;
+        let xt = self.tensor(encoded, n);
         // Burn does the two O(n d) products; the O(n) link, residual and loss
         // run on the host between them (fewer tensor calls per step).
         let b0 = self.intercept();
@@ -407,7 +408,7 @@ impl Model for LinearModel {
             .collect();
         self.params
             .safeguard
-            .check_weights(&next, lr, |i| self.weight_name(i))?;
+            .check_weights(&next, lr, |i| weight_name(&pre, i))?;
         let b = next.pop().unwrap_or(b0);
         self.w = Tensor::from_data(TensorData::new(next.clone(), [d, 1]), &self.device);
         self.b = Tensor::from_data(TensorData::new(vec![b], [1, 1]), &self.device);
@@ -424,7 +425,10 @@ impl Model for LinearModel {
     }
 
     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-        let z = self.input(&self.pre, x)?.matmul(self.w.clone()) + self.b.clone();
+        let z = self
+            .tensor(self.pre.encode_batch(x)?, x.rows())
+            .matmul(self.w.clone())
+            + self.b.clone();
         read_f32(self.link(z).reshape([x.rows()]))
     }
 

@@ -55,7 +55,7 @@ impl Predictor for LinearSnapshot {
     fn predict_row(&self, row: &[f32]) -> Result<f32, PluginError> {
         let z = self.pre.dot(row, &self.w)? + self.b;
         Ok(match self.loss {
-            Loss::Log => 1.0 / (1.0 + (-z).exp()),
+            Loss::Log => crate::model::sigmoid_f32(z),
             Loss::Squared => z,
         })
     }

@@ -186,12 +186,10 @@ impl MlpModel {
         self.steps
     }
 
-    fn input(pre: &Preprocessor, x: &Batch<'_>, device: &Device) -> Result<Tensor<2>, PluginError> {
-        let encoded = pre.encode_batch(x)?;
-        Ok(Tensor::from_data(
-            TensorData::new(encoded, [x.rows(), pre.encoded_width()]),
-            device,
-        ))
+    /// Encoded rows, `[rows, encoded width]`, as a tensor on `device`.
+    fn tensor(encoded: Vec<f32>, rows: usize, device: &Device) -> Tensor<2> {
+        let width = encoded.len() / rows;
+        Tensor::from_data(TensorData::new(encoded, [rows, width]), device)
     }
 
     /// Mean training loss of scores `z` against `y`, as `[1]`.
@@ -216,10 +214,10 @@ impl Model for MlpModel {
         // Statistics learn from this batch first (checking it); nothing is
         // kept unless the whole update is accepted.
         let mut pre = (*self.pre).clone();
-        pre.learn(x)?;
+        let encoded = pre.learn_and_encode(x)?;
         validate::labels(&self.spec, x.rows(), y)?;
         let n = x.rows();
-        let xt = Self::input(&pre, x, &self.device)?;
+        let xt = Self::tensor(encoded, n, &self.device);
         let yt = Tensor::<2>::from_data(TensorData::new(y.to_vec(), [n, 1]), &self.device);
         let loss = self.loss(self.net.forward(xt), yt);
         let loss_before = loss
@@ -255,7 +253,7 @@ impl Model for MlpModel {
     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
         let inference = self.net.valid();
         let device = self.device.clone().inner();
-        let z = inference.forward(Self::input(&self.pre, x, &device)?);
+        let z = inference.forward(Self::tensor(self.pre.encode_batch(x)?, x.rows(), &device));
         let out = match self.spec.task {
             Task::Classification => sigmoid(z),
             Task::Regression => z,
