@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
+use refit_plugin::preprocess::Preprocessor;
 use refit_plugin::{Batch, ModelSpec, PluginError, PluginRegistry};
 use serde::{Deserialize, Serialize};
 
@@ -160,6 +161,7 @@ impl AgentBuilder {
         let model = self
             .plugins
             .create(spec.clone(), &config.model.plugin_params()?)?;
+        let schema = Preprocessor::new(&spec.features, &config.model.preprocessing)?;
         let serving = Arc::new(ArcSwap::from_pointee(Serving {
             snapshot: model.snapshot(),
             version: 0,
@@ -197,7 +199,7 @@ impl AgentBuilder {
                         server.clone(),
                     )
                     .start();
-                    ingest_ctx.run(Ingest::new(thread_spec, &config, drift.clone()));
+                    ingest_ctx.run(Ingest::new(thread_spec, schema, &config, drift.clone()));
                     if let Some(path) = watch {
                         Watcher::new(
                             path,

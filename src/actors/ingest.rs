@@ -1,8 +1,8 @@
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use refit_plugin::preprocess::Missing;
-use refit_plugin::{ModelSpec, PluginError, validate};
+use refit_plugin::preprocess::Preprocessor;
+use refit_plugin::{Batch, ModelSpec, PluginError, validate};
 
 use crate::actors::drift::Drift;
 use crate::agent::AgentError;
@@ -15,8 +15,9 @@ use crate::messages::{
 /// Validates, counts and buffers samples; emits batches for training.
 pub struct Ingest {
     spec: ModelSpec,
-    /// Per feature: may a value be NaN (imputed by the model)?
-    nan_ok: Vec<bool>,
+    /// The configured preprocessing, used only for its input checks (width,
+    /// no infinity, NaN only where imputed): the same checks the model runs.
+    schema: Preprocessor,
     online: OnlineConfig,
     drift: Addr<Drift>,
     rows: Vec<f32>,
@@ -30,23 +31,12 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// An ingest actor for `spec` under `config`, sending batches to `drift`.
-    pub fn new(spec: ModelSpec, config: &Config, drift: Addr<Drift>) -> Self {
-        let pre = &config.model.preprocessing;
-        let nan_ok = spec
-            .features
-            .iter()
-            .map(|f| {
-                pre.features
-                    .get(f)
-                    .and_then(|o| o.missing)
-                    .unwrap_or(pre.missing)
-                    == Missing::Impute
-            })
-            .collect();
+    /// An ingest actor for `spec` under `config`, checking rows against
+    /// `schema` and sending batches to `drift`.
+    pub fn new(spec: ModelSpec, schema: Preprocessor, config: &Config, drift: Addr<Drift>) -> Self {
         Self {
             spec,
-            nan_ok,
+            schema,
             online: config.online.clone(),
             drift,
             rows: Vec::new(),
@@ -65,28 +55,9 @@ impl Ingest {
     }
 
     fn check(&self, msg: &IngestSamples) -> Result<(), PluginError> {
-        let width = self.spec.width();
-        if msg.rows.is_empty() {
-            return Err(PluginError::EmptyBatch);
-        }
-        if !msg.rows.len().is_multiple_of(width) {
-            return Err(PluginError::RaggedBatch {
-                len: msg.rows.len(),
-                width,
-            });
-        }
-        for (i, row) in msg.rows.chunks_exact(width).enumerate() {
-            for (j, &v) in row.iter().enumerate() {
-                if !(v.is_finite() || (v.is_nan() && self.nan_ok[j])) {
-                    return Err(PluginError::NonFiniteFeature {
-                        row: i,
-                        feature: self.spec.features[j].clone(),
-                        value: v,
-                    });
-                }
-            }
-        }
-        validate::labels(&self.spec, msg.rows.len() / width, &msg.labels)
+        let x = Batch::new(&msg.rows, self.spec.width())?;
+        self.schema.check_batch(&x)?;
+        validate::labels(&self.spec, x.rows(), &msg.labels)
     }
 
     fn emit(&mut self, trigger: Trigger) -> usize {
