@@ -12,30 +12,14 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::data;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use refit::Agent;
 use refit::config::Config;
 
 const WIDTH: usize = 20;
-
-fn data(rows: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let x: Vec<f32> = (0..rows * WIDTH)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
-    let y = (0..rows)
-        .map(|i| {
-            if x[i * WIDTH] + x[i * WIDTH + 1] > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    (x, y)
-}
 
 fn agent(dir: &std::path::Path) -> Agent {
     let mut c = Config::default();
@@ -53,7 +37,7 @@ fn ingest_to_trained(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let agent = agent(dir.path());
     let rows = 200_000;
-    let (x, y) = data(rows);
+    let (x, y) = data(rows, WIDTH);
     let mut group = c.benchmark_group("agent");
     group.throughput(Throughput::Elements(rows as u64));
     group.sample_size(10);
@@ -73,7 +57,7 @@ fn ingest_to_trained(c: &mut Criterion) {
 fn predict_row(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let agent = agent(dir.path());
-    let (x, y) = data(10_000);
+    let (x, y) = data(10_000, WIDTH);
     agent.ingest(&x, &y).expect("accepted");
     agent.flush().expect("flushed");
     let row = &x[..WIDTH];

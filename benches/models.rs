@@ -10,9 +10,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+mod common;
+
+use common::data;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use refit::plugins::{self, Batch, Model, ModelSpec, Params, Task};
 
 const KINDS: [(&str, Task); 3] = [
@@ -26,23 +27,6 @@ fn model(kind: &str, task: Task, width: usize) -> Box<dyn Model> {
     plugins::builtin()
         .create(ModelSpec::new(kind, task, features), &Params::new())
         .expect("built-in kind")
-}
-
-fn data(rows: usize, width: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let x: Vec<f32> = (0..rows * width)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
-    let y = (0..rows)
-        .map(|i| {
-            if x[i * width] + x[i * width + 1] > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    (x, y)
 }
 
 fn partial_fit(c: &mut Criterion) {
