@@ -21,9 +21,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Stream a built-in demo stream through a model with progressive
-    /// validation (predict each batch, then learn from it) and print the
-    /// metric per window.
+    /// Run the agent on a demo stream or a CSV file: each chunk is predicted
+    /// by the served model, then ingested; prints updates, checkpoints,
+    /// drift alerts, learning-rate changes and the metric per window.
     Run(RunArgs),
     /// Write a built-in demo stream as CSV.
     Demo(DemoArgs),
@@ -101,16 +101,12 @@ fn main() -> Result<()> {
     }
 }
 
-fn stream(args: &StreamArgs) -> Result<demo::DemoStream> {
-    if args.rows == 0 {
+fn stream(name: &str, rows: usize, seed: u64) -> Result<demo::DemoStream> {
+    if rows == 0 {
         bail!("--rows must be at least 1");
     }
-    demo::by_name(&args.stream, args.seed, args.rows).with_context(|| {
-        format!(
-            "unknown demo stream `{}` (choose churn, clv or xor)",
-            args.stream
-        )
-    })
+    demo::by_name(name, seed, rows)
+        .with_context(|| format!("unknown demo stream `{name}` (choose churn, clv or xor)"))
 }
 
 fn run(args: RunArgs) -> Result<()> {
@@ -131,11 +127,7 @@ fn run(args: RunArgs) -> Result<()> {
             )
         }
         _ => {
-            let s = stream(&StreamArgs {
-                stream: args.demo.clone(),
-                rows: args.rows,
-                seed: args.seed,
-            })?;
+            let s = stream(&args.demo, args.rows, args.seed)?;
             if config.model.task() != s.task {
                 // The default config is for churn: pick the stream's own kind.
                 config.model.kind = match s.task {
@@ -241,7 +233,7 @@ fn load_config(path: Option<&std::path::Path>) -> Result<Config> {
 }
 
 fn export(args: DemoArgs) -> Result<()> {
-    let stream = stream(&args.stream)?;
+    let stream = stream(&args.stream.stream, args.stream.rows, args.stream.seed)?;
     let csv = stream.to_csv();
     if args.out.as_os_str() == "-" {
         std::io::stdout().lock().write_all(csv.as_bytes())?;
