@@ -17,8 +17,6 @@ pub struct Drift {
     /// Reference values per feature while it is being collected.
     reference: Vec<Vec<f32>>,
     monitors: Option<Vec<FeaturePsi>>,
-    /// The values in the current window, per feature (for re-basing).
-    recent: Vec<std::collections::VecDeque<f32>>,
     /// Consecutive reports above the moderate threshold.
     drifting: usize,
     /// Times the reference was re-based.
@@ -36,13 +34,11 @@ impl Drift {
         server: Addr<Server>,
     ) -> Self {
         let reference = vec![Vec::new(); features.len()];
-        let recent = vec![std::collections::VecDeque::new(); features.len()];
         Self {
             features,
             config,
             reference,
             monitors: None,
-            recent,
             drifting: 0,
             rebases: 0,
             trainer,
@@ -53,12 +49,8 @@ impl Drift {
     fn observe_row(&mut self, row: &[f32]) {
         match &mut self.monitors {
             Some(monitors) => {
-                for ((m, recent), &v) in monitors.iter_mut().zip(&mut self.recent).zip(row) {
+                for (m, &v) in monitors.iter_mut().zip(row) {
                     m.push(v);
-                    if recent.len() == self.config.window {
-                        recent.pop_front();
-                    }
-                    recent.push_back(v);
                 }
             }
             None => {
@@ -89,7 +81,6 @@ impl Drift {
                 })
                 .collect(),
         );
-        self.recent.iter_mut().for_each(|r| r.clear());
     }
 
     /// Re-bases the reference on the current window after `rebase_after`
@@ -102,9 +93,10 @@ impl Drift {
         self.drifting += 1;
         if self.config.rebase_after > 0 && self.drifting >= self.config.rebase_after {
             let cols: Vec<Vec<f32>> = self
-                .recent
+                .monitors
                 .iter()
-                .map(|r| r.iter().copied().collect())
+                .flatten()
+                .map(|m| m.window().collect())
                 .collect();
             if cols.first().is_some_and(|c| !c.is_empty()) {
                 tracing::info!(
@@ -156,7 +148,7 @@ impl Drift {
             max_psi,
             alerts,
             severity: severity_of(max_psi),
-            reference_samples: self.config.reference_size,
+            reference_samples: monitors.first().map_or(0, |m| m.reference_len() as usize),
             window_samples: monitors.first().map_or(0, FeaturePsi::len),
             rebases: self.rebases,
         }

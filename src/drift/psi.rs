@@ -135,12 +135,12 @@ pub fn psi(reference: &[u64], current: &[u64], floor: f64) -> f64 {
 }
 
 /// One feature's PSI over a sliding window of its most recent values,
-/// updated in O(1) per value; [`FeaturePsi::psi`] costs O(bins).
+/// updated in O(log bins) per value; [`FeaturePsi::psi`] costs O(bins).
 #[derive(Debug, Clone)]
 pub struct FeaturePsi {
     edges: BinEdges,
     reference: Vec<u64>,
-    window: VecDeque<u16>,
+    window: VecDeque<f32>,
     capacity: usize,
     current: Vec<u64>,
     floor: f64,
@@ -173,12 +173,20 @@ impl FeaturePsi {
         if self.window.len() == self.capacity
             && let Some(old) = self.window.pop_front()
         {
-            self.current[usize::from(old)] -= 1;
+            self.current[self.edges.bin(old)] -= 1;
         }
-        // Bins are few (quantile cuts + 2), far below u16::MAX.
-        let b = self.edges.bin(v);
-        self.current[b] += 1;
-        self.window.push_back(b as u16);
+        self.current[self.edges.bin(v)] += 1;
+        self.window.push_back(v);
+    }
+
+    /// The values in the window, oldest first.
+    pub fn window(&self) -> impl ExactSizeIterator<Item = f32> + '_ {
+        self.window.iter().copied()
+    }
+
+    /// Number of reference values.
+    pub fn reference_len(&self) -> u64 {
+        self.reference.iter().sum()
     }
 
     /// PSI of the window against the reference.
