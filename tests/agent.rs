@@ -294,34 +294,6 @@ fn handle_works_inside_a_tokio_runtime() {
     agent.shutdown().unwrap();
 }
 
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-#[test]
-fn starting_and_stopping_many_agents_leaks_no_thread() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = demo::churn(5, 150);
-    // Warm up once (lazily started runtime threads of the test harness).
-    churn_agent(config(dir.path())).shutdown().unwrap();
-    let before = threads();
-    for _ in 0..20 {
-        let agent = churn_agent(config(dir.path()));
-        agent.ingest(&s.x, &s.y).unwrap();
-        agent.shutdown().unwrap();
-    }
-    // Dropping the last handle without shutdown stops the threads too.
-    drop(churn_agent(config(dir.path())));
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        threads() <= before,
-        "threads before {before}, after {}",
-        threads()
-    );
-}
-
 #[test]
 fn covariate_shift_raises_the_learning_rate() {
     let dir = tempfile::tempdir().unwrap();

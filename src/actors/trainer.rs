@@ -9,8 +9,8 @@ use crate::actors::server::Server;
 use crate::agent::Severity;
 use crate::config::{LearningRates, OnlineConfig};
 use crate::messages::{
-    Barrier, Checkpoint, ConfigChanged, Event, GetTrainerStats, Publish, TrainBatch, TrainedCount,
-    TrainerStats,
+    Barrier, Checkpoint, ConfigChanged, DriftReport, Event, GetTrainerStats, Publish, TrainBatch,
+    TrainedCount, TrainerStats,
 };
 use crate::metrics::Scores;
 
@@ -78,6 +78,19 @@ impl Trainer {
         self.stats.metrics = Some(Scores::for_task(self.model.spec().task, &p, &y));
     }
 
+    /// Counts `samples` as not trained on and reports why.
+    fn skip(&mut self, reason: String, samples: usize, learning_rate: f32, drift: &DriftReport) {
+        self.stats.skipped += samples as u64;
+        self.stats.updates_skipped += 1;
+        self.publish(Event::UpdateSkipped {
+            reason,
+            samples,
+            learning_rate,
+            severity: drift.severity,
+            max_psi: drift.max_psi,
+        });
+    }
+
     fn publish(&self, event: Event) {
         self.server.do_send(Publish(event));
     }
@@ -97,15 +110,7 @@ impl Handler<TrainBatch> for Trainer {
         let _span = tracing::info_span!("trainer.update", samples = n, lr, ?severity).entered();
         let width = self.model.spec().width();
         if !self.online.enabled {
-            self.stats.skipped += n as u64;
-            self.stats.updates_skipped += 1;
-            self.publish(Event::UpdateSkipped {
-                reason: "online learning is disabled".into(),
-                samples: n,
-                learning_rate: lr,
-                severity,
-                max_psi: msg.drift.max_psi,
-            });
+            self.skip("online learning is disabled".into(), n, lr, &msg.drift);
             self.ingest.do_send(TrainedCount(n));
             return;
         }
@@ -125,15 +130,7 @@ impl Handler<TrainBatch> for Trainer {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "update step refused");
-                    self.stats.skipped += labels.len() as u64;
-                    self.stats.updates_skipped += 1;
-                    self.publish(Event::UpdateSkipped {
-                        reason: e.to_string(),
-                        samples: labels.len(),
-                        learning_rate: lr,
-                        severity,
-                        max_psi: msg.drift.max_psi,
-                    });
+                    self.skip(e.to_string(), labels.len(), lr, &msg.drift);
                 }
             }
         }
