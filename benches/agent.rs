@@ -5,7 +5,9 @@
 //!   20 features, updates of 10 000 rows in steps of 256;
 //! - `agent/predict_row`: `Agent::predict` of one row (atomic load of the
 //!   serving snapshot, no actor round trip). After criterion, the p50 and
-//!   p99 of 200 000 timed calls are printed.
+//!   p99 of 200 000 timed calls are printed;
+//! - `predict_during_swaps` (printed): `Agent::predict` p50/p99/max while
+//!   1 000 updates swap the served model, and in steady state after.
 //!
 //! Run: `cargo bench --bench agent`.
 
@@ -81,5 +83,69 @@ fn predict_row(c: &mut Criterion) {
     agent.shutdown().expect("shutdown");
 }
 
-criterion_group!(benches, ingest_to_trained, predict_row);
+/// p50, p99 and max of sorted nanosecond timings.
+fn summary(times: &mut [u128]) -> String {
+    times.sort_unstable();
+    format!(
+        "p50 {} ns, p99 {} ns, max {} ns ({} calls)",
+        times[times.len() / 2],
+        times[times.len() * 99 / 100],
+        times[times.len() - 1],
+        times.len()
+    )
+}
+
+/// `Agent::predict` latency while 1 000 updates swap the served model,
+/// against the same loop once the swaps are over (printed, not a criterion
+/// measurement: the swaps are what is being timed around).
+fn predict_during_swaps(_: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut c = Config::default();
+    c.agent.data_dir = dir.path().to_owned();
+    c.online.min_samples_per_update = 50;
+    c.samples.enabled = false;
+    let features: Vec<String> = (0..WIDTH).map(|i| format!("f{i}")).collect();
+    let agent = Agent::builder(c)
+        .features(features)
+        .start()
+        .expect("agent starts");
+    let (x, y) = data(50_000, WIDTH);
+    let row = x[..WIDTH].to_vec();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let timed = |stop: &std::sync::atomic::AtomicBool, limit: usize| {
+        let mut times = Vec::with_capacity(limit.min(1 << 22));
+        while times.len() < limit && !stop.load(std::sync::atomic::Ordering::Acquire) {
+            let t = Instant::now();
+            black_box(agent.predict(black_box(&row)).expect("valid"));
+            times.push(t.elapsed().as_nanos());
+        }
+        times
+    };
+    let mut during = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            for (xc, yc) in x.chunks(50 * WIDTH).zip(y.chunks(50)) {
+                agent.ingest(xc, yc).expect("accepted");
+                agent.sync().expect("synced");
+            }
+            done.store(true, std::sync::atomic::Ordering::Release);
+        });
+        let times = timed(&done, usize::MAX);
+        writer.join().expect("writer");
+        times
+    });
+    let mut steady = timed(&std::sync::atomic::AtomicBool::new(false), during.len());
+    println!(
+        "agent/predict_row during 1000 swaps: {}; steady state: {}",
+        summary(&mut during),
+        summary(&mut steady)
+    );
+    agent.shutdown().expect("shutdown");
+}
+
+criterion_group!(
+    benches,
+    ingest_to_trained,
+    predict_row,
+    predict_during_swaps
+);
 criterion_main!(benches);

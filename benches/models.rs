@@ -1,7 +1,9 @@
 //! Plugin throughput and serving latency.
 //!
 //! - `partial_fit/<kind>/d<features>/b<batch>`: rows/s of one `partial_fit`
-//!   call at batch sizes 1, 32, 256, 4096 and 20 or 100 features;
+//!   call at batch sizes 1, 32, 256, 4096 and 20 or 100 features
+//!   (`logistic` steps per row, its default; `logistic_mini_batch` takes one
+//!   Burn step per batch);
 //! - `predict_row/<kind>/d<features>`: one row through the serving snapshot.
 //!
 //! Run: `cargo bench --bench models` (single-threaded: the built-in plugins
@@ -23,21 +25,36 @@ const KINDS: [(&str, Task); 3] = [
 ];
 
 fn model(kind: &str, task: Task, width: usize) -> Box<dyn Model> {
+    model_with(kind, task, width, Params::new())
+}
+
+fn model_with(kind: &str, task: Task, width: usize, params: Params) -> Box<dyn Model> {
     let features: Vec<String> = (0..width).map(|i| format!("f{i}")).collect();
     plugins::builtin()
-        .create(ModelSpec::new(kind, task, features), &Params::new())
+        .create(ModelSpec::new(kind, task, features), &params)
         .expect("built-in kind")
 }
 
 fn partial_fit(c: &mut Criterion) {
-    for (kind, task) in KINDS {
-        let mut group = c.benchmark_group(format!("partial_fit/{kind}"));
+    let mut mini_batch = Params::new();
+    mini_batch.insert("update".into(), "mini_batch".into());
+    let variants = KINDS
+        .iter()
+        .map(|&(kind, task)| (kind.to_owned(), kind, task, Params::new()))
+        .chain([(
+            "logistic_mini_batch".to_owned(),
+            "logistic",
+            Task::Classification,
+            mini_batch,
+        )]);
+    for (label, kind, task, params) in variants {
+        let mut group = c.benchmark_group(format!("partial_fit/{label}"));
         group.warm_up_time(Duration::from_millis(500));
         group.measurement_time(Duration::from_secs(2));
         for width in [20, 100] {
             for batch in [1usize, 32, 256, 4096] {
                 let (x, y) = data(batch, width);
-                let mut m = model(kind, task, width);
+                let mut m = model_with(kind, task, width, params.clone());
                 group.throughput(Throughput::Elements(batch as u64));
                 group.bench_function(
                     BenchmarkId::new(format!("d{width}"), format!("b{batch}")),

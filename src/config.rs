@@ -61,6 +61,171 @@ pub struct Config {
     pub learning_rate: LearningRates,
     /// `[drift]`
     pub drift: DriftConfig,
+    /// `[offline]`
+    pub offline: OfflineConfig,
+    /// `[retrain]`
+    pub retrain: RetrainConfig,
+    /// `[samples]`
+    pub samples: SamplesConfig,
+    /// `[ab]`
+    pub ab: AbConfig,
+    /// `[serving]`
+    pub serving: ServingConfig,
+    /// `[http]`
+    pub http: HttpConfig,
+}
+
+/// `[http]`: the HTTP API of `refit serve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address to listen on (default `"127.0.0.1:8080"`).
+    pub bind: String,
+    /// Largest request body in bytes (default 1 MiB).
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            max_body_bytes: 1 << 20,
+        }
+    }
+}
+
+/// `[ab]`: A/B tests between the champion and a challenger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AbConfig {
+    /// Outcomes each side needs before the guardrail judges (default 1000).
+    pub min_samples: usize,
+    /// The guardrail demotes a challenger whose AUC is below the
+    /// champion's by more than this (regressors: whose MAE is above it by
+    /// this share); default 0.02.
+    pub margin: f64,
+    /// Keyed predictions kept while they wait for their outcome; the
+    /// oldest are dropped beyond (default 100000).
+    pub max_pending: usize,
+}
+
+impl Default for AbConfig {
+    fn default() -> Self {
+        Self {
+            min_samples: 1_000,
+            margin: 0.02,
+            max_pending: 100_000,
+        }
+    }
+}
+
+/// `[serving]`: what answers predictions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServingConfig {
+    /// Weight of the newest offline version in the offline + online
+    /// ensemble: answers are `w * offline + (1 - w) * online` (default 0:
+    /// the online model alone).
+    pub ensemble_offline_weight: f64,
+}
+
+impl Default for ServingConfig {
+    fn default() -> Self {
+        Self {
+            ensemble_offline_weight: 0.0,
+        }
+    }
+}
+
+/// `[samples]`: the on-disk log of accepted samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamplesConfig {
+    /// Log every accepted sample (default true). Full retrains need it.
+    pub enabled: bool,
+    /// A new segment file after this many bytes (default 64 MiB).
+    pub segment_bytes: u64,
+    /// Drop segments whose samples are all older than this (default "8w").
+    pub max_age: Duration,
+    /// Drop the oldest segments while the log is larger (default 1 GiB).
+    pub max_bytes: u64,
+}
+
+impl Default for SamplesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            segment_bytes: 64 << 20,
+            max_age: Duration(std::time::Duration::from_secs(56 * 86_400)),
+            max_bytes: 1 << 30,
+        }
+    }
+}
+
+impl Config {
+    /// The sample log's directory: `<data_dir>/samples/<name>`.
+    pub fn samples_dir(&self) -> std::path::PathBuf {
+        self.agent.data_dir.join("samples").join(&self.agent.name)
+    }
+}
+
+/// `[offline]`: training a model from scratch on a full data set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OfflineConfig {
+    /// Passes over the training rows (default 5).
+    pub epochs: usize,
+    /// Share of the rows, taken from the end (the newest), held out to
+    /// report the version's metric (default 0.2).
+    pub holdout: f64,
+    /// Learning rate (default 0.01).
+    pub learning_rate: f32,
+    /// Rows per `partial_fit` call (default 256).
+    pub batch_size: usize,
+    /// Seed of the per-epoch shuffle (default 42).
+    pub seed: u64,
+}
+
+impl Default for OfflineConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 5,
+            holdout: 0.2,
+            learning_rate: 0.01,
+            batch_size: 256,
+            seed: 42,
+        }
+    }
+}
+
+/// `[retrain]`: full retrains from the sample store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrainConfig {
+    /// Retrain from scratch this long after the last offline version (or
+    /// the agent's start); default `"4w"`.
+    pub full_every: Duration,
+    /// Retrain when the online metric over the last `online.metric window`
+    /// samples is worse than the active offline version's holdout metric by
+    /// more than this (AUC for classifiers; relative MAE for regressors);
+    /// default 0.05.
+    pub degradation_margin: f64,
+    /// Least samples scored since the last offline version before the
+    /// degradation rule applies (default 2000).
+    pub min_samples: u64,
+    /// Most recent retained samples a full retrain uses (default 100000).
+    pub max_rows: usize,
+}
+
+impl Default for RetrainConfig {
+    fn default() -> Self {
+        Self {
+            full_every: Duration(std::time::Duration::from_secs(28 * 86_400)),
+            degradation_margin: 0.05,
+            min_samples: 2_000,
+            max_rows: 100_000,
+        }
+    }
 }
 
 /// A duration written as `"90s"`, `"15m"`, `"1h"`, `"1d"`, `"4w"` (or
@@ -186,6 +351,46 @@ pub struct DriftConfig {
     /// learning from the new distribution at the raised rate, which becomes
     /// the new normal (default 4; 0 never re-bases).
     pub rebase_after: usize,
+    /// How the current window moves (default sliding).
+    pub window_mode: WindowMode,
+    /// Also run the two-sample Kolmogorov-Smirnov test per numeric feature
+    /// (reported, does not change the severity; default false).
+    pub ks: bool,
+    /// Concept drift on the loss stream (`[drift.concept]`).
+    pub concept: crate::drift::ConceptConfig,
+}
+
+impl DriftConfig {
+    /// The severity of a PSI value under these thresholds.
+    ///
+    /// ```
+    /// use refit::{Severity, config::DriftConfig};
+    /// let c = DriftConfig::default();
+    /// assert_eq!(c.psi_severity(0.15), Severity::Stable); // "above" is strict
+    /// assert_eq!(c.psi_severity(0.2), Severity::Moderate);
+    /// assert_eq!(c.psi_severity(0.31), Severity::Severe);
+    /// ```
+    pub fn psi_severity(&self, psi: f64) -> crate::agent::Severity {
+        use crate::agent::Severity;
+        if psi > self.psi_severe {
+            Severity::Severe
+        } else if psi > self.psi_moderate {
+            Severity::Moderate
+        } else {
+            Severity::Stable
+        }
+    }
+}
+
+/// How the drift window moves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowMode {
+    /// The last `window` samples, one in, one out.
+    #[default]
+    Sliding,
+    /// Consecutive blocks of `window` samples; a full block starts over.
+    Tumbling,
 }
 
 impl Default for DriftConfig {
@@ -198,6 +403,9 @@ impl Default for DriftConfig {
             reference_size: 5000,
             empty_bin_floor: 1e-4,
             rebase_after: 4,
+            window_mode: WindowMode::Sliding,
+            ks: false,
+            concept: crate::drift::ConceptConfig::default(),
         }
     }
 }
@@ -400,6 +608,60 @@ impl Config {
         }
         if !(d.empty_bin_floor > 0.0 && d.empty_bin_floor < 1.0) {
             return invalid("drift.empty_bin_floor", "must be between 0 and 1".into());
+        }
+        if let Err((key, problem)) = d.concept.check() {
+            return invalid(&key, problem);
+        }
+        let off = &self.offline;
+        if off.epochs == 0 || off.batch_size == 0 {
+            return invalid(
+                "offline.epochs",
+                "and offline.batch_size must be at least 1".into(),
+            );
+        }
+        if !(off.holdout >= 0.0 && off.holdout < 1.0) {
+            return invalid(
+                "offline.holdout",
+                format!("= {} must be in [0, 1)", off.holdout),
+            );
+        }
+        if !(off.learning_rate.is_finite() && off.learning_rate > 0.0) {
+            return invalid(
+                "offline.learning_rate",
+                format!("= {} must be finite and positive", off.learning_rate),
+            );
+        }
+        let r = &self.retrain;
+        if r.full_every.0.is_zero() {
+            return invalid("retrain.full_every", "must be longer than 0".into());
+        }
+        if !(r.degradation_margin.is_finite() && r.degradation_margin >= 0.0) {
+            return invalid(
+                "retrain.degradation_margin",
+                format!("= {} must be finite and >= 0", r.degradation_margin),
+            );
+        }
+        if r.max_rows == 0 {
+            return invalid("retrain.max_rows", "must be at least 1".into());
+        }
+        if !(self.ab.margin.is_finite() && self.ab.margin >= 0.0) {
+            return invalid(
+                "ab.margin",
+                format!("= {} must be finite and >= 0", self.ab.margin),
+            );
+        }
+        if self.ab.max_pending == 0 {
+            return invalid("ab.max_pending", "must be at least 1".into());
+        }
+        let w = self.serving.ensemble_offline_weight;
+        if !(0.0..=1.0).contains(&w) {
+            return invalid(
+                "serving.ensemble_offline_weight",
+                format!("= {w} must be in [0, 1]"),
+            );
+        }
+        if self.samples.segment_bytes == 0 {
+            return invalid("samples.segment_bytes", "must be at least 1".into());
         }
         if self.model.kind.is_empty() {
             return invalid("model.kind", "must name a plugin".into());

@@ -63,6 +63,36 @@ pub fn read_csv_path(path: &Path, label: &str) -> Result<Dataset, DataError> {
 
 /// Reads CSV text from `reader`; `name` is used in errors.
 pub fn read_csv(reader: impl std::io::Read, name: &str, label: &str) -> Result<Dataset, DataError> {
+    read_table(reader, name, Some(label))
+}
+
+/// Reads a CSV file of features only (no label column: every column is a
+/// feature; `labels` stays empty).
+///
+/// ```
+/// let d = refit::data::read_features("a,b\n1,2\n3,\n".as_bytes(), "f.csv").unwrap();
+/// assert_eq!(d.features, ["a", "b"]);
+/// assert_eq!(d.rows[..3], [1.0, 2.0, 3.0]);
+/// assert!(d.rows[3].is_nan() && d.labels.is_empty());
+/// ```
+pub fn read_features(reader: impl std::io::Read, name: &str) -> Result<Dataset, DataError> {
+    read_table(reader, name, None)
+}
+
+/// [`read_features`] from a file.
+pub fn read_features_path(path: &Path) -> Result<Dataset, DataError> {
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+        file: path.display().to_string(),
+        source,
+    })?;
+    read_features(std::io::BufReader::new(file), &path.display().to_string())
+}
+
+fn read_table(
+    reader: impl std::io::Read,
+    name: &str,
+    label: Option<&str>,
+) -> Result<Dataset, DataError> {
     let at = |line: u64, column: String, problem: String| DataError::At {
         file: name.to_owned(),
         line,
@@ -76,19 +106,22 @@ pub fn read_csv(reader: impl std::io::Read, name: &str, label: &str) -> Result<D
         .headers()
         .map_err(|e| at(1, String::new(), e.to_string()))?
         .clone();
-    let label_col = header
-        .iter()
-        .position(|h| h.trim() == label)
-        .ok_or_else(|| {
-            at(
-                1,
-                String::new(),
-                format!(
-                    "no label column `{label}` in the header (columns: {})",
-                    header.iter().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
+    let label_col = match label {
+        None => usize::MAX,
+        Some(label) => header
+            .iter()
+            .position(|h| h.trim() == label)
+            .ok_or_else(|| {
+                at(
+                    1,
+                    String::new(),
+                    format!(
+                        "no label column `{label}` in the header (columns: {})",
+                        header.iter().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?,
+    };
     let features: Vec<String> = header
         .iter()
         .enumerate()

@@ -3,16 +3,19 @@
 //!
 //! | stream | task | rows (default) | abrupt concept drift | gradual covariate shift |
 //! |---|---|---|---|---|
-//! | [`churn`] | classification | 20 000 | at row 10 000 | rows 14 000 to 18 000 |
-//! | [`clv`] | regression | 20 000 | at row 10 000 | rows 14 000 to 18 000 |
+//! | [`churn`] | classification | 40 000 | at row 20 000 | rows 28 000 to 36 000 |
+//! | [`clv`] | regression | 40 000 | at row 20 000 | rows 28 000 to 36 000 |
 //! | [`xor`] | classification | any | none | none |
 //!
 //! Concept drift: from [`CONCEPT_DRIFT_AT`] the labels follow new
-//! coefficients ([`DemoStream::segments`] lists both sets). Covariate shift:
-//! between [`SHIFT_START`] and [`SHIFT_END`] the means of some features move
-//! linearly to new values (and stay there), while the label rule stays the
-//! post-drift one. Positions scale with `rows` (they are fractions 0.5, 0.7
-//! and 0.9 of the stream).
+//! coefficients ([`DemoStream::segments`] lists the rules). Covariate shift:
+//! between [`SHIFT_START`] and [`SHIFT_END`] the distributions of some
+//! features move linearly to new ones (and stay there), while the label rule,
+//! as a function of the features, stays the post-drift one. In the churn
+//! stream the shift brings in a segment (young customers) with its own rule,
+//! so the best *linear* model changes with the mix: a linear model has to
+//! relearn after the shift although P(y | x) never changes. Positions scale
+//! with `rows` (they are fractions 0.5, 0.7 and 0.9 of the stream).
 //!
 //! ```
 //! let s = refit::demo::churn(7, 2_000);
@@ -30,13 +33,13 @@ use refit_plugin::Task;
 use serde::Serialize;
 
 /// Default number of rows of the churn and CLV streams.
-pub const DEFAULT_ROWS: usize = 20_000;
+pub const DEFAULT_ROWS: usize = 40_000;
 /// Row of the abrupt concept drift, for [`DEFAULT_ROWS`] rows.
-pub const CONCEPT_DRIFT_AT: usize = 10_000;
+pub const CONCEPT_DRIFT_AT: usize = 20_000;
 /// First row of the gradual covariate shift, for [`DEFAULT_ROWS`] rows.
-pub const SHIFT_START: usize = 14_000;
+pub const SHIFT_START: usize = 28_000;
 /// Row where the covariate shift is complete, for [`DEFAULT_ROWS`] rows.
-pub const SHIFT_END: usize = 18_000;
+pub const SHIFT_END: usize = 36_000;
 
 /// Churn stream features, in column order (units in the names).
 pub const CHURN_FEATURES: [&str; 8] = [
@@ -85,6 +88,9 @@ pub struct Segment {
     pub coefficients: Vec<f32>,
     /// True intercept.
     pub intercept: f32,
+    /// The rows the rule applies to within the range, when not all of them
+    /// (e.g. `"age_decades < 3"`).
+    pub applies_to: Option<String>,
 }
 
 /// A generated stream: rows, labels, the generator's own predictions (the
@@ -188,12 +194,14 @@ fn segments(rows: usize, before: (&[f32], f32), after: (&[f32], f32)) -> Vec<Seg
             end: at,
             coefficients: before.0.to_vec(),
             intercept: before.1,
+            applies_to: None,
         },
         Segment {
             start: at,
             end: rows,
             coefficients: after.0.to_vec(),
             intercept: after.1,
+            applies_to: None,
         },
     ]
 }
@@ -212,16 +220,30 @@ fn poisson(rate: f32) -> Poisson<f32> {
 }
 
 const CHURN_BEFORE: ([f32; 8], f32) = ([-0.9, 1.6, 0.7, -0.5, 1.4, 0.6, -0.8, -0.15], -1.2);
-const CHURN_AFTER: ([f32; 8], f32) = ([-0.3, 0.6, 1.2, -0.9, 0.4, 1.1, 0.5, -0.15], -1.0);
+const CHURN_AFTER: ([f32; 8], f32) = ([-0.2, 0.0, 1.5, -1.0, -0.8, 1.5, 1.0, -0.15], -1.7);
+/// Customers younger than this (decades) churn by their own rule, which
+/// the concept drift does not change: price, usage and contract drive it.
+const YOUNG_BELOW: f32 = 3.0;
+const CHURN_YOUNG: ([f32; 8], f32) = ([-0.6, 2.4, 0.2, -1.4, 1.2, 0.2, -1.0, 0.0], -1.6);
+/// Share of new customers drawn from the young age range once the covariate
+/// shift is complete (the others keep the uniform age range, of which about
+/// a fifth is young too).
+const YOUNG_SHARE: f32 = 0.8;
 
 /// The churn-like classification stream (`rows` rows from `seed`).
 ///
 /// Customers churn by a logistic rule of tenure, charges, support calls,
-/// usage, contract type, late payments, discount and age. At the concept
-/// drift, price sensitivity and contract type matter less and service
-/// problems (support calls, late payments) more, and discounts stop
-/// retaining; during the covariate shift charges rise by 0.35 (35 USD) and
-/// usage falls by 1.0 (10 hours).
+/// usage, contract type, late payments, discount and age; customers under 30
+/// (`age_decades < 3`) by a rule of their own (price, usage, contract and
+/// discount). At the concept drift, for customers of 30 and over, price
+/// stops mattering, monthly contracts start to retain, service problems
+/// (support calls, late payments) weigh more, and discounts (expiring
+/// promotions) raise churn; the churn rate stays about the same (the
+/// generator's own log loss is 0.24 on both sides), so the drift is in the
+/// drivers only. During the
+/// covariate shift charges rise by 0.35 (35 USD), usage falls by 1.0
+/// (10 hours), and a campaign brings in young customers: 80% of new
+/// customers come from the 18-30 age range at the end of the shift.
 pub fn churn(seed: u64, rows: usize) -> DemoStream {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let charges_n = normal(0.7, 0.25);
@@ -240,9 +262,19 @@ pub fn churn(seed: u64, rows: usize) -> DemoStream {
             if rng.random_bool(0.5) { 1.0 } else { 0.0 },
             late.sample(&mut rng).min(6.0),
             if rng.random_bool(0.3) { 1.0 } else { 0.0 },
-            rng.random_range(1.8..7.5f32),
+            if rng.random::<f32>() < YOUNG_SHARE * shift {
+                rng.random_range(1.8..YOUNG_BELOW)
+            } else {
+                rng.random_range(1.8..7.5f32)
+            },
         ];
-        let (w, b) = if i < at { CHURN_BEFORE } else { CHURN_AFTER };
+        let (w, b) = if row[7] < YOUNG_BELOW {
+            CHURN_YOUNG
+        } else if i < at {
+            CHURN_BEFORE
+        } else {
+            CHURN_AFTER
+        };
         let p = sigmoid(dot(&w, &row) + b);
         x.extend_from_slice(&row);
         y.push(if rng.random::<f32>() < p { 1.0 } else { 0.0 });
@@ -257,14 +289,28 @@ pub fn churn(seed: u64, rows: usize) -> DemoStream {
         oracle,
         events: events(
             rows,
-            "churn drivers change: service problems and late payments weigh more, price and contract less, discounts stop retaining",
-            "monthly_charges_100usd mean +0.35, usage_hours_10 mean -1.0, linearly",
+            "churn drivers change (age 30 and over): price stops mattering, monthly contracts retain, service problems weigh more, discounts raise churn",
+            "monthly_charges_100usd mean +0.35, usage_hours_10 mean -1.0, share of age_decades < 3 from 21% to 84%, linearly",
         ),
-        segments: segments(
-            rows,
-            (&CHURN_BEFORE.0, CHURN_BEFORE.1),
-            (&CHURN_AFTER.0, CHURN_AFTER.1),
-        ),
+        segments: {
+            let older = Some(format!("age_decades >= {YOUNG_BELOW}"));
+            let mut s = segments(
+                rows,
+                (&CHURN_BEFORE.0, CHURN_BEFORE.1),
+                (&CHURN_AFTER.0, CHURN_AFTER.1),
+            );
+            for seg in &mut s {
+                seg.applies_to = older.clone();
+            }
+            s.push(Segment {
+                start: 0,
+                end: rows,
+                coefficients: CHURN_YOUNG.0.to_vec(),
+                intercept: CHURN_YOUNG.1,
+                applies_to: Some(format!("age_decades < {YOUNG_BELOW}")),
+            });
+            s
+        },
     }
 }
 
@@ -357,6 +403,7 @@ pub fn xor(seed: u64, rows: usize) -> DemoStream {
             end: rows,
             coefficients: vec![0.0, 0.0],
             intercept: 0.0,
+            applies_to: None,
         }],
     }
 }
@@ -381,9 +428,16 @@ mod tests {
         let mean = |range: std::ops::Range<usize>, col: usize| {
             range.clone().map(|i| s.row(i)[col]).sum::<f32>() / range.len() as f32
         };
-        let before = mean(10_000..14_000, 1);
-        let after = mean(18_000..20_000, 1);
+        let before = mean(CONCEPT_DRIFT_AT..SHIFT_START, 1);
+        let after = mean(SHIFT_END..DEFAULT_ROWS, 1);
         assert!((after - before - 0.35).abs() < 0.03, "{before} -> {after}");
+        let young = |range: std::ops::Range<usize>| {
+            range.clone().filter(|&i| s.row(i)[7] < YOUNG_BELOW).count() as f32 / range.len() as f32
+        };
+        let (before, after) = (young(0..SHIFT_START), young(SHIFT_END..DEFAULT_ROWS));
+        // (3.0 - 1.8) / (7.5 - 1.8) = 21% young, then 80% + 20% * 21%.
+        assert!((before - 0.21).abs() < 0.02, "young before {before}");
+        assert!((after - 0.84).abs() < 0.02, "young after {after}");
     }
 
     #[test]

@@ -28,14 +28,20 @@
 
 pub mod actors;
 pub mod agent;
+pub mod clock;
 pub mod config;
 pub mod data;
 pub mod demo;
 pub mod drift;
+pub mod http;
 pub mod messages;
 pub mod metrics;
+pub mod offline;
 pub mod plugins;
 pub mod progressive;
+pub mod registry;
 pub mod run;
+pub mod sample_log;
+pub mod serving;
 
-pub use agent::{Agent, AgentBuilder, AgentError, Prediction, Severity, Stats};
+pub use agent::{Agent, AgentBuilder, AgentError, Prediction, Severity, Stats, WarmStart};

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  host ──IngestSamples──▶ Ingest ──ObserveBatch──▶ Drift ──TrainBatch──▶ Trainer
-//!                            ▲                                            │
+//!                            ▲                        ▲──ObserveLosses────┤
 //!                            └──────────────────TrainedCount──────────────┤
 //!  host ◀── predict (atomic load) ── Server ◀──Promote── Registry ◀──Checkpoint
 //! ```
@@ -15,8 +15,15 @@ use actix::prelude::*;
 use refit_plugin::Predictor;
 use serde::Serialize;
 
+use crate::actors::server::AbStats;
 use crate::agent::{AgentError, Severity};
+use crate::drift::concept::{ConceptAlarm, ConceptLevel};
+use crate::drift::ks::Ks;
+use crate::drift::reference::{DriftReference, ReferenceSource};
 use crate::metrics::Scores;
+use crate::offline::Trained;
+use crate::registry::{Skipped, VersionEntry, VersionId, VersionMeta};
+use crate::serving::{Served, Variant, VariantStats};
 
 /// Host → Ingest: labelled rows, row-major.
 #[derive(Message, Debug)]
@@ -76,18 +83,119 @@ pub struct ObserveBatch {
 pub struct DriftReport {
     /// PSI per feature (empty while the reference is being collected).
     pub psi: Vec<(String, f64)>,
+    /// KS test per numeric feature, when `drift.ks` is on.
+    pub ks: Vec<(String, Ks)>,
     /// The largest PSI.
     pub max_psi: f64,
-    /// Features over the moderate threshold: (feature, psi, severity).
-    pub alerts: Vec<(String, f64, Severity)>,
-    /// The resulting severity.
+    /// Features over the moderate PSI threshold.
+    pub alerts: Vec<Alert>,
+    /// Severity from PSI alone.
+    pub psi_severity: Severity,
+    /// Concept-drift level of the loss stream.
+    pub concept: ConceptLevel,
+    /// The latest concept-drift alarm.
+    pub concept_alarm: Option<ConceptAlarm>,
+    /// The resulting severity: the higher of `psi_severity` and the concept
+    /// level's (warning: moderate, drift: severe).
     pub severity: Severity,
     /// Samples in the reference.
     pub reference_samples: usize,
     /// Samples in the current window.
     pub window_samples: usize,
+    /// The samples the window covers: `window_start .. window_end`.
+    pub window_start: u64,
+    /// One past the last sample in the window.
+    pub window_end: u64,
     /// Times the reference has been re-based so far.
     pub rebases: usize,
+    /// The PSI thresholds in force when the report was made.
+    pub thresholds: PsiThresholds,
+}
+
+/// PSI thresholds of the severities (`drift.psi_moderate`, `drift.psi_severe`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PsiThresholds {
+    /// Max PSI above this is moderate drift.
+    pub moderate: f64,
+    /// Max PSI above this is severe drift.
+    pub severe: f64,
+}
+
+/// A feature whose PSI is over the moderate threshold (the guide's alert).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// Feature name.
+    pub feature: String,
+    /// Its PSI.
+    pub psi: f64,
+    /// Moderate or severe.
+    pub severity: Severity,
+}
+
+/// Trainer → Drift: the progressive losses of samples `first_sample ..`
+/// (each scored before the model learned from it), for the concept-drift
+/// detectors.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct ObserveLosses {
+    /// Index of the first sample.
+    pub first_sample: u64,
+    /// One loss per sample.
+    pub losses: Vec<f32>,
+}
+
+/// Agent start-up → Trainer: where to send the loss stream (the Drift actor
+/// is created after the Trainer, which it feeds).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ConnectDrift(pub Addr<crate::actors::drift::Drift>);
+
+/// Host → Drift: the latest drift report (none before the first batch).
+#[derive(Message, Debug)]
+#[rtype(result = "Option<DriftReport>")]
+pub struct GetDriftReport;
+
+/// Host or Trainer → Drift: replace the reference with these rows
+/// (row-major); answers the reference as stored with versions.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Arc<DriftReference>, AgentError>")]
+pub struct SetReference {
+    /// Row-major reference rows.
+    pub rows: Vec<f32>,
+    /// Where they come from.
+    pub source: ReferenceSource,
+}
+
+/// Host → Drift: monitor against the drift reference stored with a version
+/// (at start-up and on rollback).
+#[derive(Message, Debug)]
+#[rtype(result = "Result<(), AgentError>")]
+pub struct UseStoredReference(pub DriftReference);
+
+/// Host or Trainer → Trainer: train a fresh model on a full data set, save
+/// it as the next offline version, re-base the drift reference on its
+/// training rows, and continue online learning from it.
+#[derive(Message)]
+#[rtype(result = "Result<OfflineReport, AgentError>")]
+pub struct TrainOffline {
+    /// Row-major rows.
+    pub rows: Vec<f32>,
+    /// Labels.
+    pub labels: Vec<f32>,
+    /// Why (`"manual"`, `"schedule"`, `"degradation"`).
+    pub reason: String,
+}
+
+/// What an offline training produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OfflineReport {
+    /// The new offline version (now active).
+    pub version: VersionId,
+    /// Why it was trained.
+    pub reason: String,
+    /// Rows, passes and the holdout metric.
+    #[serde(flatten)]
+    pub trained: Trained,
 }
 
 /// Drift → Trainer: a batch to learn from, with the drift it carries.
@@ -104,6 +212,8 @@ pub struct TrainBatch {
     pub trigger: Trigger,
     /// Drift measured with this batch in the window.
     pub drift: DriftReport,
+    /// The drift reference in force (stored with the checkpoint).
+    pub reference: Option<Arc<DriftReference>>,
 }
 
 /// Trainer → Ingest: this many samples left the pending count (trained on or
@@ -127,7 +237,85 @@ pub struct Checkpoint {
     pub learning_rate: f32,
     /// Drift severity of the update.
     pub severity: Severity,
+    /// Progressive metrics at the time.
+    pub metrics: Option<Scores>,
+    /// The drift reference the model was monitored against.
+    pub drift_reference: Option<Arc<DriftReference>>,
 }
+
+/// Trainer → Registry: store an offline version (which becomes active).
+#[derive(Message)]
+#[rtype(result = "Result<VersionEntry, AgentError>")]
+pub struct SaveOffline {
+    /// The saved model.
+    pub bytes: Vec<u8>,
+    /// What the manifest records.
+    pub meta: VersionMeta,
+    /// The drift reference (its training data).
+    pub reference: Option<Arc<DriftReference>>,
+}
+
+/// Host → Registry: make a kept version active; answers its entry and
+/// verified bytes.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<(VersionEntry, Vec<u8>), AgentError>")]
+pub struct Activate(pub VersionId);
+
+/// Host → Trainer: continue online learning from `model`, version
+/// `version`, and serve it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResumeFrom {
+    /// The model.
+    pub model: Box<dyn refit_plugin::Model>,
+    /// Its version.
+    pub version: VersionId,
+}
+
+/// Host → Server: change a role in the serving set.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub enum SetServingRole {
+    /// Set (or clear) the A/B challenger and its traffic share.
+    Challenger(Option<(Served, f64)>),
+    /// Set (or clear) the shadow.
+    Shadow(Option<Served>),
+    /// The ensemble's offline member (the newest offline version); its
+    /// weight comes from `serving.ensemble_offline_weight`.
+    OfflineMember(Served),
+    /// The challenger was promoted to champion (the champion itself comes
+    /// with the Trainer's `Promote`): clear the challenger role and carry
+    /// its outcomes over.
+    ChampionFromChallenger,
+}
+
+/// Host → Server: a keyed prediction and what each model scored, kept
+/// until its outcome is reported.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct RecordKeyed {
+    /// The request's id (returned to the host).
+    pub request_id: u64,
+    /// (variant, version, predictions) of the answering model and the
+    /// shadow.
+    pub scored: Vec<(Variant, VersionId, Vec<f32>)>,
+}
+
+/// Host → Server: the outcomes of a keyed prediction; answers the rows
+/// counted.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<usize, AgentError>")]
+pub struct Feedback {
+    /// The id `predict_keyed` returned.
+    pub request_id: u64,
+    /// One outcome per predicted row.
+    pub labels: Vec<f32>,
+}
+
+/// Host → Server: A/B counters and metrics.
+#[derive(Message, Debug)]
+#[rtype(result = "AbStats")]
+pub struct GetAbStats;
 
 /// Registry → Server: serve this snapshot as version `version`.
 #[derive(Message)]
@@ -135,8 +323,8 @@ pub struct Checkpoint {
 pub struct Promote {
     /// The snapshot.
     pub snapshot: Arc<dyn Predictor>,
-    /// Its checkpoint number.
-    pub version: u64,
+    /// Its version.
+    pub version: VersionId,
 }
 
 /// Passed along Drift → Trainer → Registry → Server; the Server answers on
@@ -195,6 +383,13 @@ pub struct TrainerStats {
     pub severity: Severity,
     /// Progressive metrics over the last `window` scored samples.
     pub metrics: Option<Scores>,
+    /// Holdout metrics of the active offline version, when it is one or
+    /// online learning continued from one.
+    pub offline_metrics: Option<Scores>,
+    /// Samples scored since the last offline version (or the start).
+    pub scored_since_offline: u64,
+    /// Full retrains run.
+    pub retrains: u64,
 }
 
 /// An event a host can subscribe to ([`crate::Agent::subscribe`]).
@@ -238,8 +433,8 @@ pub enum Event {
     DriftReport(DriftReport),
     /// A checkpoint file was written.
     Checkpointed {
-        /// Checkpoint number.
-        version: u64,
+        /// The checkpoint's version.
+        version: VersionId,
         /// Its path.
         path: String,
         /// Older checkpoints removed by retention.
@@ -252,8 +447,33 @@ pub enum Event {
     },
     /// The Server now serves this version.
     Promoted {
-        /// Checkpoint number.
-        version: u64,
+        /// The version.
+        version: VersionId,
+    },
+    /// The guardrail removed a challenger that did worse than the champion.
+    ChallengerDemoted {
+        /// The challenger's version.
+        version: Option<VersionId>,
+        /// The champion's outcome metrics at the time.
+        champion: Box<VariantStats>,
+        /// The challenger's.
+        challenger: Box<VariantStats>,
+    },
+    /// A new offline version was trained and is now active.
+    OfflineTrained(OfflineReport),
+    /// A full retrain is starting.
+    RetrainTriggered {
+        /// `"schedule"` or `"degradation"`.
+        reason: String,
+        /// Retained samples it trains on.
+        samples: usize,
+    },
+    /// A due full retrain could not run.
+    RetrainFailed {
+        /// Why it was due.
+        reason: String,
+        /// What went wrong.
+        error: String,
     },
     /// A changed config file was applied.
     ConfigReloaded {
@@ -277,16 +497,25 @@ pub enum Event {
 pub struct GetRegistryStats;
 
 /// Checkpoint counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RegistryStats {
-    /// Checkpoints written since start.
+    /// Versions (online and offline) written since start.
     pub checkpoints_written: u64,
     /// Checkpoint writes that failed.
     pub checkpoint_failures: u64,
-    /// The newest checkpoint on disk: (number, path).
-    pub latest: Option<(u64, String)>,
-    /// Checkpoints on disk.
+    /// The active version.
+    pub active: Option<VersionId>,
+    /// The newest online checkpoint on disk: (version, path).
+    pub latest: Option<(VersionId, String)>,
+    /// Online checkpoints on disk.
     pub kept: usize,
+    /// Offline versions on disk.
+    pub offline_versions: usize,
+    /// Bytes on disk under the model's directories (versions, manifests,
+    /// drift references).
+    pub disk_bytes: u64,
+    /// Versions that recovery at start found damaged or missing.
+    pub skipped_at_start: Vec<Skipped>,
 }
 
 /// Watcher → actors: a new, validated configuration is in force.

@@ -79,7 +79,7 @@ pub fn rmse(pred: &[f32], truth: &[f32]) -> f64 {
 }
 
 /// Metrics of one window of predictions, by task.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "task", rename_all = "snake_case")]
 pub enum Scores {
     /// Classifier metrics; `auc` is `None` when the window holds one class.

@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use crate::agent::{Agent, AgentError, Severity};
+use crate::drift::concept::ConceptAlarm;
 use crate::messages::Event;
 use crate::metrics::{auc, mae};
 use crate::plugins::Task;
@@ -67,8 +68,14 @@ pub struct RunSummary {
     pub metric: Metric,
     /// Progressive metric per window.
     pub windows: Vec<WindowValue>,
+    /// Concept-drift alarms on the loss stream, as the drift reports showed
+    /// them (each once).
+    pub concept_alarms: Vec<ConceptAlarm>,
     /// Rows per second through ingest, training and prediction.
     pub rows_per_s: f64,
+    /// The progressive prediction of every row (not in the JSON summary).
+    #[serde(skip)]
+    pub predictions: Vec<f32>,
 }
 
 fn metric(task: Task, p: &[f32], y: &[f32]) -> Metric {
@@ -119,6 +126,7 @@ pub fn run(
 
     let (mut updates, mut skipped, mut checkpoints, mut drift_alerts) = (0, 0, 0, 0);
     let mut lr_changes = Vec::new();
+    let mut concept_alarms: Vec<ConceptAlarm> = Vec::new();
     let mut last_lr = None;
     for event in events.try_iter() {
         match event {
@@ -145,7 +153,14 @@ pub fn run(
             }
             Event::UpdateSkipped { .. } => skipped += 1,
             Event::Checkpointed { .. } => checkpoints += 1,
-            Event::DriftReport(r) if !r.alerts.is_empty() => drift_alerts += 1,
+            Event::DriftReport(r) => {
+                drift_alerts += usize::from(!r.alerts.is_empty());
+                if let Some(alarm) = r.concept_alarm
+                    && concept_alarms.last() != Some(&alarm)
+                {
+                    concept_alarms.push(alarm);
+                }
+            }
             _ => {}
         }
     }
@@ -170,6 +185,8 @@ pub fn run(
         lr_changes,
         metric: metric(task, &predictions, labels),
         windows,
+        concept_alarms,
         rows_per_s: labels.len() as f64 / elapsed.max(1e-9),
+        predictions,
     })
 }

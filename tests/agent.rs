@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use refit::config::{Config, WhenFull};
+use refit::drift::reference::{DriftReference, ReferenceSource};
 use refit::messages::{Event, Trigger};
 use refit::plugins;
+use refit::registry::VersionId;
 use refit::{Agent, AgentError, Severity, demo};
 
 fn config(dir: &std::path::Path) -> Config {
@@ -68,7 +70,7 @@ fn threshold_and_flush_trigger_updates_and_every_sample_is_accounted_for() {
     );
     assert_eq!(stats.trainer.trained, 280);
     assert_eq!(stats.registry.checkpoints_written, 2);
-    assert_eq!(stats.serving_version, 2);
+    assert_eq!(stats.serving_version, VersionId::online(2));
     agent.shutdown().unwrap();
 }
 
@@ -194,11 +196,12 @@ fn checkpoints_are_numbered_kept_and_load_like_the_served_model() {
         [
             "churn_online_005.refit",
             "churn_online_006.refit",
-            "churn_online_007.refit"
+            "churn_online_007.refit",
+            "manifest.json"
         ]
     );
     let served = agent.predict(&s.x[..80]).unwrap();
-    assert_eq!(served.version, 7);
+    assert_eq!(served.version, VersionId::online(7));
     let loaded = plugins::builtin()
         .load(&std::fs::read(online.join("churn_online_007.refit")).unwrap())
         .unwrap();
@@ -208,11 +211,18 @@ fn checkpoints_are_numbered_kept_and_load_like_the_served_model() {
         .unwrap();
     assert_eq!(again, served.values);
     agent.shutdown().unwrap();
-    // Numbering resumes after a restart, never reusing a number.
+    // A restart serves the newest checkpoint at once and resumes training
+    // from it; numbering resumes, never reusing a number.
     let agent = churn_agent(c);
+    let resumed = agent.predict(&s.x[..80]).unwrap();
+    assert_eq!(resumed.version, VersionId::online(7));
+    assert_eq!(resumed.values, served.values);
     agent.ingest(&s.x[..100 * 8], &s.y[..100]).unwrap();
     agent.flush().unwrap();
-    assert_eq!(agent.predict(&s.x[..8]).unwrap().version, 8);
+    assert_eq!(
+        agent.predict(&s.x[..8]).unwrap().version,
+        VersionId::online(8)
+    );
     agent.shutdown().unwrap();
 }
 
@@ -290,7 +300,7 @@ fn handle_works_inside_a_tokio_runtime() {
         });
         task.await.unwrap()
     });
-    assert_eq!(version, 1);
+    assert_eq!(version, VersionId::online(1));
     agent.shutdown().unwrap();
 }
 
@@ -300,6 +310,9 @@ fn covariate_shift_raises_the_learning_rate() {
     let mut c = config(dir.path());
     c.online.min_samples_per_update = 500;
     c.drift.window = 2_000;
+    // PSI only: the loss-stream detectors would (rightly) react to the
+    // concept drift, which this test is not about.
+    c.drift.concept.detector = refit::drift::concept::Detector::None;
     let agent = churn_agent(c.clone());
     let events = agent.subscribe().unwrap();
     let s = demo::churn(42, demo::DEFAULT_ROWS);
@@ -319,10 +332,13 @@ fn covariate_shift_raises_the_learning_rate() {
             lr_by_start.push((first_sample, learning_rate, severity));
         }
     }
-    assert_eq!(lr_by_start.len(), 40);
-    // Before the covariate shift (row 14000) every update is stable,
-    // including across the concept drift at 10000 (features unchanged).
-    for (start, lr, sev) in lr_by_start.iter().filter(|u| u.0 < 14_000) {
+    assert_eq!(lr_by_start.len(), demo::DEFAULT_ROWS / 500);
+    // Before the covariate shift every update is stable, including across
+    // the concept drift (features unchanged).
+    for (start, lr, sev) in lr_by_start
+        .iter()
+        .filter(|u| u.0 < demo::SHIFT_START as u64)
+    {
         assert_eq!(
             (*lr, *sev),
             (c.learning_rate.stable, Severity::Stable),
@@ -335,7 +351,7 @@ fn covariate_shift_raises_the_learning_rate() {
         .iter()
         .position(|u| u.2 != Severity::Stable)
         .unwrap();
-    assert!(lr_by_start[first].0 >= 14_000);
+    assert!(lr_by_start[first].0 >= demo::SHIFT_START as u64);
     assert!(
         lr_by_start[first..first + 3]
             .iter()
@@ -356,5 +372,102 @@ fn covariate_shift_raises_the_learning_rate() {
         "updates from the first crossing: {:?}",
         &lr_by_start[first..]
     );
+    agent.shutdown().unwrap();
+}
+
+/// Progressive AUC per 4 000-row window of the demo churn stream, through
+/// the agent with the default settings and `rates`, PSI the only drift
+/// signal (the loss-stream detectors off, so the concept drift leaves the
+/// rate alone).
+fn churn_run(rates: refit::config::LearningRates) -> (Vec<f64>, Vec<refit::run::LrChange>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Config::default();
+    c.agent.data_dir = dir.path().to_owned();
+    c.learning_rate = rates;
+    c.drift.concept.detector = refit::drift::concept::Detector::None;
+    let agent = churn_agent(c);
+    let s = demo::churn(42, demo::DEFAULT_ROWS);
+    let summary = refit::run::run(&agent, &s.x, &s.y, 100, 4_000, |_| {}).unwrap();
+    agent.shutdown().unwrap();
+    let auc = summary.windows.iter().map(|w| w.value).collect();
+    (auc, summary.lr_changes)
+}
+
+#[test]
+fn drift_driven_rate_recovers_faster_than_a_pinned_rate() {
+    let default = Config::default().learning_rate;
+    let pinned = refit::config::LearningRates {
+        moderate: default.stable,
+        severe: default.stable,
+        ..default
+    };
+    let (driven, changes) = churn_run(default);
+    let (fixed, none) = churn_run(pinned);
+    eprintln!("drift-driven {driven:.4?}\npinned       {fixed:.4?}\n{changes:?}");
+    assert!(none.is_empty());
+    // The rate rises during the covariate shift (rows 28 000-36 000)...
+    assert!(changes.iter().any(|c| c.severity == Severity::Severe
+        && (demo::SHIFT_START as u64..demo::SHIFT_END as u64).contains(&c.sample)));
+    // ...and nothing differs before it.
+    let shift = demo::SHIFT_START / 4_000;
+    assert_eq!(driven[..shift], fixed[..shift]);
+    // The best linear model moves with the new customer mix: the raised rate
+    // follows it, the pinned one lags, in the windows that end the shift and
+    // follow it.
+    let end = demo::SHIFT_END / 4_000;
+    for w in [end - 1, end] {
+        assert!(
+            driven[w] > fixed[w],
+            "rows {}-{}: drift-driven AUC {:.4}, pinned {:.4}",
+            w * 4_000,
+            (w + 1) * 4_000,
+            driven[w],
+            fixed[w]
+        );
+    }
+    assert!(
+        driven[end] - fixed[end] > 0.01,
+        "after the shift: {:.4} vs {:.4}",
+        driven[end],
+        fixed[end]
+    );
+}
+
+#[test]
+fn each_checkpoint_stores_its_drift_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.online.min_samples_per_update = 1_000;
+    c.drift.reference_size = 2_000;
+    c.online.checkpoint_retention = 2;
+    let agent = churn_agent(c);
+    let s = demo::churn(5, 6_000);
+    for (x, y) in s.x[..5_000 * 8].chunks(1_000 * 8).zip(s.y.chunks(1_000)) {
+        agent.ingest(x, y).unwrap();
+        agent.sync().unwrap();
+    }
+    let dir_of = dir.path().join("models").join("churn_online");
+    let sidecar = |n: u64| dir_of.join(format!("churn_online_{n:03}.drift.json"));
+    // Update 1 came before the reference was complete (no sidecar); the
+    // reference is complete with update 2's samples.
+    let text = std::fs::read_to_string(sidecar(5)).unwrap();
+    let r = DriftReference::from_json(&text).unwrap();
+    assert_eq!(r.source, ReferenceSource::FirstSamples);
+    assert_eq!(r.samples, 2_000);
+    assert_eq!(r.features.len(), 8);
+    assert_eq!(r.features[0].name, "tenure_years");
+    assert!(
+        r.features
+            .iter()
+            .all(|f| f.counts.iter().sum::<u64>() == 2_000)
+    );
+    assert!(!sidecar(3).exists(), "retention removes the sidecar too");
+    assert!(dir_of.join("churn_online_004.refit").exists());
+    // A reference set by the host goes with the next checkpoint.
+    agent.set_reference(&s.x[5_000 * 8..]).unwrap();
+    agent.ingest(&s.x[5_000 * 8..], &s.y[5_000..]).unwrap();
+    agent.flush().unwrap();
+    let r = DriftReference::from_json(&std::fs::read_to_string(sidecar(6)).unwrap()).unwrap();
+    assert_eq!((r.source, r.samples), (ReferenceSource::Host, 1_000));
     agent.shutdown().unwrap();
 }

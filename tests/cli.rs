@@ -45,11 +45,19 @@ fn run_on_the_demo_stream_prints_a_json_summary() {
         .map(|c| c["severity"].as_str().unwrap())
         .collect();
     assert!(severities.contains(&"severe"), "{severities:?}");
-    // Checkpoints on disk, the last five kept.
-    let kept = std::fs::read_dir(dir.path().join("models/churn_online"))
+    // Checkpoints on disk, the last five kept, each with its drift
+    // reference.
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("models/churn_online"))
         .unwrap()
-        .count();
-    assert_eq!(kept, 5);
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.iter().filter(|n| n.ends_with(".refit")).count(), 5);
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".drift.json")).count(),
+        5
+    );
+    assert!(names.contains(&"manifest.json".to_string()));
+    assert_eq!(names.len(), 11, "{names:?}");
 }
 
 #[test]
@@ -124,4 +132,141 @@ fn bad_config_is_refused_naming_the_key() {
         err.contains("unknown field `min_samples_per_updat`"),
         "{err}"
     );
+}
+
+#[test]
+fn drift_compares_two_csv_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = refit::demo::churn(3, 6_000);
+    let csv = s.to_csv();
+    let lines: Vec<&str> = csv.lines().collect();
+    let header = lines[0];
+    let write = |name: &str, rows: &[&str]| {
+        let mut text = format!("{header}\n");
+        for r in rows {
+            text.push_str(r);
+            text.push('\n');
+        }
+        std::fs::write(dir.path().join(name), text).unwrap();
+    };
+    // Rows 0-3000 against rows 3000-6000: the covariate shift (fractions
+    // 0.7-0.9 of the stream) moves charges, usage and age.
+    write("a.csv", &lines[1..3001]);
+    write("b.csv", &lines[3001..]);
+    let args = [
+        "drift",
+        "--reference",
+        "a.csv",
+        "--current",
+        "b.csv",
+        "--label",
+        "label",
+        "--ks",
+        "--json",
+    ];
+    let out = refit(dir.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let features = v["features"].as_array().unwrap();
+    assert_eq!(features.len(), 8);
+    let by_name = |n: &str| features.iter().find(|f| f["feature"] == n).unwrap();
+    assert_ne!(by_name("age_decades")["severity"], "stable");
+    assert_eq!(by_name("tenure_years")["severity"], "stable");
+    assert!(by_name("age_decades")["ks"]["p_value"].as_f64().unwrap() < 1e-10);
+    assert_ne!(v["severity"], "stable");
+    // The human-readable table names every feature.
+    let out = refit(dir.path(), &args[..7]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("age_decades") && text.contains("max PSI"),
+        "{text}"
+    );
+    // Mismatched columns: a clear error.
+    std::fs::write(dir.path().join("c.csv"), "x,label\n1,0\n").unwrap();
+    let out = refit(
+        dir.path(),
+        &[
+            "drift",
+            "--reference",
+            "a.csv",
+            "--current",
+            "c.csv",
+            "--label",
+            "label",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("column 1 is `tenure_years` vs `x`"), "{err}");
+}
+
+#[test]
+fn versions_and_rollback_work_on_the_files_refit_run_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = refit(dir.path(), &["run", "--rows", "6000", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = refit(dir.path(), &["versions", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["active"], "online_006");
+    let versions = v["versions"].as_array().unwrap();
+    let names: Vec<&str> = versions
+        .iter()
+        .map(|x| x["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "online_002",
+            "online_003",
+            "online_004",
+            "online_005",
+            "online_006"
+        ]
+    );
+    assert!(versions.iter().all(|x| x["intact"] == true));
+    assert_eq!(versions[4]["parent"]["number"], 5);
+    assert!(v["disk_bytes"].as_u64().unwrap() > 0);
+
+    let out = refit(dir.path(), &["rollback", "4"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = refit(dir.path(), &["versions"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("* online_004")),
+        "{text}"
+    );
+    // The next run resumes from version 4, and its first checkpoint is 7.
+    let out = refit(dir.path(), &["run", "--rows", "1000"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("resumed from stored version online_004"),
+        "{text}"
+    );
+    let out = refit(dir.path(), &["versions", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let last = v["versions"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["version"], "online_007");
+    assert_eq!(last["parent"]["number"], 4);
+
+    let out = refit(dir.path(), &["rollback", "v9"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("version v9 is not in the store"), "{err}");
 }

@@ -1,6 +1,11 @@
-//! refit's PSI against an independent numpy computation
-//! (`benches/peers/make_psi_fixture.py` wrote `tests/fixtures/psi_numpy.json`).
+//! refit's PSI and KS against independent computations:
+//! `benches/peers/make_psi_fixture.py` wrote `tests/fixtures/psi_numpy.json`
+//! (numpy: normal shift, scale change, many zeros, a constant feature, an
+//! empty bin, missing values, two categorical features) and
+//! `tests/fixtures/ks_scipy.json` (scipy's `ks_2samp` statistic and
+//! `kstwobign` asymptotic p-value).
 
+use refit::drift::ks::ks_2samp;
 use refit::drift::psi::psi;
 use refit::drift::{BinEdges, FeaturePsi};
 use serde::Deserialize;
@@ -15,6 +20,8 @@ struct Fixture {
 #[derive(Deserialize)]
 struct Case {
     name: String,
+    #[serde(default)]
+    categorical: bool,
     reference: Vec<Option<f32>>,
     current: Vec<Option<f32>>,
     cuts: Vec<f64>,
@@ -33,10 +40,15 @@ fn psi_matches_numpy() {
     ))
     .unwrap();
     let f: Fixture = serde_json::from_str(&text).unwrap();
-    assert!(f.cases.len() >= 6);
+    assert!(f.cases.len() >= 9);
+    assert!(f.cases.iter().filter(|c| c.categorical).count() >= 2);
     for case in &f.cases {
         let (reference, current) = (values(&case.reference), values(&case.current));
-        let edges = BinEdges::from_reference(&reference, f.bins);
+        let edges = if case.categorical {
+            BinEdges::from_levels(&reference)
+        } else {
+            BinEdges::from_reference(&reference, f.bins)
+        };
         assert_eq!(
             edges.cuts().len(),
             case.cuts.len(),
@@ -65,6 +77,48 @@ fn psi_matches_numpy() {
             (monitor.psi() - case.psi).abs() < 1e-9,
             "{}: windowed",
             case.name
+        );
+    }
+}
+
+#[derive(Deserialize)]
+struct KsFixture {
+    cases: Vec<KsCase>,
+}
+
+#[derive(Deserialize)]
+struct KsCase {
+    name: String,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    statistic: f64,
+    p_value: f64,
+}
+
+#[test]
+fn ks_matches_scipy() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ks_scipy.json"
+    ))
+    .unwrap();
+    let f: KsFixture = serde_json::from_str(&text).unwrap();
+    assert_eq!(f.cases.len(), 5);
+    for c in &f.cases {
+        let k = ks_2samp(&c.a, &c.b);
+        assert!(
+            (k.statistic - c.statistic).abs() < 1e-12,
+            "{}: D {} vs {}",
+            c.name,
+            k.statistic,
+            c.statistic
+        );
+        assert!(
+            (k.p_value - c.p_value).abs() < 1e-9,
+            "{}: p {} vs {}",
+            c.name,
+            k.p_value,
+            c.p_value
         );
     }
 }

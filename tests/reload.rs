@@ -112,3 +112,49 @@ fn invalid_file_is_rejected_and_the_old_config_stays() {
     assert_eq!(next_update_rate(&agent, &events, 4), 0.02);
     agent.shutdown().unwrap();
 }
+
+/// The PSI severity of the next update's drift report.
+fn next_psi_severity(
+    agent: &Agent,
+    events: &crossbeam_channel::Receiver<Event>,
+    x: &[f32],
+    y: &[f32],
+) -> refit::Severity {
+    agent.ingest(x, y).unwrap();
+    match wait_for(events, |e| matches!(e, Event::DriftReport(_))) {
+        Some(Event::DriftReport(r)) => r.psi_severity,
+        other => panic!("no drift report: {other:?}"),
+    }
+}
+
+#[test]
+fn drift_thresholds_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let text = |moderate: f64, severe: f64| {
+        format!(
+            "[agent]\ndata_dir = \"data\"\n[online]\nmin_samples_per_update = 100\n[drift]\nreference_size = 100\nwindow = 100\npsi_moderate = {moderate}\npsi_severe = {severe}\n"
+        )
+    };
+    write_in_place(&path, &text(0.15, 0.3));
+    let mut cfg = refit::config::Config::from_path(&path).unwrap();
+    cfg.agent.data_dir = dir.path().join("data");
+    let agent = Agent::builder(cfg)
+        .features(demo::CHURN_FEATURES)
+        .watch(&path)
+        .start()
+        .unwrap();
+    let events = agent.subscribe().unwrap();
+    let s = demo::churn(8, 300);
+    // The first 100 rows are the reference; then windows of shifted rows.
+    next_psi_severity(&agent, &events, &s.x[..800], &s.y[..100]);
+    let shifted: Vec<f32> = s.x[800..].iter().map(|v| v + 10.0).collect();
+    let severity = next_psi_severity(&agent, &events, &shifted[..800], &s.y[100..200]);
+    assert_eq!(severity, refit::Severity::Severe);
+    // Thresholds far above any PSI here: the same shift is now stable.
+    write_in_place(&path, &text(1e6, 2e6));
+    assert!(wait_for(&events, |e| matches!(e, Event::ConfigReloaded { .. })).is_some());
+    let severity = next_psi_severity(&agent, &events, &shifted[800..], &s.y[200..]);
+    assert_eq!(severity, refit::Severity::Stable);
+    agent.shutdown().unwrap();
+}

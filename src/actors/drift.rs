@@ -1,52 +1,77 @@
+use std::sync::Arc;
+
 use actix::prelude::*;
 
 use crate::actors::server::Server;
 use crate::actors::trainer::Trainer;
-use crate::agent::Severity;
-use crate::config::DriftConfig;
-use crate::drift::{BinEdges, FeaturePsi};
+use refit_plugin::PluginError;
+
+use crate::agent::{AgentError, Severity};
+use crate::config::{DriftConfig, WindowMode};
+use crate::drift::reference::{DriftReference, ReferenceSource};
+use crate::drift::{BinEdges, ConceptLevel, ConceptMonitor, FeaturePsi};
 use crate::messages::{
-    Barrier, ConfigChanged, DriftReport, Event, ObserveBatch, Publish, TrainBatch,
+    Alert, Barrier, ConfigChanged, DriftReport, Event, GetDriftReport, ObserveBatch, ObserveLosses,
+    PsiThresholds, Publish, SetReference, TrainBatch, UseStoredReference,
 };
 
-/// Measures data drift: per-feature PSI of a sliding window of recent
-/// samples against a reference made of the first `reference_size` samples.
+/// Measures drift: per-feature PSI (and optionally KS) of a window of recent
+/// samples against a reference, and concept drift on the Trainer's loss
+/// stream. The reference is, in order of preference, one the host set
+/// ([`SetReference`]), or the first `reference_size` samples; it is
+/// re-based on the current window after `rebase_after` consecutive reports
+/// with PSI drift.
 pub struct Drift {
     features: Vec<String>,
+    categorical: Vec<bool>,
     config: DriftConfig,
     /// Reference values per feature while it is being collected.
-    reference: Vec<Vec<f32>>,
+    collecting: Vec<Vec<f32>>,
     monitors: Option<Vec<FeaturePsi>>,
-    /// Consecutive reports above the moderate threshold.
+    /// The reference as stored with each checkpoint.
+    stored: Option<Arc<DriftReference>>,
+    concept: ConceptMonitor,
+    /// Samples observed so far.
+    seen: u64,
+    /// Consecutive reports with PSI above the moderate threshold.
     drifting: usize,
     /// Times the reference was re-based.
     rebases: usize,
+    last: Option<DriftReport>,
     trainer: Addr<Trainer>,
     server: Addr<Server>,
 }
 
 impl Drift {
-    /// A drift actor for `features`.
+    /// A drift actor for `features`; `categorical[i]` marks feature `i` as
+    /// categorical (level codes, one bin per level).
     pub fn new(
         features: Vec<String>,
+        categorical: Vec<bool>,
         config: DriftConfig,
         trainer: Addr<Trainer>,
         server: Addr<Server>,
     ) -> Self {
-        let reference = vec![Vec::new(); features.len()];
+        let collecting = vec![Vec::new(); features.len()];
         Self {
+            concept: ConceptMonitor::new(config.concept),
             features,
+            categorical,
             config,
-            reference,
+            collecting,
             monitors: None,
+            stored: None,
+            seen: 0,
             drifting: 0,
             rebases: 0,
+            last: None,
             trainer,
             server,
         }
     }
 
     fn observe_row(&mut self, row: &[f32]) {
+        self.seen += 1;
         match &mut self.monitors {
             Some(monitors) => {
                 for (m, &v) in monitors.iter_mut().zip(row) {
@@ -54,39 +79,79 @@ impl Drift {
                 }
             }
             None => {
-                for (col, &v) in self.reference.iter_mut().zip(row) {
+                for (col, &v) in self.collecting.iter_mut().zip(row) {
                     col.push(v);
                 }
-                if self.reference[0].len() >= self.config.reference_size {
-                    let cols = std::mem::take(&mut self.reference);
-                    self.set_reference(&cols);
+                if self.collecting[0].len() >= self.config.reference_size {
+                    let cols = std::mem::take(&mut self.collecting);
+                    self.set_reference(&cols, ReferenceSource::FirstSamples);
                     tracing::info!(samples = cols[0].len(), "drift reference complete");
                 }
             }
         }
     }
 
+    /// Monitors against a stored reference (a restored or rolled-back
+    /// version's); the KS test needs the reference values, which are not
+    /// stored, so it is off until the next re-base.
+    fn use_stored(&mut self, stored: DriftReference) -> Result<(), AgentError> {
+        let names: Vec<&str> = stored.features.iter().map(|f| f.name.as_str()).collect();
+        if names != self.features.iter().map(String::as_str).collect::<Vec<_>>() {
+            return Err(AgentError::Plugin(PluginError::InvalidParams(format!(
+                "the stored drift reference is for features {names:?}"
+            ))));
+        }
+        self.collecting = vec![Vec::new(); self.features.len()];
+        self.install(stored, None);
+        Ok(())
+    }
+
     /// Monitors against `cols` (one vector of values per feature), with an
     /// empty window.
-    fn set_reference(&mut self, cols: &[Vec<f32>]) {
+    fn set_reference(&mut self, cols: &[Vec<f32>], source: ReferenceSource) {
+        let edges: Vec<BinEdges> = cols
+            .iter()
+            .zip(&self.categorical)
+            .map(|(col, &categorical)| {
+                if categorical {
+                    BinEdges::from_levels(col)
+                } else {
+                    BinEdges::from_reference(col, self.config.bins)
+                }
+            })
+            .collect();
+        let reference = DriftReference::from_columns(&self.features, cols, &edges, source);
+        self.install(reference, Some(cols));
+    }
+
+    /// Monitors over `reference`'s bins and counts, with empty windows; the
+    /// KS test too where enabled and the reference values are known.
+    fn install(&mut self, reference: DriftReference, ks_values: Option<&[Vec<f32>]>) {
+        let c = &self.config;
         self.monitors = Some(
-            cols.iter()
-                .map(|col| {
-                    FeaturePsi::new(
-                        BinEdges::from_reference(col, self.config.bins),
-                        col,
-                        self.config.window,
-                    )
-                    .with_floor(self.config.empty_bin_floor)
+            reference
+                .features
+                .iter()
+                .enumerate()
+                .map(|(j, f)| {
+                    let m = FeaturePsi::from_counts(f.edges.clone(), f.counts.clone(), c.window)
+                        .with_floor(c.empty_bin_floor)
+                        .tumbling(c.window_mode == WindowMode::Tumbling);
+                    match ks_values {
+                        Some(cols) if c.ks && !f.edges.is_categorical() => m.with_ks(&cols[j]),
+                        _ => m,
+                    }
                 })
                 .collect(),
         );
+        self.stored = Some(Arc::new(reference));
+        self.drifting = 0;
     }
 
     /// Re-bases the reference on the current window after `rebase_after`
-    /// consecutive drifting reports.
+    /// consecutive reports with PSI drift.
     fn maybe_rebase(&mut self, report: &DriftReport) {
-        if report.severity == Severity::Stable {
+        if report.psi_severity == Severity::Stable {
             self.drifting = 0;
             return;
         }
@@ -103,54 +168,71 @@ impl Drift {
                     samples = cols[0].len(),
                     "drift reference re-based on the current window"
                 );
-                self.set_reference(&cols);
-                self.drifting = 0;
+                self.set_reference(&cols, ReferenceSource::Rebase);
                 self.rebases += 1;
             }
         }
     }
 
-    fn report(&self) -> DriftReport {
-        let Some(monitors) = &self.monitors else {
-            return DriftReport {
-                psi: Vec::new(),
-                max_psi: 0.0,
-                alerts: Vec::new(),
-                severity: Severity::Stable,
-                reference_samples: self.reference.first().map_or(0, Vec::len),
-                window_samples: 0,
-                rebases: self.rebases,
-            };
+    fn report(&mut self) -> DriftReport {
+        let concept = self.concept.take_level();
+        let concept_severity = match concept {
+            ConceptLevel::None => Severity::Stable,
+            ConceptLevel::Warning => Severity::Moderate,
+            ConceptLevel::Drift => Severity::Severe,
         };
-        let severity_of = |psi: f64| {
-            if psi > self.config.psi_severe {
-                Severity::Severe
-            } else if psi > self.config.psi_moderate {
-                Severity::Moderate
-            } else {
-                Severity::Stable
-            }
+        let (psi, ks, reference_samples, window_samples) = match &self.monitors {
+            None => (
+                Vec::new(),
+                Vec::new(),
+                self.collecting.first().map_or(0, Vec::len),
+                0,
+            ),
+            Some(monitors) => (
+                self.features
+                    .iter()
+                    .zip(monitors)
+                    .map(|(f, m)| (f.clone(), m.psi()))
+                    .collect(),
+                self.features
+                    .iter()
+                    .zip(monitors)
+                    .filter_map(|(f, m)| m.ks().map(|k| (f.clone(), k)))
+                    .collect(),
+                monitors.first().map_or(0, |m| m.reference_len() as usize),
+                monitors.first().map_or(0, FeaturePsi::len),
+            ),
         };
-        let psi: Vec<(String, f64)> = self
-            .features
-            .iter()
-            .zip(monitors)
-            .map(|(f, m)| (f.clone(), m.psi()))
-            .collect();
         let max_psi = psi.iter().map(|p| p.1).fold(0.0, f64::max);
         let alerts = psi
             .iter()
-            .filter(|p| severity_of(p.1) != Severity::Stable)
-            .map(|(f, v)| (f.clone(), *v, severity_of(*v)))
+            .map(|(f, v)| (f, *v, self.config.psi_severity(*v)))
+            .filter(|a| a.2 != Severity::Stable)
+            .map(|(f, psi, severity)| Alert {
+                feature: f.clone(),
+                psi,
+                severity,
+            })
             .collect();
+        let psi_severity = self.config.psi_severity(max_psi);
         DriftReport {
             psi,
+            ks,
             max_psi,
             alerts,
-            severity: severity_of(max_psi),
-            reference_samples: monitors.first().map_or(0, |m| m.reference_len() as usize),
-            window_samples: monitors.first().map_or(0, FeaturePsi::len),
+            psi_severity,
+            concept,
+            concept_alarm: self.concept.last_alarm(),
+            severity: psi_severity.max(concept_severity),
+            reference_samples,
+            window_samples,
+            window_start: self.seen - window_samples as u64,
+            window_end: self.seen,
             rebases: self.rebases,
+            thresholds: PsiThresholds {
+                moderate: self.config.psi_moderate,
+                severe: self.config.psi_severe,
+            },
         }
     }
 }
@@ -169,7 +251,8 @@ impl Handler<ObserveBatch> for Drift {
         }
         let drift = self.report();
         self.maybe_rebase(&drift);
-        tracing::debug!(max_psi = drift.max_psi, severity = ?drift.severity, "drift");
+        tracing::debug!(max_psi = drift.max_psi, concept = ?drift.concept, severity = ?drift.severity, "drift");
+        self.last = Some(drift.clone());
         self.server
             .do_send(Publish(Event::DriftReport(drift.clone())));
         self.trainer.do_send(TrainBatch {
@@ -178,7 +261,66 @@ impl Handler<ObserveBatch> for Drift {
             first_sample: msg.first_sample,
             trigger: msg.trigger,
             drift,
+            reference: self.stored.clone(),
         });
+    }
+}
+
+impl Handler<ObserveLosses> for Drift {
+    type Result = ();
+    fn handle(&mut self, msg: ObserveLosses, _: &mut Context<Self>) {
+        let before = self.concept.alarms();
+        self.concept.observe(msg.first_sample, &msg.losses);
+        if self.concept.alarms() > before
+            && let Some(alarm) = self.concept.last_alarm()
+        {
+            tracing::info!(
+                detector = alarm.detector,
+                sample = alarm.sample,
+                "concept drift on the loss stream"
+            );
+        }
+    }
+}
+
+impl Handler<SetReference> for Drift {
+    type Result = Result<Arc<DriftReference>, AgentError>;
+    fn handle(&mut self, msg: SetReference, _: &mut Context<Self>) -> Self::Result {
+        let width = self.features.len();
+        if msg.rows.is_empty() {
+            return Err(PluginError::EmptyBatch.into());
+        }
+        if !msg.rows.len().is_multiple_of(width) {
+            return Err(PluginError::RaggedBatch {
+                len: msg.rows.len(),
+                width,
+            }
+            .into());
+        }
+        let cols: Vec<Vec<f32>> = (0..width)
+            .map(|j| msg.rows.iter().skip(j).step_by(width).copied().collect())
+            .collect();
+        tracing::info!(samples = cols[0].len(), source = ?msg.source, "drift reference set");
+        self.collecting = vec![Vec::new(); width];
+        self.set_reference(&cols, msg.source);
+        self.stored
+            .clone()
+            .ok_or_else(|| AgentError::Start("drift reference not built".into()))
+    }
+}
+
+impl Handler<UseStoredReference> for Drift {
+    type Result = Result<(), AgentError>;
+    fn handle(&mut self, msg: UseStoredReference, _: &mut Context<Self>) -> Self::Result {
+        tracing::info!(samples = msg.0.samples, source = ?msg.0.source, "stored drift reference in use");
+        self.use_stored(msg.0)
+    }
+}
+
+impl Handler<GetDriftReport> for Drift {
+    type Result = MessageResult<GetDriftReport>;
+    fn handle(&mut self, _: GetDriftReport, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.last.clone())
     }
 }
 
@@ -192,9 +334,14 @@ impl Handler<Barrier> for Drift {
 impl Handler<ConfigChanged> for Drift {
     type Result = ();
     fn handle(&mut self, msg: ConfigChanged, _: &mut Context<Self>) {
-        // Thresholds apply to the next report; bins, window and reference
-        // size shape the reference and need a restart.
+        // PSI thresholds apply to the next report; bins, window, KS and
+        // reference size shape the reference and need a restart.
         self.config.psi_moderate = msg.0.drift.psi_moderate;
         self.config.psi_severe = msg.0.drift.psi_severe;
+        // New concept-detector settings start fresh detectors.
+        if msg.0.drift.concept != self.config.concept {
+            self.config.concept = msg.0.drift.concept;
+            self.concept = ConceptMonitor::new(self.config.concept);
+        }
     }
 }

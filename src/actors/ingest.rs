@@ -1,4 +1,5 @@
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use refit_plugin::preprocess::Preprocessor;
@@ -6,11 +7,13 @@ use refit_plugin::{Batch, ModelSpec, PluginError, validate};
 
 use crate::actors::drift::Drift;
 use crate::agent::AgentError;
-use crate::config::{Config, OnlineConfig};
+use crate::clock::Clock;
+use crate::config::{Config, OnlineConfig, SamplesConfig};
 use crate::messages::{
     ConfigChanged, FlushBuffer, GetIngestStats, IngestAck, IngestSamples, IngestStats,
     ObserveBatch, TrainedCount, Trigger,
 };
+use crate::sample_log::SampleLog;
 
 /// Validates, counts and buffers samples; emits batches for training.
 pub struct Ingest {
@@ -26,14 +29,27 @@ pub struct Ingest {
     handed: u64,
     done: u64,
     refusals: u64,
-    last_update: Instant,
+    clock: Arc<dyn Clock>,
+    /// When the last batch was emitted (ms since the epoch, by `clock`).
+    last_update_ms: u64,
     tick: Option<SpawnHandle>,
+    /// Where accepted samples are logged (none: `samples.enabled = false`).
+    log: Option<SampleLog>,
+    samples: SamplesConfig,
 }
 
 impl Ingest {
     /// An ingest actor for `spec` under `config`, checking rows against
-    /// `schema` and sending batches to `drift`.
-    pub fn new(spec: ModelSpec, schema: Preprocessor, config: &Config, drift: Addr<Drift>) -> Self {
+    /// `schema`, logging accepted samples to `log`, and sending batches to
+    /// `drift`.
+    pub fn new(
+        spec: ModelSpec,
+        schema: Preprocessor,
+        config: &Config,
+        log: Option<SampleLog>,
+        clock: Arc<dyn Clock>,
+        drift: Addr<Drift>,
+    ) -> Self {
         Self {
             spec,
             schema,
@@ -45,8 +61,11 @@ impl Ingest {
             handed: 0,
             done: 0,
             refusals: 0,
-            last_update: Instant::now(),
+            last_update_ms: clock.now_ms(),
+            clock,
             tick: None,
+            log,
+            samples: config.samples.clone(),
         }
     }
 
@@ -75,7 +94,16 @@ impl Ingest {
             trigger,
         });
         self.handed += n as u64;
-        self.last_update = Instant::now();
+        self.last_update_ms = self.clock.now_ms();
+        if let Some(log) = &mut self.log {
+            match log.apply_retention(self.samples.max_age.0, self.samples.max_bytes) {
+                Ok(removed) if !removed.is_empty() => {
+                    tracing::info!(segments = removed.len(), "sample log retention")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sample log retention"),
+            }
+        }
         n
     }
 }
@@ -92,7 +120,9 @@ impl Ingest {
             .0
             .min(Duration::from_millis(100));
         self.tick = Some(ctx.run_interval(tick, move |act, _| {
-            if !act.labels.is_empty() && act.last_update.elapsed() >= act.online.update_frequency.0
+            let elapsed = act.clock.now_ms().saturating_sub(act.last_update_ms);
+            if !act.labels.is_empty()
+                && u128::from(elapsed) >= act.online.update_frequency.0.as_millis()
             {
                 act.emit(Trigger::Schedule);
             }
@@ -123,6 +153,10 @@ impl Handler<IngestSamples> for Ingest {
                 max,
             });
         }
+        if let Some(log) = &mut self.log {
+            log.append(self.accepted, &msg.rows, &msg.labels)
+                .map_err(|e| AgentError::SampleLog(format!("{}: {e}", log.dir().display())))?;
+        }
         self.rows.extend_from_slice(&msg.rows);
         self.labels.extend_from_slice(&msg.labels);
         self.accepted += n as u64;
@@ -140,6 +174,11 @@ impl Handler<IngestSamples> for Ingest {
 impl Handler<FlushBuffer> for Ingest {
     type Result = usize;
     fn handle(&mut self, _: FlushBuffer, _: &mut Context<Self>) -> usize {
+        if let Some(log) = &mut self.log
+            && let Err(e) = log.sync()
+        {
+            tracing::error!(error = %e, "sample log: fsync failed");
+        }
         self.emit(Trigger::Flush)
     }
 }

@@ -1,89 +1,52 @@
-use std::collections::VecDeque;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
 use actix::prelude::*;
 
 use crate::actors::server::Server;
+use crate::agent::AgentError;
 use crate::messages::{
-    Barrier, Checkpoint, Event, GetRegistryStats, Promote, Publish, RegistryStats,
+    Activate, Barrier, Checkpoint, Event, GetRegistryStats, Promote, Publish, RegistryStats,
+    SaveOffline,
 };
+use crate::registry::{Mode, Skipped, Store, VersionEntry, VersionId, VersionMeta};
 
-/// File extension of refit model files.
-pub const EXTENSION: &str = "refit";
-
-/// Writes numbered online checkpoints and promotes them to the Server.
+/// Writes numbered versions through the [`Store`] and promotes online
+/// checkpoints to the Server.
 ///
-/// Files: `<data_dir>/models/<name>_online/<name>_online_<NNN>.refit`,
-/// numbered from 1 and never reusing a number (numbering resumes after the
-/// highest file found at start-up); the last `retention` are kept.
+/// Online checkpoints: `<data_dir>/models/<name>_online/<name>_online_<NNN>.refit`
+/// (the last `retention` kept, with their drift references), offline
+/// versions `<data_dir>/models/<name>_offline/<name>_v<N>.refit` (all kept);
+/// each directory's `manifest.json` lists them. Numbers are never reused,
+/// also across restarts. Each new version records the active one as its
+/// parent and becomes active.
 pub struct Registry {
-    dir: PathBuf,
-    name: String,
+    store: Store,
     retention: usize,
-    next: u64,
-    kept: VecDeque<(u64, PathBuf)>,
+    active: Option<VersionId>,
     server: Addr<Server>,
     written: u64,
     failures: u64,
+    skipped: Vec<Skipped>,
 }
 
 impl Registry {
-    /// A registry under `data_dir` for model `name`.
-    pub fn new(data_dir: &Path, name: &str, retention: usize, server: Addr<Server>) -> Self {
-        let dir = data_dir.join("models").join(format!("{name}_online"));
-        let prefix = format!("{name}_online_");
-        let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let path = e.path();
-                let stem = path.file_stem()?.to_str()?;
-                let n = stem.strip_prefix(&prefix)?.parse().ok()?;
-                (path.extension()? == EXTENSION).then_some((n, path))
-            })
-            .collect();
-        found.sort();
-        let next = found.last().map_or(1, |(n, _)| n + 1);
+    /// A registry over `store`, `active` being the version the agent starts
+    /// from (none: a fresh model) and `skipped` what recovery found damaged.
+    pub fn new(
+        store: Store,
+        retention: usize,
+        active: Option<VersionId>,
+        skipped: Vec<Skipped>,
+        server: Addr<Server>,
+    ) -> Self {
         Self {
-            dir,
-            name: name.to_owned(),
+            store,
             retention,
-            next,
-            kept: found.into(),
+            active,
             server,
             written: 0,
             failures: 0,
+            skipped,
         }
     }
-
-    /// The path of checkpoint `n`.
-    pub fn path_of(&self, n: u64) -> PathBuf {
-        self.dir
-            .join(format!("{}_online_{n:03}.{EXTENSION}", self.name))
-    }
-
-    fn write(&self, n: u64, bytes: &[u8]) -> std::io::Result<PathBuf> {
-        std::fs::create_dir_all(&self.dir)?;
-        let path = self.path_of(n);
-        write_atomic(&path, bytes)?;
-        Ok(path)
-    }
-}
-
-/// Writes `bytes` to `path` so that a reader sees the old file or the whole
-/// new one: temp file, fsync, rename, directory fsync.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
 }
 
 impl Actor for Registry {
@@ -93,43 +56,71 @@ impl Actor for Registry {
 impl Handler<Checkpoint> for Registry {
     type Result = ();
     fn handle(&mut self, msg: Checkpoint, _: &mut Context<Self>) {
-        let n = self.next;
-        let _span = tracing::info_span!("registry.checkpoint", version = n).entered();
-        match self.write(n, &msg.bytes) {
-            Ok(path) => {
-                self.next += 1;
+        let _span = tracing::info_span!("registry.checkpoint").entered();
+        let meta = VersionMeta {
+            parent: self.active,
+            samples_seen: msg.samples_seen,
+            learning_rate: msg.learning_rate,
+            severity: msg.severity,
+            metrics: msg.metrics,
+            reason: "update".into(),
+        };
+        match self.store.write_version(
+            Mode::Online,
+            &msg.bytes,
+            meta,
+            msg.drift_reference.as_deref(),
+            Some(self.retention),
+        ) {
+            Ok(written) => {
+                let version = written.entry.id();
+                self.active = Some(version);
                 self.written += 1;
-                self.kept.push_back((n, path.clone()));
-                let mut removed = Vec::new();
-                while self.kept.len() > self.retention {
-                    if let Some((_, old)) = self.kept.pop_front() {
-                        match std::fs::remove_file(&old) {
-                            Ok(()) => removed.push(old.display().to_string()),
-                            Err(e) => {
-                                tracing::warn!(path = %old.display(), error = %e, "retention")
-                            }
-                        }
-                    }
-                }
-                tracing::info!(path = %path.display(), samples = msg.samples_seen, "checkpoint written");
+                tracing::info!(path = %written.path.display(), samples = msg.samples_seen, "checkpoint written");
                 self.server.do_send(Publish(Event::Checkpointed {
-                    version: n,
-                    path: path.display().to_string(),
-                    removed,
+                    version,
+                    path: written.path.display().to_string(),
+                    removed: written.removed,
                 }));
                 self.server.do_send(Promote {
                     snapshot: msg.snapshot,
-                    version: n,
+                    version,
                 });
             }
             Err(e) => {
                 self.failures += 1;
                 tracing::error!(error = %e, "checkpoint failed; the previous version stays served");
                 self.server.do_send(Publish(Event::CheckpointFailed {
-                    error: format!("writing checkpoint {n} in {}: {e}", self.dir.display()),
+                    error: format!("writing a checkpoint: {e}"),
                 }));
             }
         }
+    }
+}
+
+impl Handler<SaveOffline> for Registry {
+    type Result = Result<VersionEntry, AgentError>;
+    fn handle(&mut self, msg: SaveOffline, _: &mut Context<Self>) -> Self::Result {
+        let written = self.store.write_version(
+            Mode::Offline,
+            &msg.bytes,
+            msg.meta,
+            msg.reference.as_deref(),
+            None,
+        )?;
+        self.active = Some(written.entry.id());
+        self.written += 1;
+        tracing::info!(path = %written.path.display(), "offline version written");
+        Ok(written.entry)
+    }
+}
+
+impl Handler<Activate> for Registry {
+    type Result = Result<(VersionEntry, Vec<u8>), AgentError>;
+    fn handle(&mut self, msg: Activate, _: &mut Context<Self>) -> Self::Result {
+        let found = self.store.activate(msg.0)?;
+        self.active = Some(msg.0);
+        Ok(found)
     }
 }
 
@@ -143,11 +134,33 @@ impl Handler<Barrier> for Registry {
 impl Handler<GetRegistryStats> for Registry {
     type Result = MessageResult<GetRegistryStats>;
     fn handle(&mut self, _: GetRegistryStats, _: &mut Context<Self>) -> Self::Result {
+        let versions = self
+            .store
+            .manifest(Mode::Online)
+            .map(|m| m.versions)
+            .unwrap_or_default();
         MessageResult(RegistryStats {
             checkpoints_written: self.written,
             checkpoint_failures: self.failures,
-            latest: self.kept.back().map(|(n, p)| (*n, p.display().to_string())),
-            kept: self.kept.len(),
+            active: self.active,
+            latest: versions.last().map(|v| {
+                (
+                    v.id(),
+                    self.store
+                        .dir(Mode::Online)
+                        .join(&v.file)
+                        .display()
+                        .to_string(),
+                )
+            }),
+            kept: versions.len(),
+            offline_versions: self
+                .store
+                .manifest(Mode::Offline)
+                .map(|m| m.versions.len())
+                .unwrap_or_default(),
+            disk_bytes: self.store.disk_usage(),
+            skipped_at_start: self.skipped.clone(),
         })
     }
 }

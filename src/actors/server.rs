@@ -1,36 +1,130 @@
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
-use refit_plugin::Predictor;
 
-use crate::messages::{Barrier, Event, Promote, Publish, Subscribe};
+use crate::agent::AgentError;
+use crate::config::AbConfig;
+use crate::messages::{
+    Barrier, ConfigChanged, Event, Feedback, GetAbStats, Promote, Publish, RecordKeyed,
+    SetServingRole, Subscribe,
+};
+use crate::serving::{ServingSet, Variant, VariantStats, variant_stats};
 
-/// What predictions are answered from: one atomically swapped value.
-pub struct Serving {
-    /// The serving snapshot.
-    pub snapshot: Arc<dyn Predictor>,
-    /// Its checkpoint number (0: the initial model, never checkpointed).
-    pub version: u64,
+/// Outcomes kept per variant for its metrics.
+pub const OUTCOME_WINDOW: usize = 100_000;
+
+/// A keyed prediction waiting for its outcome.
+struct Pending {
+    /// (variant, version, predictions) of every model that scored it.
+    scored: Vec<(Variant, crate::registry::VersionId, Vec<f32>)>,
 }
 
-/// Swaps the serving snapshot and publishes events.
+/// A/B counters and metrics.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AbStats {
+    /// The challenger's traffic share (0 without a challenger).
+    pub share: f64,
+    /// Outcome metrics per variant that has any.
+    pub variants: Vec<VariantStats>,
+    /// Keyed predictions waiting for an outcome.
+    pub pending: usize,
+    /// Challengers the guardrail demoted.
+    pub demoted: u64,
+}
+
+/// Swaps the serving set, tracks A/B outcomes, publishes events.
 pub struct Server {
-    serving: Arc<ArcSwap<Serving>>,
+    serving: Arc<ArcSwap<ServingSet>>,
     subscribers: Vec<crossbeam_channel::Sender<Event>>,
+    ab: AbConfig,
+    classification: bool,
+    pending: HashMap<u64, Pending>,
+    order: VecDeque<u64>,
+    /// (prediction, outcome) per variant since it took its role.
+    outcomes: HashMap<Variant, VecDeque<(f32, f32)>>,
+    demoted: u64,
+    /// `serving.ensemble_offline_weight` at start.
+    ensemble_weight: f64,
 }
 
 impl Server {
     /// A server writing to `serving` (the host's handle reads it).
-    pub fn new(serving: Arc<ArcSwap<Serving>>) -> Self {
+    pub fn new(
+        serving: Arc<ArcSwap<ServingSet>>,
+        config: &crate::config::Config,
+        classification: bool,
+    ) -> Self {
+        let ab = config.ab.clone();
         Self {
+            ensemble_weight: config.serving.ensemble_offline_weight,
             serving,
             subscribers: Vec::new(),
+            ab,
+            classification,
+            pending: HashMap::new(),
+            order: VecDeque::new(),
+            outcomes: HashMap::new(),
+            demoted: 0,
         }
     }
 
     fn publish(&mut self, event: Event) {
         self.subscribers.retain(|s| s.send(event.clone()).is_ok());
+    }
+
+    fn swap(&self, change: impl FnOnce(&mut ServingSet)) {
+        let mut next = (**self.serving.load()).clone();
+        change(&mut next);
+        self.serving.store(Arc::new(next));
+    }
+
+    fn stats_of(&self, variant: Variant) -> Option<VariantStats> {
+        let set = self.serving.load();
+        let version = match variant {
+            Variant::Champion => Some(set.champion.version),
+            Variant::Challenger => set.challenger.as_ref().map(|c| c.0.version),
+            Variant::Shadow => set.shadow.as_ref().map(|s| s.version),
+        };
+        let o = self.outcomes.get(&variant)?;
+        let (p, y): (Vec<f32>, Vec<f32>) = o.iter().copied().unzip();
+        Some(variant_stats(variant, version, self.classification, &p, &y))
+    }
+
+    /// Demotes the challenger when, after `min_samples` outcomes on both
+    /// sides, its metric is worse than the champion's by more than the
+    /// margin (AUC for classifiers, relative MAE for regressors).
+    fn guardrail(&mut self) {
+        if self.serving.load().challenger.is_none() {
+            return;
+        }
+        let (Some(champion), Some(challenger)) = (
+            self.stats_of(Variant::Champion),
+            self.stats_of(Variant::Challenger),
+        ) else {
+            return;
+        };
+        if champion.samples.min(challenger.samples) < self.ab.min_samples {
+            return;
+        }
+        let worse = match (champion.auc, challenger.auc, champion.mae, challenger.mae) {
+            (Some(a), Some(b), _, _) => b.value < a.value - self.ab.margin,
+            (_, _, Some(a), Some(b)) => b.value > a.value * (1.0 + self.ab.margin),
+            _ => false,
+        };
+        if worse {
+            let version = challenger.version;
+            tracing::warn!(?version, "guardrail: challenger demoted");
+            self.swap(|s| s.challenger = None);
+            self.outcomes.remove(&Variant::Challenger);
+            self.demoted += 1;
+            self.publish(Event::ChallengerDemoted {
+                version,
+                champion: Box::new(champion),
+                challenger: Box::new(challenger),
+            });
+        }
     }
 }
 
@@ -41,13 +135,127 @@ impl Actor for Server {
 impl Handler<Promote> for Server {
     type Result = ();
     fn handle(&mut self, msg: Promote, _: &mut Context<Self>) {
-        let _span = tracing::debug_span!("server.promote", version = msg.version).entered();
-        self.serving.store(Arc::new(Serving {
-            snapshot: msg.snapshot,
-            version: msg.version,
-        }));
+        let _span = tracing::debug_span!("server.promote", version = %msg.version).entered();
+        self.swap(|s| {
+            s.champion = crate::serving::Served {
+                snapshot: msg.snapshot,
+                version: msg.version,
+            }
+        });
         self.publish(Event::Promoted {
             version: msg.version,
+        });
+    }
+}
+
+impl Handler<SetServingRole> for Server {
+    type Result = ();
+    fn handle(&mut self, msg: SetServingRole, _: &mut Context<Self>) {
+        match msg {
+            SetServingRole::Challenger(c) => {
+                self.outcomes.remove(&Variant::Challenger);
+                self.swap(|s| s.challenger = c);
+            }
+            SetServingRole::Shadow(shadow) => {
+                self.outcomes.remove(&Variant::Shadow);
+                self.swap(|s| s.shadow = shadow);
+            }
+            SetServingRole::OfflineMember(offline) => self.swap(|s| {
+                let w = s.ensemble.as_ref().map_or(self.ensemble_weight, |e| e.1);
+                s.ensemble = Some((offline, w));
+            }),
+            SetServingRole::ChampionFromChallenger => {
+                // The challenger's outcomes now describe the champion.
+                let taken = self.outcomes.remove(&Variant::Challenger);
+                self.outcomes.remove(&Variant::Champion);
+                if let Some(t) = taken {
+                    self.outcomes.insert(Variant::Champion, t);
+                }
+                self.swap(|s| s.challenger = None);
+            }
+        }
+    }
+}
+
+impl Handler<RecordKeyed> for Server {
+    type Result = ();
+    fn handle(&mut self, msg: RecordKeyed, _: &mut Context<Self>) {
+        if self.order.len() >= self.ab.max_pending
+            && let Some(old) = self.order.pop_front()
+        {
+            self.pending.remove(&old);
+        }
+        self.order.push_back(msg.request_id);
+        self.pending
+            .insert(msg.request_id, Pending { scored: msg.scored });
+    }
+}
+
+impl Handler<Feedback> for Server {
+    type Result = Result<usize, AgentError>;
+    fn handle(&mut self, msg: Feedback, _: &mut Context<Self>) -> Self::Result {
+        let pending = self
+            .pending
+            .remove(&msg.request_id)
+            .ok_or(AgentError::UnknownRequest(msg.request_id))?;
+        let rows = pending.scored.first().map_or(0, |s| s.2.len());
+        if msg.labels.len() != rows {
+            self.pending.insert(msg.request_id, pending);
+            return Err(AgentError::Plugin(refit_plugin::PluginError::LabelCount {
+                rows,
+                labels: msg.labels.len(),
+            }));
+        }
+        let set = self.serving.load_full();
+        for (variant, version, p) in pending.scored {
+            // Outcomes count for the model that holds the role now only.
+            let current = match variant {
+                Variant::Champion => Some(set.champion.version),
+                Variant::Challenger => set.challenger.as_ref().map(|c| c.0.version),
+                Variant::Shadow => set.shadow.as_ref().map(|s| s.version),
+            };
+            if current != Some(version) {
+                continue;
+            }
+            let o = self.outcomes.entry(variant).or_default();
+            for (p, y) in p.into_iter().zip(&msg.labels) {
+                if o.len() == OUTCOME_WINDOW {
+                    o.pop_front();
+                }
+                o.push_back((p, *y));
+            }
+        }
+        self.guardrail();
+        Ok(rows)
+    }
+}
+
+impl Handler<GetAbStats> for Server {
+    type Result = MessageResult<GetAbStats>;
+    fn handle(&mut self, _: GetAbStats, _: &mut Context<Self>) -> Self::Result {
+        let share = self.serving.load().challenger.as_ref().map_or(0.0, |c| c.1);
+        let variants = [Variant::Champion, Variant::Challenger, Variant::Shadow]
+            .into_iter()
+            .filter_map(|v| self.stats_of(v))
+            .collect();
+        MessageResult(AbStats {
+            share,
+            variants,
+            pending: self.pending.len(),
+            demoted: self.demoted,
+        })
+    }
+}
+
+impl Handler<ConfigChanged> for Server {
+    type Result = ();
+    fn handle(&mut self, msg: ConfigChanged, _: &mut Context<Self>) {
+        self.ab = msg.0.ab.clone();
+        let w = msg.0.serving.ensemble_offline_weight;
+        self.swap(|s| {
+            if let Some(e) = &mut s.ensemble {
+                e.1 = w;
+            }
         });
     }
 }

@@ -1,28 +1,69 @@
 use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use actix::prelude::*;
-use refit_plugin::{Batch, Model};
+use refit_plugin::{Batch, Model, PluginError};
 
+use crate::actors::drift::Drift;
 use crate::actors::ingest::Ingest;
 use crate::actors::registry::Registry;
 use crate::actors::server::Server;
+use crate::agent::AgentError;
 use crate::agent::Severity;
-use crate::config::{LearningRates, OnlineConfig};
+use crate::clock::Clock;
+use crate::config::{Config, LearningRates, OfflineConfig, OnlineConfig, RetrainConfig};
+use crate::drift::concept::sample_loss;
+use crate::drift::reference::ReferenceSource;
 use crate::messages::{
-    Barrier, Checkpoint, ConfigChanged, DriftReport, Event, GetTrainerStats, Publish, TrainBatch,
-    TrainedCount, TrainerStats,
+    Barrier, Checkpoint, ConfigChanged, ConnectDrift, DriftReport, Event, GetTrainerStats,
+    ObserveLosses, OfflineReport, Promote, Publish, ResumeFrom, SaveOffline, SetReference,
+    SetServingRole, TrainBatch, TrainOffline, TrainedCount, TrainerStats,
 };
 use crate::metrics::Scores;
+use crate::offline;
+use crate::registry::VersionMeta;
+use crate::sample_log::read_recent;
 
 /// Scored samples kept for the rolling progressive metrics.
 pub const METRIC_WINDOW: usize = 5_000;
 
+/// Makes a fresh, untrained model of the configured kind.
+pub type FreshModel = Arc<dyn Fn() -> Result<Box<dyn Model>, PluginError> + Send + Sync>;
+
+/// What a [`Trainer`] starts with.
+pub struct TrainerSetup {
+    /// The model to continue from.
+    pub model: Box<dyn Model>,
+    /// Fresh models for offline training.
+    pub fresh: FreshModel,
+    /// `[learning_rate]`, `[online]`, `[offline]`, `[retrain]`.
+    pub config: Arc<Config>,
+    /// The clock of the schedule rules.
+    pub clock: Arc<dyn Clock>,
+    /// Holdout metrics of the version the model comes from, when offline.
+    pub offline_metrics: Option<Scores>,
+    /// Where accepted samples are logged (full retrains read it).
+    pub samples: Option<PathBuf>,
+}
+
 /// Owns the model being trained. Runs on its own arbiter.
 pub struct Trainer {
     model: Box<dyn Model>,
+    fresh: FreshModel,
     rates: LearningRates,
     online: OnlineConfig,
+    offline: OfflineConfig,
+    retrain: RetrainConfig,
+    clock: Arc<dyn Clock>,
+    /// When the last offline version was trained (or the trainer started),
+    /// ms since the epoch.
+    last_offline_ms: u64,
+    /// The sample store full retrains read.
+    samples: Option<PathBuf>,
     ingest: Addr<Ingest>,
+    /// Set by [`ConnectDrift`] before the first batch.
+    drift: Option<Addr<Drift>>,
     registry: Addr<Registry>,
     server: Addr<Server>,
     stats: TrainerStats,
@@ -31,24 +72,31 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// A trainer for `model`.
+    /// A trainer as `setup` says.
     pub fn new(
-        model: Box<dyn Model>,
-        rates: LearningRates,
-        online: OnlineConfig,
+        setup: TrainerSetup,
         ingest: Addr<Ingest>,
         registry: Addr<Registry>,
         server: Addr<Server>,
     ) -> Self {
+        let c = setup.config;
         Self {
-            model,
-            rates,
+            model: setup.model,
+            fresh: setup.fresh,
+            rates: c.learning_rate,
             stats: TrainerStats {
-                learning_rate: rates.stable,
+                learning_rate: c.learning_rate.stable,
+                offline_metrics: setup.offline_metrics,
                 ..TrainerStats::default()
             },
-            online,
+            online: c.online.clone(),
+            offline: c.offline.clone(),
+            retrain: c.retrain.clone(),
+            last_offline_ms: setup.clock.now_ms(),
+            clock: setup.clock,
+            samples: setup.samples,
             ingest,
+            drift: None,
             registry,
             server,
             scored: VecDeque::new(),
@@ -64,9 +112,23 @@ impl Trainer {
     }
 
     /// Progressive validation: score the batch with the serving snapshot
-    /// before learning from it.
-    fn score(&mut self, x: &Batch<'_>, labels: &[f32]) {
+    /// before learning from it; the per-sample losses go to the Drift
+    /// actor's concept-drift detectors.
+    fn score(&mut self, x: &Batch<'_>, labels: &[f32], first_sample: u64) {
         if let Ok(pred) = self.model.snapshot().predict(x) {
+            let task = self.model.spec().task;
+            let losses = pred
+                .iter()
+                .zip(labels)
+                .map(|(&p, &y)| sample_loss(task, p, y))
+                .collect();
+            if let Some(drift) = &self.drift {
+                drift.do_send(ObserveLosses {
+                    first_sample,
+                    losses,
+                });
+            }
+            self.stats.scored_since_offline += pred.len() as u64;
             for (p, y) in pred.into_iter().zip(labels) {
                 if self.scored.len() == METRIC_WINDOW {
                     self.scored.pop_front();
@@ -103,7 +165,7 @@ impl Actor for Trainer {
 impl Handler<TrainBatch> for Trainer {
     type Result = ();
 
-    fn handle(&mut self, msg: TrainBatch, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: TrainBatch, ctx: &mut Context<Self>) {
         let n = msg.labels.len();
         let severity = msg.drift.severity;
         let lr = self.rate(severity);
@@ -115,7 +177,7 @@ impl Handler<TrainBatch> for Trainer {
             return;
         }
         if let Ok(x) = Batch::new(&msg.rows, width) {
-            self.score(&x, &msg.labels);
+            self.score(&x, &msg.labels, msg.first_sample);
         }
         let (mut trained, mut loss_sum, mut clipped) = (0usize, 0.0f64, 0usize);
         let step = self.online.batch_size.max(1);
@@ -156,13 +218,105 @@ impl Handler<TrainBatch> for Trainer {
                     samples_seen: self.stats.trained,
                     learning_rate: lr,
                     severity,
+                    metrics: self.stats.metrics,
+                    drift_reference: msg.reference.clone(),
                 }),
                 Err(e) => self.publish(Event::CheckpointFailed {
                     error: e.to_string(),
                 }),
             }
+            self.maybe_retrain(ctx);
         }
         self.ingest.do_send(TrainedCount(n));
+    }
+}
+
+impl Trainer {
+    /// Why a full retrain is due now, if it is: `full_every` has passed
+    /// since the last offline version (or the start), or the progressive
+    /// metric is worse than that version's holdout metric by more than the
+    /// margin after `min_samples` scored samples.
+    fn retrain_due(&self) -> Option<&'static str> {
+        let elapsed = self.clock.now_ms().saturating_sub(self.last_offline_ms);
+        if u128::from(elapsed) >= self.retrain.full_every.0.as_millis() {
+            return Some("schedule");
+        }
+        if self.stats.scored_since_offline < self.retrain.min_samples {
+            return None;
+        }
+        let margin = self.retrain.degradation_margin;
+        match (self.stats.offline_metrics?, self.stats.metrics?) {
+            (
+                Scores::Classification {
+                    auc: Some(base), ..
+                },
+                Scores::Classification { auc: Some(now), .. },
+            ) if now < base - margin => Some("degradation"),
+            (Scores::Regression { mae: base, .. }, Scores::Regression { mae: now, .. })
+                if now > base * (1.0 + margin) =>
+            {
+                Some("degradation")
+            }
+            _ => None,
+        }
+    }
+
+    /// Starts a full retrain from the sample store when one is due.
+    fn maybe_retrain(&mut self, ctx: &mut Context<Self>) {
+        let Some(reason) = self.retrain_due() else {
+            return;
+        };
+        // Not again until this one is done and its own rules say so.
+        self.last_offline_ms = self.clock.now_ms();
+        self.stats.scored_since_offline = 0;
+        let read = match &self.samples {
+            None => Err("samples.enabled = false: there are no retained samples".to_owned()),
+            Some(dir) => read_recent(dir, self.model.spec().width(), self.retrain.max_rows)
+                .map_err(|e| format!("reading the sample store {}: {e}", dir.display())),
+        };
+        match read {
+            Ok(r) if !r.labels.is_empty() => {
+                tracing::info!(reason, samples = r.labels.len(), "full retrain");
+                self.stats.retrains += 1;
+                self.publish(Event::RetrainTriggered {
+                    reason: reason.into(),
+                    samples: r.labels.len(),
+                });
+                ctx.notify(TrainOffline {
+                    rows: r.rows,
+                    labels: r.labels,
+                    reason: reason.into(),
+                });
+            }
+            Ok(_) => self.publish(Event::RetrainFailed {
+                reason: reason.into(),
+                error: "the sample store holds no samples".into(),
+            }),
+            Err(error) => self.publish(Event::RetrainFailed {
+                reason: reason.into(),
+                error,
+            }),
+        }
+    }
+}
+
+impl Handler<ResumeFrom> for Trainer {
+    type Result = ();
+    fn handle(&mut self, msg: ResumeFrom, _: &mut Context<Self>) {
+        tracing::info!(version = %msg.version, "online learning continues from a stored version");
+        self.model = msg.model;
+        self.scored.clear();
+        self.server.do_send(Promote {
+            snapshot: self.model.snapshot(),
+            version: msg.version,
+        });
+    }
+}
+
+impl Handler<ConnectDrift> for Trainer {
+    type Result = ();
+    fn handle(&mut self, msg: ConnectDrift, _: &mut Context<Self>) {
+        self.drift = Some(msg.0);
     }
 }
 
@@ -185,5 +339,111 @@ impl Handler<ConfigChanged> for Trainer {
     fn handle(&mut self, msg: ConfigChanged, _: &mut Context<Self>) {
         self.rates = msg.0.learning_rate;
         self.online = msg.0.online.clone();
+        self.offline = msg.0.offline.clone();
+        self.retrain = msg.0.retrain.clone();
+    }
+}
+
+impl Handler<TrainOffline> for Trainer {
+    type Result = AtomicResponse<Self, Result<OfflineReport, AgentError>>;
+
+    fn handle(&mut self, msg: TrainOffline, _: &mut Context<Self>) -> Self::Result {
+        let _span =
+            tracing::info_span!("trainer.offline", rows = msg.labels.len(), reason = %msg.reason)
+                .entered();
+        // The schedule counts from the data cut-off: now for a manual
+        // training; a full retrain set it when it was triggered.
+        if msg.reason == "manual" {
+            self.last_offline_ms = self.clock.now_ms();
+        }
+        let prepared = (|| -> Result<_, AgentError> {
+            let mut model = (self.fresh)()?;
+            let trained = offline::train(model.as_mut(), &msg.rows, &msg.labels, &self.offline)?;
+            let bytes = model.save()?;
+            Ok((model, trained, bytes))
+        })();
+        let (model, trained, bytes) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                if msg.reason != "manual" {
+                    self.publish(Event::RetrainFailed {
+                        reason: msg.reason.clone(),
+                        error: e.to_string(),
+                    });
+                }
+                return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
+            }
+        };
+        let width = model.spec().width();
+        let mut train_rows = msg.rows;
+        train_rows.truncate(trained.train_rows * width);
+        let meta = VersionMeta {
+            parent: None,
+            samples_seen: trained.train_rows as u64,
+            learning_rate: self.offline.learning_rate,
+            severity: self.stats.severity,
+            metrics: trained.holdout,
+            reason: msg.reason.clone(),
+        };
+        let (drift, registry) = (self.drift.clone(), self.registry.clone());
+        let save = async move {
+            // The offline version's drift reference is its training data.
+            let reference = match drift {
+                Some(d) => Some(
+                    d.send(SetReference {
+                        rows: train_rows,
+                        source: ReferenceSource::Offline,
+                    })
+                    .await
+                    .map_err(|_| AgentError::Stopped)??,
+                ),
+                None => None,
+            };
+            registry
+                .send(SaveOffline {
+                    bytes,
+                    meta,
+                    reference,
+                })
+                .await
+                .map_err(|_| AgentError::Stopped)?
+        };
+        let reason = msg.reason;
+        AtomicResponse::new(Box::pin(save.into_actor(self).map(move |saved, act, _| {
+            let entry = match saved {
+                Ok(entry) => entry,
+                Err(e) => {
+                    if reason != "manual" {
+                        act.publish(Event::RetrainFailed {
+                            reason,
+                            error: e.to_string(),
+                        });
+                    }
+                    return Err(e);
+                }
+            };
+            act.model = model;
+            act.scored.clear();
+            act.stats.offline_metrics = trained.holdout;
+            act.stats.scored_since_offline = 0;
+            act.server.do_send(Promote {
+                snapshot: act.model.snapshot(),
+                version: entry.id(),
+            });
+            // The newest offline version is the ensemble's offline member.
+            act.server
+                .do_send(SetServingRole::OfflineMember(crate::serving::Served {
+                    snapshot: act.model.snapshot(),
+                    version: entry.id(),
+                }));
+            let report = OfflineReport {
+                version: entry.id(),
+                reason,
+                trained,
+            };
+            tracing::info!(version = %report.version, "offline version trained and active");
+            act.publish(Event::OfflineTrained(report.clone()));
+            Ok(report)
+        })))
     }
 }

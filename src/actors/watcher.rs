@@ -68,6 +68,7 @@ impl Watcher {
                 self.ingest.do_send(ConfigChanged(new.clone()));
                 self.drift.do_send(ConfigChanged(new.clone()));
                 self.trainer.do_send(ConfigChanged(new.clone()));
+                self.server.do_send(ConfigChanged(new.clone()));
                 self.current = new;
                 tracing::info!("config reloaded");
                 self.server.do_send(Publish(Event::ConfigReloaded {

@@ -27,6 +27,94 @@ enum Command {
     Run(RunArgs),
     /// Write a built-in demo stream as CSV.
     Demo(DemoArgs),
+    /// Compare two CSV files feature by feature: PSI per feature with its
+    /// severity (and KS with --ks), as the agent measures drift.
+    Drift(DriftArgs),
+    /// List the stored versions (offline and online) with their metrics,
+    /// lineage, active marker and disk usage.
+    Versions(VersionsArgs),
+    /// Make a stored version active (`17`, `online_017`, or `v3` for an
+    /// offline version); the agent serves it at its next start.
+    Rollback(RollbackArgs),
+    /// Train a model from scratch on a CSV file and store it as the next
+    /// offline version (`[offline]` settings), which becomes active.
+    Train(TrainArgs),
+    /// Run the agent behind the HTTP API (`[http] bind`), hot-reloading the
+    /// config file; the config must list the model's features.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Configuration file (default: ./config.toml).
+    #[arg(long, default_value = "config.toml")]
+    config: PathBuf,
+    /// Listen here instead of `[http] bind`.
+    #[arg(long)]
+    bind: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Offline training from scratch (the only mode).
+    #[arg(long, required = true)]
+    offline: bool,
+    /// The training data (CSV with a header row).
+    #[arg(long)]
+    input: PathBuf,
+    /// The label column.
+    #[arg(long)]
+    label: String,
+    /// Configuration file (default: ./config.toml when it exists).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct VersionsArgs {
+    /// Configuration file naming the model and its data directory (default:
+    /// ./config.toml when it exists).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct RollbackArgs {
+    /// The version to activate.
+    version: String,
+    /// Configuration file naming the model and its data directory (default:
+    /// ./config.toml when it exists).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct DriftArgs {
+    /// The reference data (CSV with a header row).
+    #[arg(long)]
+    reference: PathBuf,
+    /// The current data (same columns).
+    #[arg(long)]
+    current: PathBuf,
+    /// A label column to leave out of the comparison.
+    #[arg(long)]
+    label: Option<String>,
+    /// Configuration file for bins, floor, thresholds, `drift.ks` and the
+    /// categorical features (default: ./config.toml when it exists).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Also run the KS test on numeric features.
+    #[arg(long)]
+    ks: bool,
+    /// Print the table as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -68,11 +156,33 @@ struct RunArgs {
     #[arg(long, default_value_t = 100)]
     chunk: usize,
     /// Rows per reported window.
-    #[arg(long, default_value_t = 2_000)]
+    #[arg(long, default_value_t = 4_000)]
     window: usize,
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Start from a fresh model instead of the stored active version (the
+    /// stored versions stay; numbering continues).
+    #[arg(long, conflicts_with = "warm_start")]
+    fresh: bool,
+    /// Start online learning from a stored version (`v3`, `online_017`) or
+    /// from a coefficient file of a batch-trained linear model (JSON, see
+    /// tools/export_sklearn.py), which is stored as the next offline version.
+    #[arg(long)]
+    warm_start: Option<String>,
+    /// Serve the dashboard and the HTTP API while the stream runs, and after
+    /// it until Ctrl-C (the config file, when there is one, is watched, so
+    /// the dashboard's toggle and threshold take effect at once).
+    #[arg(long)]
+    serve: bool,
+    /// With --serve, listen here instead of `[http] bind` (port 0 picks one).
+    #[arg(long, requires = "serve")]
+    bind: Option<String>,
+    /// Stream at most this many rows per second (0: as fast as possible);
+    /// with --serve the default is 2000, so the dashboard shows the drift,
+    /// the learning-rate jump and the recovery as they happen.
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 #[derive(clap::Args)]
@@ -98,7 +208,276 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Demo(args) => export(args),
+        Command::Drift(args) => drift(args),
+        Command::Versions(args) => versions(args),
+        Command::Rollback(args) => rollback(args),
+        Command::Train(args) => train(args),
+        Command::Serve(args) => serve(args),
     }
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let config = Config::from_path(&args.config)?;
+    let agent = Agent::builder(config.clone())
+        .watch(&args.config)
+        .start()
+        .with_context(|| format!("starting the agent from {}", args.config.display()))?;
+    let bind = args.bind.unwrap_or_else(|| config.http.bind.clone());
+    let server = refit::http::serve(
+        refit::http::HttpState {
+            agent: agent.clone(),
+            config_path: Some(args.config.clone()),
+        },
+        &bind,
+        config.http.max_body_bytes,
+    )
+    .with_context(|| format!("listening on {bind}"))?;
+    println!(
+        "refit serve: http://{} (model `{}`)",
+        server.addr, config.agent.name
+    );
+    let waited = server.wait();
+    agent.shutdown().context("shutting the agent down")?;
+    waited.context("the HTTP server")?;
+    Ok(())
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    debug_assert!(args.offline);
+    let config = load_config(args.config.as_deref())?;
+    let data = refit::data::read_csv_path(&args.input, &args.label)?;
+    let agent = Agent::builder(config.clone())
+        .features(data.features.clone())
+        .start()
+        .context("starting the agent")?;
+    let report = agent
+        .train_offline(&data.rows, &data.labels)
+        .with_context(|| format!("training on {}", args.input.display()));
+    let shutdown = agent.shutdown();
+    let report = report?;
+    shutdown.context("shutting the agent down")?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "offline version {} of `{}` trained on {} rows ({} epochs), holdout of {} rows: {}",
+        report.version,
+        config.agent.name,
+        report.trained.train_rows,
+        report.trained.epochs,
+        report.trained.holdout_rows,
+        metric_text(report.trained.holdout.as_ref())
+    )?;
+    writeln!(
+        out,
+        "it is now the active version; `refit run` continues online learning from it"
+    )?;
+    Ok(())
+}
+
+fn warm_start_of(arg: &str) -> Result<refit::WarmStart> {
+    if let Ok(version) = arg.parse::<refit::registry::VersionId>() {
+        return Ok(refit::WarmStart::Version(version));
+    }
+    let text = std::fs::read_to_string(arg)
+        .with_context(|| format!("--warm-start {arg}: not a version, and not a readable file"))?;
+    let coefficients = plugins::linear::Coefficients::from_json(&text)
+        .with_context(|| format!("reading coefficients from {arg}"))?;
+    Ok(refit::WarmStart::Coefficients(coefficients))
+}
+
+fn store_of(config: &Config) -> refit::registry::Store {
+    refit::registry::Store::new(
+        &config.agent.data_dir,
+        &config.agent.name,
+        refit::clock::system(),
+    )
+}
+
+fn metric_text(m: Option<&refit::metrics::Scores>) -> String {
+    match m {
+        Some(refit::metrics::Scores::Classification { auc, log_loss }) => match auc {
+            Some(auc) => format!("AUC {auc:.4} log loss {log_loss:.4}"),
+            None => format!("log loss {log_loss:.4}"),
+        },
+        Some(refit::metrics::Scores::Regression { mae, rmse }) => {
+            format!("MAE {mae:.4} RMSE {rmse:.4}")
+        }
+        None => "-".into(),
+    }
+}
+
+fn versions(args: VersionsArgs) -> Result<()> {
+    let config = load_config(args.config.as_deref())?;
+    let store = store_of(&config);
+    let list = store.list().context("reading the model store")?;
+    let usage = store.disk_usage();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(
+            &mut out,
+            &serde_json::json!({
+                "name": config.agent.name,
+                "active": store.active()?.map(|v| v.to_string()),
+                "disk_bytes": usage,
+                "versions": list,
+            }),
+        )?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if list.is_empty() {
+        writeln!(
+            out,
+            "no stored versions of `{}` under {}",
+            config.agent.name,
+            config.agent.data_dir.join("models").display()
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  {:<11} {:<11} {:<20} {:>9} {:>8} {:<9} {:<30} {:>9}",
+        "version", "parent", "created", "samples", "lr", "severity", "metrics", "bytes"
+    )?;
+    for v in &list {
+        let severity = serde_json::to_value(v.entry.severity)?;
+        writeln!(
+            out,
+            "{} {:<11} {:<11} {:<20} {:>9} {:>8} {:<9} {:<30} {:>9}{}",
+            if v.active { "*" } else { " " },
+            v.version,
+            v.entry.parent.map_or("-".into(), |p| p.to_string()),
+            v.entry.created,
+            v.entry.samples_seen,
+            v.entry.learning_rate,
+            severity.as_str().unwrap_or_default(),
+            metric_text(v.entry.metrics.as_ref()),
+            v.entry.file_size,
+            if v.intact { "" } else { "  DAMAGED" }
+        )?;
+    }
+    writeln!(
+        out,
+        "{} versions, {} bytes on disk; * active",
+        list.len(),
+        usage
+    )?;
+    Ok(())
+}
+
+fn rollback(args: RollbackArgs) -> Result<()> {
+    let config = load_config(args.config.as_deref())?;
+    let version: refit::registry::VersionId = args.version.parse()?;
+    let (entry, _) = store_of(&config)
+        .activate(version)
+        .with_context(|| format!("activating {version}"))?;
+    println!(
+        "{version} is now active ({} samples, {}); the agent serves it at its next start",
+        entry.samples_seen,
+        metric_text(entry.metrics.as_ref())
+    );
+    Ok(())
+}
+
+fn read_side(path: &std::path::Path, label: Option<&str>) -> Result<refit::data::Dataset> {
+    Ok(match label {
+        Some(label) => refit::data::read_csv_path(path, label)?,
+        None => refit::data::read_features_path(path)?,
+    })
+}
+
+fn drift(args: DriftArgs) -> Result<()> {
+    let mut config = load_config(args.config.as_deref())?;
+    config.drift.ks |= args.ks;
+    let reference = read_side(&args.reference, args.label.as_deref())?;
+    let current = read_side(&args.current, args.label.as_deref())?;
+    let categorical: Vec<String> = config
+        .model
+        .preprocessing
+        .features
+        .iter()
+        .filter(|(name, o)| {
+            o.kind == Some(plugins::preprocess::FeatureType::Categorical)
+                && reference.features.contains(name)
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    let table = refit::drift::compare::compare(
+        (&reference.features, &reference.rows),
+        (&current.features, &current.rows),
+        &config.drift,
+        &categorical,
+    )
+    .with_context(|| {
+        format!(
+            "comparing {} with {}",
+            args.current.display(),
+            args.reference.display()
+        )
+    })?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &table)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "drift of {} ({} rows) against {} ({} rows); PSI moderate above {}, severe above {}",
+        args.current.display(),
+        table.current_rows,
+        args.reference.display(),
+        table.reference_rows,
+        config.drift.psi_moderate,
+        config.drift.psi_severe
+    )?;
+    let width = table
+        .features
+        .iter()
+        .map(|f| f.feature.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    write!(
+        out,
+        "{:width$}  {:>9}  {:<8}  {:>4}",
+        "feature", "PSI", "severity", "bins"
+    )?;
+    if config.drift.ks {
+        write!(out, "  {:>7}  {:>10}", "KS D", "KS p")?;
+    }
+    writeln!(out)?;
+    for f in &table.features {
+        let severity = serde_json::to_value(f.severity)?;
+        write!(
+            out,
+            "{:width$}  {:>9.4}  {:<8}  {:>4}",
+            f.feature,
+            f.psi,
+            severity.as_str().unwrap_or_default(),
+            f.bins
+        )?;
+        match f.ks {
+            Some(k) => write!(out, "  {:>7.4}  {:>10.3e}", k.statistic, k.p_value)?,
+            None if config.drift.ks => write!(out, "  {:>7}  {:>10}", "-", "-")?,
+            None => {}
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "max PSI {:.4}: {}",
+        table.max_psi,
+        serde_json::to_value(table.severity)?
+            .as_str()
+            .unwrap_or_default()
+    )?;
+    Ok(())
 }
 
 fn stream(name: &str, rows: usize, seed: u64) -> Result<demo::DemoStream> {
@@ -113,6 +492,15 @@ fn run(args: RunArgs) -> Result<()> {
     if args.chunk == 0 || args.window == 0 {
         bail!("--chunk and --window must be at least 1");
     }
+    let rate = match args.rate {
+        Some(r) if !(r >= 0.0 && r.is_finite()) => {
+            bail!("--rate {r}: give rows per second, 0 or more (0: as fast as possible)")
+        }
+        Some(r) => r,
+        None if args.serve => 2_000.0,
+        None => 0.0,
+    };
+    let config_path = config_path(args.config.as_deref());
     let mut config = load_config(args.config.as_deref())?;
     let (name, features, rows, labels, task) = match (&args.input, &args.label) {
         (Some(path), Some(label)) => {
@@ -144,10 +532,42 @@ fn run(args: RunArgs) -> Result<()> {
     if labels.is_empty() {
         bail!("{name}: no rows to stream");
     }
-    let agent = Agent::builder(config.clone())
+    let mut agent = Agent::builder(config.clone())
         .features(features.clone())
-        .start()
-        .with_context(|| format!("starting the agent for {name}"))?;
+        .resume(!args.fresh);
+    if args.serve
+        && let Some(path) = &config_path
+    {
+        agent = agent.watch(path);
+    }
+    let agent = match &args.warm_start {
+        Some(from) => agent.warm_start(warm_start_of(from)?),
+        None => agent,
+    }
+    .start()
+    .with_context(|| format!("starting the agent for {name}"))?;
+    let resumed = agent.stats()?.serving_version;
+    let server = if args.serve {
+        let bind = args
+            .bind
+            .clone()
+            .unwrap_or_else(|| config.http.bind.clone());
+        let server = refit::http::serve(
+            refit::http::HttpState {
+                agent: agent.clone(),
+                config_path: config_path.clone(),
+            },
+            &bind,
+            config.http.max_body_bytes,
+        )
+        .with_context(|| format!("listening on {bind}"))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "refit dashboard: http://{}/", server.addr)?;
+        out.flush()?;
+        Some(server)
+    } else {
+        None
+    };
     let _span = tracing::info_span!("run", input = %name, model = %config.model.kind).entered();
     let bar = ProgressBar::with_draw_target(
         Some(labels.len() as u64),
@@ -157,17 +577,56 @@ fn run(args: RunArgs) -> Result<()> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec} {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let started = std::time::Instant::now();
     let summary = refit::run::run(&agent, &rows, &labels, args.chunk, args.window, |done| {
-        bar.set_position(done as u64)
+        bar.set_position(done as u64);
+        if rate > 0.0 {
+            // Pace the stream: row `done` is due `done / rate` s after start.
+            let due = std::time::Duration::from_secs_f64(done as f64 / rate);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
     });
     bar.finish_and_clear();
+    let summary = match server {
+        Some(server) => {
+            let summary = summary.with_context(|| format!("streaming {name}"))?;
+            print_run(&args, &name, &features, &config, task, resumed, &summary)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "the stream is done; the dashboard stays up at http://{}/ (Ctrl-C to stop)",
+                server.addr
+            )?;
+            out.flush()?;
+            drop(out);
+            let waited = server.wait();
+            agent.shutdown().context("shutting the agent down")?;
+            waited.context("the HTTP server")?;
+            return Ok(());
+        }
+        None => summary,
+    };
     let shutdown = agent.shutdown();
     let summary = summary.with_context(|| format!("streaming {name}"))?;
     shutdown.context("shutting the agent down")?;
+    print_run(&args, &name, &features, &config, task, resumed, &summary)
+}
 
+/// Prints a run's summary (as JSON with --json).
+fn print_run(
+    args: &RunArgs,
+    name: &str,
+    features: &[String],
+    config: &Config,
+    task: plugins::Task,
+    resumed: refit::registry::VersionId,
+    summary: &refit::run::RunSummary,
+) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer(&mut out, &summary)?;
+        serde_json::to_writer(&mut out, summary)?;
         writeln!(out)?;
         return Ok(());
     }
@@ -179,6 +638,12 @@ fn run(args: RunArgs) -> Result<()> {
         config.model.kind,
         config.agent.data_dir.join("models").display()
     )?;
+    if resumed.number > 0 {
+        writeln!(
+            out,
+            "resumed from stored version {resumed} (--fresh starts from a new model)"
+        )?;
+    }
     writeln!(
         out,
         "updates applied {}, skipped {}, checkpoints written {}, drift reports with alerts {}",
@@ -216,6 +681,15 @@ fn run(args: RunArgs) -> Result<()> {
     writeln!(out, "{:>17} {:.4}", "overall", summary.metric.value)?;
     writeln!(out, "{:.0} rows/s", summary.rows_per_s)?;
     Ok(())
+}
+
+/// The config file a command uses: the given one, else ./config.toml when
+/// it exists.
+fn config_path(path: Option<&std::path::Path>) -> Option<PathBuf> {
+    match path {
+        Some(p) => Some(p.to_owned()),
+        None => Some(PathBuf::from("config.toml")).filter(|p| p.exists()),
+    }
 }
 
 fn load_config(path: Option<&std::path::Path>) -> Result<Config> {

@@ -1,7 +1,16 @@
-//! Drift measurement: population stability index per feature ([`psi`]).
-//! Kolmogorov-Smirnov and the concept-drift detectors on the loss stream
-//! (Page-Hinkley, ADWIN) join here.
+//! Drift measurement: population stability index per feature ([`psi`]) and
+//! the concept-drift detectors on the loss stream ([`adwin`],
+//! [`page_hinkley`]).
 
+pub mod adwin;
+pub mod compare;
+pub mod concept;
+pub mod ks;
+pub mod page_hinkley;
 pub mod psi;
+pub mod reference;
 
+pub use adwin::{Adwin, AdwinParams};
+pub use concept::{ConceptConfig, ConceptLevel, ConceptMonitor};
+pub use page_hinkley::{Direction, PageHinkley, PageHinkleyParams};
 pub use psi::{BinEdges, DEFAULT_BINS, DEFAULT_FLOOR, FeaturePsi};

@@ -11,6 +11,9 @@
 //!   (`(-inf, c1]` and `(c_last, +inf)`), so values outside the reference
 //!   range still land in a bin. A value `v` falls in the bin of the first
 //!   cut point `>= v`. Missing values (NaN) have a bin of their own.
+//! - **Categorical features** (declared in the config, values are level
+//!   codes): one bin per level seen in the reference, an "other" bin for
+//!   levels the reference never had, and the missing bin.
 //! - **Shares**: each side's bin counts divided by that side's total. A
 //!   share below the **floor** (default 1e-4) is raised to the floor (no
 //!   renormalisation), so an empty bin gives a large but finite term.
@@ -46,14 +49,55 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-/// Bin cut points learned from reference values.
+/// Bins learned from reference values: quantile cut points (numeric) or the
+/// reference's levels (categorical).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BinEdges {
-    /// Interior cut points, strictly increasing.
+    /// Interior cut points (numeric) or levels (categorical), strictly
+    /// increasing.
     cuts: Vec<f64>,
+    /// `cuts` are levels: one bin each, then "other", then missing.
+    #[serde(default)]
+    categorical: bool,
 }
 
 impl BinEdges {
+    fn numeric(cuts: Vec<f64>) -> Self {
+        Self {
+            cuts,
+            categorical: false,
+        }
+    }
+
+    /// Categorical bins: one per distinct finite value of the reference,
+    /// then "other" (a level the reference never had), then missing.
+    ///
+    /// ```
+    /// let e = refit::drift::BinEdges::from_levels(&[2.0, 0.0, 2.0, 1.0]);
+    /// assert_eq!(e.bins(), 5); // levels 0, 1, 2, other, missing
+    /// assert_eq!(e.bin(2.0), 2);
+    /// assert_eq!(e.bin(7.0), 3);
+    /// assert_eq!(e.bin(f32::NAN), 4);
+    /// ```
+    pub fn from_levels(values: &[f32]) -> Self {
+        let mut levels: Vec<f64> = values
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|&v| f64::from(v))
+            .collect();
+        levels.sort_by(f64::total_cmp);
+        levels.dedup();
+        Self {
+            cuts: levels,
+            categorical: true,
+        }
+    }
+
+    /// Whether the bins are categorical levels.
+    pub fn is_categorical(&self) -> bool {
+        self.categorical
+    }
+
     /// Cut points at the reference's quantiles `i / bins`, equal ones merged.
     /// NaN and infinite values are ignored; with no finite value there are no
     /// cut points (one value bin).
@@ -64,14 +108,14 @@ impl BinEdges {
             .map(|&v| f64::from(v))
             .collect();
         if sorted.is_empty() || bins < 2 {
-            return Self { cuts: Vec::new() };
+            return Self::numeric(Vec::new());
         }
         sorted.sort_by(f64::total_cmp);
         let mut cuts: Vec<f64> = (1..bins)
             .map(|i| quantile(&sorted, i as f64 / bins as f64))
             .collect();
         cuts.dedup();
-        Self { cuts }
+        Self::numeric(cuts)
     }
 
     /// Cut points as given (sorted, deduplicated here).
@@ -79,10 +123,10 @@ impl BinEdges {
         cuts.retain(|c| !c.is_nan());
         cuts.sort_by(f64::total_cmp);
         cuts.dedup();
-        Self { cuts }
+        Self::numeric(cuts)
     }
 
-    /// The interior cut points.
+    /// The interior cut points (the levels, for categorical bins).
     pub fn cuts(&self) -> &[f64] {
         &self.cuts
     }
@@ -99,6 +143,12 @@ impl BinEdges {
             return self.cuts.len() + 1;
         }
         let v = f64::from(v);
+        if self.categorical {
+            return self
+                .cuts
+                .binary_search_by(|c| c.partial_cmp(&v).unwrap_or(std::cmp::Ordering::Less))
+                .unwrap_or(self.cuts.len());
+        }
         self.cuts.partition_point(|&c| c < v)
     }
 
@@ -140,18 +190,29 @@ pub fn psi(reference: &[u64], current: &[u64], floor: f64) -> f64 {
 pub struct FeaturePsi {
     edges: BinEdges,
     reference: Vec<u64>,
-    window: VecDeque<f32>,
+    /// The window's values with their bins (so eviction needs no binning).
+    window: VecDeque<(f32, u32)>,
     capacity: usize,
     current: Vec<u64>,
     floor: f64,
+    tumbling: bool,
+    /// Sorted finite reference values, kept for the KS test when enabled.
+    ks_reference: Option<Vec<f64>>,
 }
 
 impl FeaturePsi {
     /// A monitor with reference `values` binned by `edges` and a window of
     /// the last `window` values (at least 1), floor [`DEFAULT_FLOOR`].
     pub fn new(edges: BinEdges, reference: &[f32], window: usize) -> Self {
-        let reference = edges.counts(reference);
+        let counts = edges.counts(reference);
+        Self::from_counts(edges, counts, window)
+    }
+
+    /// A monitor from stored reference counts (`edges.bins()` of them; see
+    /// [`crate::drift::reference`]).
+    pub fn from_counts(edges: BinEdges, reference: Vec<u64>, window: usize) -> Self {
         let bins = edges.bins();
+        debug_assert_eq!(reference.len(), bins);
         Self {
             edges,
             reference,
@@ -159,7 +220,39 @@ impl FeaturePsi {
             capacity: window.max(1),
             current: vec![0; bins],
             floor: DEFAULT_FLOOR,
+            tumbling: false,
+            ks_reference: None,
         }
+    }
+
+    /// A tumbling window instead of a sliding one: once full, the next value
+    /// starts a new, empty window.
+    pub fn tumbling(mut self, tumbling: bool) -> Self {
+        self.tumbling = tumbling;
+        self
+    }
+
+    /// Keeps the reference values for the KS test ([`FeaturePsi::ks`]).
+    pub fn with_ks(mut self, reference: &[f32]) -> Self {
+        self.ks_reference = Some(crate::drift::ks::sorted_finite(reference.iter().copied()));
+        self
+    }
+
+    /// KS test of the window against the reference, when enabled.
+    pub fn ks(&self) -> Option<crate::drift::ks::Ks> {
+        let reference = self.ks_reference.as_ref()?;
+        let window = crate::drift::ks::sorted_finite(self.window.iter().map(|e| e.0));
+        Some(crate::drift::ks::ks_sorted(reference, &window))
+    }
+
+    /// Reference counts per bin.
+    pub fn reference_counts(&self) -> &[u64] {
+        &self.reference
+    }
+
+    /// Current window counts per bin.
+    pub fn current_counts(&self) -> &[u64] {
+        &self.current
     }
 
     /// Sets the share floor.
@@ -170,18 +263,22 @@ impl FeaturePsi {
 
     /// Adds a recent value, evicting the oldest when the window is full.
     pub fn push(&mut self, v: f32) {
-        if self.window.len() == self.capacity
-            && let Some(old) = self.window.pop_front()
-        {
-            self.current[self.edges.bin(old)] -= 1;
+        if self.window.len() == self.capacity {
+            if self.tumbling {
+                self.window.clear();
+                self.current.iter_mut().for_each(|c| *c = 0);
+            } else if let Some((_, bin)) = self.window.pop_front() {
+                self.current[bin as usize] -= 1;
+            }
         }
-        self.current[self.edges.bin(v)] += 1;
-        self.window.push_back(v);
+        let bin = self.edges.bin(v);
+        self.current[bin] += 1;
+        self.window.push_back((v, bin as u32));
     }
 
     /// The values in the window, oldest first.
     pub fn window(&self) -> impl ExactSizeIterator<Item = f32> + '_ {
-        self.window.iter().copied()
+        self.window.iter().map(|e| e.0)
     }
 
     /// Number of reference values.
@@ -261,6 +358,29 @@ mod tests {
         assert!(m.psi() > 5.0);
     }
 
+    #[test]
+    fn tumbling_window_starts_over_when_full() {
+        let reference: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let edges = BinEdges::from_reference(&reference, 10);
+        let mut m = FeaturePsi::new(edges, &reference, 50).tumbling(true);
+        for _ in 0..50 {
+            m.push(1e6);
+        }
+        assert_eq!(m.len(), 50);
+        m.push(5.0);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.current_counts().iter().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn categorical_levels_and_other() {
+        let e = BinEdges::from_levels(&[0.0, 1.0, 1.0, 2.0]);
+        assert_eq!(e.bin(-0.0), 0);
+        assert_eq!(e.bin(0.5), 3); // other
+        let m = FeaturePsi::new(e, &[0.0, 1.0, 1.0, 2.0], 10);
+        assert_eq!(m.reference_counts(), &[1, 2, 1, 0, 0]);
+    }
+
     proptest! {
         #[test]
         fn psi_properties(
@@ -273,6 +393,46 @@ mod tests {
             prop_assert!(ab >= 0.0);
             prop_assert!((ab - psi(&b, &a, DEFAULT_FLOOR)).abs() < 1e-9);
             prop_assert!(psi(&a, &a, DEFAULT_FLOOR).abs() < 1e-12);
+        }
+
+        #[test]
+        fn psi_of_raw_values(
+            // Small integers give heavy ties and constants; NaN is missing.
+            reference in proptest::collection::vec(prop_oneof![
+                (-3i8..3).prop_map(f32::from),
+                Just(f32::NAN),
+                proptest::num::f32::NORMAL,
+            ], 0..80),
+            current in proptest::collection::vec(prop_oneof![
+                (-3i8..3).prop_map(f32::from),
+                Just(f32::NAN),
+                proptest::num::f32::NORMAL,
+            ], 0..80),
+            bins in 2usize..12,
+            categorical in proptest::bool::ANY,
+        ) {
+            let edges = if categorical {
+                BinEdges::from_levels(&reference)
+            } else {
+                BinEdges::from_reference(&reference, bins)
+            };
+            let mut m = FeaturePsi::new(edges.clone(), &reference, 80);
+            // An empty window has nothing to compare.
+            prop_assert_eq!(m.psi(), 0.0);
+            for v in &current {
+                m.push(*v);
+            }
+            let value = m.psi();
+            prop_assert!(value.is_finite() && value >= 0.0);
+            // Symmetric in the two shares for the same bins.
+            let (r, c) = (edges.counts(&reference), edges.counts(&current));
+            prop_assert!((psi(&r, &c, DEFAULT_FLOOR) - psi(&c, &r, DEFAULT_FLOOR)).abs() < 1e-9);
+            // The reference against itself is 0.
+            let mut same = FeaturePsi::new(edges, &reference, 80);
+            for v in &reference {
+                same.push(*v);
+            }
+            prop_assert!(same.psi().abs() < 1e-12);
         }
 
         #[test]

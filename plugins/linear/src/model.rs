@@ -65,6 +65,29 @@ pub struct LinearParams {
     pub preprocessing: PreprocessConfig,
     /// Divergence safeguard.
     pub safeguard: Safeguard,
+    /// How a [`partial_fit`](Model::partial_fit) call steps through its
+    /// rows. Default [`Update::PerSample`].
+    pub update: Update,
+}
+
+/// How a linear model steps through the rows of one
+/// [`partial_fit`](Model::partial_fit) call (`[model.params] update`).
+///
+/// The learning rate means the same as scikit-learn's `eta0` only with
+/// `per_sample`, which is why it is the default: the learning-rate table of
+/// `config.toml` (0.001 / 0.01 / 0.05) is a per-sample rate. With
+/// `mini_batch` the rate applies to the mean gradient of the call's rows, so
+/// a batch of 256 rows moves the weights about as far as one row does
+/// per-sample; it suits large batches on an accelerator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Update {
+    /// One SGD step per row, in row order (scikit-learn's `partial_fit`,
+    /// Vowpal Wabbit, River): exact for any batch size.
+    #[default]
+    PerSample,
+    /// One step on the batch-mean gradient, computed with Burn tensors.
+    MiniBatch,
 }
 
 impl Default for LinearParams {
@@ -74,6 +97,7 @@ impl Default for LinearParams {
             fit_intercept: true,
             preprocessing: PreprocessConfig::default(),
             safeguard: Safeguard::default(),
+            update: Update::PerSample,
         }
     }
 }
@@ -99,20 +123,27 @@ impl LinearParams {
     }
 }
 
-/// Logistic or linear regression trained by constant-learning-rate SGD on
-/// mini-batches, with Burn tensors and the analytic gradient.
+/// Logistic or linear regression trained by constant-learning-rate SGD with
+/// the analytic gradient.
 ///
 /// Rows first pass through the model's [`Preprocessor`] (standardisation by
 /// default, see [`refit_plugin::preprocess`]), whose statistics learn from
-/// training batches only. Each [`partial_fit`](Model::partial_fit) then takes
-/// one gradient step on the batch mean over the encoded rows `X`:
-/// `g = X^T (f(Xw + b) - y) / n + l2 * w`, `w -= lr * g`,
-/// `b -= lr * mean(f(Xw + b) - y)`, with `f` the sigmoid (logistic) or the
-/// identity (linear); the [`Safeguard`] clips or refuses an oversized
-/// gradient and refuses weights that would leave its bound. With
-/// [`LinearParams::raw`] and batch size 1 this is exactly scikit-learn's
-/// `SGDClassifier(loss="log_loss")` / `SGDRegressor()` update at
-/// `learning_rate="constant"`.
+/// each training batch before it is encoded. Then, for an encoded row `x`
+/// with label `y`, `e = f(w.x + b) - y` (`f` the sigmoid for logistic, the
+/// identity for linear), the gradient is `g = e x + l2 w`, and
+/// `w -= lr g`, `b -= lr e`:
+///
+/// - [`Update::PerSample`] (default) takes that step for every row in turn,
+///   which is exactly scikit-learn's `SGDClassifier(loss="log_loss")` /
+///   `SGDRegressor()` `partial_fit` at `learning_rate="constant"` with
+///   [`LinearParams::raw`], whatever the batch size;
+/// - [`Update::MiniBatch`] takes one step on the mean over the batch,
+///   `X^T (f(Xw + b) - y) / n + l2 w`, with Burn doing the two `O(n d)`
+///   products.
+///
+/// The [`Safeguard`] clips or refuses an oversized gradient (per step) and
+/// refuses weights that would leave its bound; a refused call changes
+/// nothing.
 ///
 /// ```
 /// use refit_linear::{LinearModel, LinearParams, Loss};
@@ -320,6 +351,137 @@ impl LinearModel {
     }
 }
 
+/// The outcome of one call's steps, before the safeguard's weight check.
+struct Step {
+    /// Coefficients then intercept.
+    weights: Vec<f32>,
+    /// Sum over the rows of each row's loss before the step that used it.
+    loss_sum: f64,
+    /// Largest gradient norm of the call's steps.
+    grad_norm: f64,
+    clipped: bool,
+    steps: u64,
+}
+
+/// Residual `f(z) - y` and loss at linear score `z`.
+fn residual_and_loss(loss: Loss, z: f32, y: f32) -> (f32, f64) {
+    match loss {
+        Loss::Log => {
+            let z64 = f64::from(z);
+            // log(1 + e^z) - y z, finite for any z.
+            let softplus = z64.max(0.0) + (-z64.abs()).exp().ln_1p();
+            (sigmoid_f32(z) - y, softplus - f64::from(y) * z64)
+        }
+        Loss::Squared => (z - y, f64::from(z - y).powi(2)),
+    }
+}
+
+impl LinearModel {
+    /// One SGD step per encoded row, in order, on a copy of the weights.
+    fn per_sample(&self, encoded: &[f32], y: &[f32], lr: f32) -> Result<Step, PluginError> {
+        let d = self.coefficients().len();
+        let mut w = self.coefficients().to_vec();
+        let mut b = self.intercept();
+        let (l2, fit_intercept) = (self.params.l2, self.params.fit_intercept);
+        let mut step = Step {
+            weights: Vec::new(),
+            loss_sum: 0.0,
+            grad_norm: 0.0,
+            clipped: false,
+            steps: y.len() as u64,
+        };
+        let intercept_term = if fit_intercept { 1.0 } else { 0.0 };
+        for (x, &yi) in encoded.chunks_exact(d).zip(y) {
+            let (mut z, mut xx) = (b, 0.0f32);
+            for (xj, wj) in x.iter().zip(&w) {
+                z += xj * wj;
+                xx += xj * xj;
+            }
+            let (e, l) = residual_and_loss(self.loss, z, yi);
+            step.loss_sum += l;
+            // |g|^2 with g = (e x + l2 w, e): without L2 it is e^2 (|x|^2 + 1).
+            let sq = if l2 == 0.0 {
+                e * e * (xx + intercept_term)
+            } else {
+                let penalised: f32 = x
+                    .iter()
+                    .zip(&w)
+                    .map(|(xj, wj)| (e * xj + l2 * wj).powi(2))
+                    .sum();
+                penalised + intercept_term * e * e
+            };
+            let norm = f64::from(sq).sqrt();
+            let scale = self.params.safeguard.gradient_scale(norm)?;
+            step.grad_norm = step.grad_norm.max(norm);
+            step.clipped |= scale < 1.0;
+            let eta = lr * scale;
+            for (wj, xj) in w.iter_mut().zip(x) {
+                *wj -= eta * (e * xj + l2 * *wj);
+            }
+            if fit_intercept {
+                b -= eta * e;
+            }
+        }
+        w.push(b);
+        step.weights = w;
+        Ok(step)
+    }
+
+    /// One step on the batch-mean gradient; Burn does the two `O(n d)`
+    /// products, the `O(n)` link, residual and loss run on the host between
+    /// them (fewer tensor calls per step).
+    fn mini_batch(&self, encoded: Vec<f32>, y: &[f32], lr: f32) -> Result<Step, PluginError> {
+        let n = y.len();
+        let xt = self.tensor(encoded, n);
+        let d = self.coefficients().len();
+        let b0 = self.intercept();
+        let z = read_f32(xt.clone().matmul(self.w.clone()).reshape([n]))?;
+        let mut err = Vec::with_capacity(n);
+        let (mut loss_sum, mut err_sum) = (0.0f64, 0.0f64);
+        for (&zi, &yi) in z.iter().zip(y) {
+            let (e, l) = residual_and_loss(self.loss, zi + b0, yi);
+            err.push(e);
+            err_sum += f64::from(e);
+            loss_sum += l;
+        }
+        let et = Tensor::<2>::from_data(TensorData::new(err, [n, 1]), &self.device);
+        let summed = read_f32(xt.transpose().matmul(et).reshape([d]))?;
+        let w0 = self.coefficients();
+        let inv_n = 1.0 / n as f32;
+        let l2 = self.params.l2;
+        let mut grad: Vec<f32> = summed
+            .iter()
+            .zip(w0)
+            .map(|(g, w)| g * inv_n + l2 * w)
+            .collect();
+        grad.push(if self.params.fit_intercept {
+            (err_sum / n as f64) as f32
+        } else {
+            0.0
+        });
+        let norm = grad
+            .iter()
+            .map(|g| f64::from(*g).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let scale = self.params.safeguard.gradient_scale(norm)?;
+        let eta = lr * scale;
+        let weights = w0
+            .iter()
+            .chain([&b0])
+            .zip(&grad)
+            .map(|(w, g)| w - eta * g)
+            .collect();
+        Ok(Step {
+            weights,
+            loss_sum,
+            grad_norm: norm,
+            clipped: scale < 1.0,
+            steps: 1,
+        })
+    }
+}
+
 /// Names weight `i` of a model whose encoded columns `pre` describes (the
 /// last weight is the intercept).
 fn weight_name(pre: &Preprocessor, i: usize) -> String {
@@ -352,68 +514,20 @@ impl Model for LinearModel {
         let mut pre = (*self.pre).clone();
         let encoded = pre.learn_and_encode(x)?;
         validate::labels(&self.spec, x.rows(), y)?;
-        let n = x.rows();
-        let d = pre.encoded_width();
-        let xt = self.tensor(encoded, n);
-        // Burn does the two O(n d) products; the O(n) link, residual and loss
-        // run on the host between them (fewer tensor calls per step).
-        let b0 = self.intercept();
-        let z = read_f32(xt.clone().matmul(self.w.clone()).reshape([n]))?;
-        let mut err = Vec::with_capacity(n);
-        let (mut loss_sum, mut err_sum) = (0.0f64, 0.0f64);
-        for (&zi, &yi) in z.iter().zip(y) {
-            let zi = zi + b0;
-            let (e, l) = match self.loss {
-                Loss::Log => {
-                    let z64 = f64::from(zi);
-                    // log(1 + e^z) - y z, finite for any z.
-                    let softplus = z64.max(0.0) + (-z64.abs()).exp().ln_1p();
-                    (sigmoid_f32(zi) - yi, softplus - f64::from(yi) * z64)
-                }
-                Loss::Squared => (zi - yi, f64::from(zi - yi).powi(2)),
-            };
-            err.push(e);
-            err_sum += f64::from(e);
-            loss_sum += l;
-        }
-        let loss_before = loss_sum / n as f64;
-        let et = Tensor::<2>::from_data(TensorData::new(err, [n, 1]), &self.device);
-        let summed = read_f32(xt.transpose().matmul(et).reshape([d]))?;
-
-        let w0 = self.coefficients();
-        let inv_n = 1.0 / n as f32;
-        let l2 = self.params.l2;
-        let mut grad: Vec<f32> = summed
-            .iter()
-            .zip(w0)
-            .map(|(g, w)| g * inv_n + l2 * w)
-            .collect();
-        grad.push(if self.params.fit_intercept {
-            (err_sum / n as f64) as f32
-        } else {
-            0.0
-        });
-        let norm = grad
-            .iter()
-            .map(|g| f64::from(*g).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        let scale = self.params.safeguard.gradient_scale(norm)?;
-        let step = lr * scale;
-        let mut next: Vec<f32> = w0
-            .iter()
-            .chain([&b0])
-            .zip(&grad)
-            .map(|(w, g)| w - step * g)
-            .collect();
+        let step = match self.params.update {
+            Update::PerSample => self.per_sample(&encoded, y, lr)?,
+            Update::MiniBatch => self.mini_batch(encoded, y, lr)?,
+        };
+        let mut next = step.weights;
         self.params
             .safeguard
             .check_weights(&next, lr, |i| weight_name(&pre, i))?;
-        let b = next.pop().unwrap_or(b0);
+        let b = next.pop().unwrap_or_else(|| self.intercept());
+        let d = next.len();
         self.w = Tensor::from_data(TensorData::new(next.clone(), [d, 1]), &self.device);
         self.b = Tensor::from_data(TensorData::new(vec![b], [1, 1]), &self.device);
         self.pre = Arc::new(pre);
-        self.steps += 1;
+        self.steps += step.steps;
         self.snapshot = Arc::new(LinearSnapshot::new(
             self.spec.clone(),
             self.loss,
@@ -421,7 +535,8 @@ impl Model for LinearModel {
             next,
             b,
         ));
-        Ok(FitReport::new(n, loss_before).with_gradient(norm, scale < 1.0))
+        let n = y.len();
+        Ok(FitReport::new(n, step.loss_sum / n as f64).with_gradient(step.grad_norm, step.clipped))
     }
 
     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {

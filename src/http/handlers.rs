@@ -1,0 +1,218 @@
+//! The JSON endpoints (see the module docs of `http`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, error, web};
+use serde::Deserialize;
+
+use crate::AgentError;
+use crate::http::HttpState;
+use crate::registry::{StoreError, VersionId};
+
+/// A JSON error answer.
+pub(crate) fn error(status: StatusCode, message: impl std::fmt::Display) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({ "error": message.to_string() }))
+}
+
+/// The status an agent error answers with.
+pub(crate) fn agent_error(e: AgentError) -> HttpResponse {
+    let status = match &e {
+        AgentError::Plugin(_) | AgentError::Config(_) => StatusCode::BAD_REQUEST,
+        AgentError::Backpressure { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AgentError::UnknownRequest(_) | AgentError::Store(StoreError::Unknown(_)) => {
+            StatusCode::NOT_FOUND
+        }
+        AgentError::Incompatible { .. } => StatusCode::CONFLICT,
+        AgentError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, e)
+}
+
+/// Runs a blocking agent call off the async workers.
+async fn blocking<T: serde::Serialize + Send + 'static>(
+    f: impl FnOnce() -> Result<T, AgentError> + Send + 'static,
+) -> HttpResponse {
+    match web::block(f).await {
+        Ok(Ok(v)) => HttpResponse::Ok().json(v),
+        Ok(Err(e)) => agent_error(e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+/// JSON bodies: size limit and errors that name the problem.
+pub(crate) fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(move |err, _req| {
+            let response = match &err {
+                error::JsonPayloadError::Overflow { .. }
+                | error::JsonPayloadError::OverflowKnownLength { .. } => error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the body is larger than http.max_body_bytes = {limit}"),
+                ),
+                error::JsonPayloadError::ContentType => error(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "send the body as JSON (Content-Type: application/json)",
+                ),
+                other => error(StatusCode::BAD_REQUEST, format!("malformed JSON: {other}")),
+            };
+            error::InternalError::from_response(err, response).into()
+        })
+}
+
+/// Rows as arrays of numbers; `null` is a missing value.
+fn flatten(rows: &[Vec<Option<f32>>], width: usize) -> Result<Vec<f32>, String> {
+    let mut out = Vec::with_capacity(rows.len() * width);
+    for (i, row) in rows.iter().enumerate() {
+        if row.len() != width {
+            return Err(format!(
+                "row {i} has {} values; the model has {width} features",
+                row.len()
+            ));
+        }
+        out.extend(row.iter().map(|v| v.unwrap_or(f32::NAN)));
+    }
+    Ok(out)
+}
+
+pub(crate) async fn healthz(state: web::Data<HttpState>) -> HttpResponse {
+    match state.agent.stats() {
+        Ok(s) => HttpResponse::Ok().json(serde_json::json!({
+            "status": "ok",
+            "serving": s.serving_version.to_string(),
+        })),
+        Err(e) => agent_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Samples {
+    rows: Vec<Vec<Option<f32>>>,
+    labels: Vec<f32>,
+}
+
+pub(crate) async fn samples(state: web::Data<HttpState>, body: web::Json<Samples>) -> HttpResponse {
+    let width = state.agent.spec().width();
+    let rows = match flatten(&body.rows, width) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let labels = body.into_inner().labels;
+    let agent = state.agent.clone();
+    blocking(move || agent.ingest(&rows, &labels)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Predict {
+    rows: Vec<Vec<Option<f32>>>,
+    key: Option<String>,
+}
+
+pub(crate) async fn predict(state: web::Data<HttpState>, body: web::Json<Predict>) -> HttpResponse {
+    let rows = match flatten(&body.rows, state.agent.spec().width()) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let answer = match &body.key {
+        Some(key) => state.agent.predict_keyed(key, &rows),
+        None => state.agent.predict(&rows),
+    };
+    match answer {
+        Ok(p) => HttpResponse::Ok().json(serde_json::json!({
+            "values": p.values,
+            "version": p.version.to_string(),
+            "variant": p.variant,
+            "ensemble": p.ensemble.map(|v| v.to_string()),
+            "request_id": p.request_id,
+        })),
+        Err(e) => agent_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FeedbackBody {
+    request_id: u64,
+    labels: Vec<f32>,
+}
+
+pub(crate) async fn feedback(
+    state: web::Data<HttpState>,
+    body: web::Json<FeedbackBody>,
+) -> HttpResponse {
+    let agent = state.agent.clone();
+    let body = body.into_inner();
+    blocking(move || {
+        agent
+            .feedback(body.request_id, &body.labels)
+            .map(|counted| serde_json::json!({ "counted": counted }))
+    })
+    .await
+}
+
+pub(crate) async fn stats(state: web::Data<HttpState>) -> HttpResponse {
+    let agent = state.agent.clone();
+    blocking(move || {
+        let stats = agent.stats()?;
+        let ab = agent.ab_stats()?;
+        Ok(serde_json::json!({ "agent": stats, "ab": ab }))
+    })
+    .await
+}
+
+pub(crate) async fn versions(state: web::Data<HttpState>) -> HttpResponse {
+    let agent = state.agent.clone();
+    blocking(move || agent.versions()).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Rollback {
+    version: String,
+}
+
+pub(crate) async fn rollback(
+    state: web::Data<HttpState>,
+    body: web::Json<Rollback>,
+) -> HttpResponse {
+    let version: VersionId = match body.version.parse() {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let agent = state.agent.clone();
+    blocking(move || agent.rollback(version)).await
+}
+
+pub(crate) async fn promote(state: web::Data<HttpState>) -> HttpResponse {
+    let agent = state.agent.clone();
+    match web::block(move || agent.promote_challenger()).await {
+        Ok(Ok(entry)) => HttpResponse::Ok().json(entry),
+        Ok(Err(AgentError::Plugin(e))) => error(StatusCode::CONFLICT, e),
+        Ok(Err(e)) => agent_error(e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+pub(crate) async fn drift(state: web::Data<HttpState>) -> HttpResponse {
+    let agent = state.agent.clone();
+    blocking(move || agent.stats().map(|s| s.drift)).await
+}
+
+pub(crate) async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(include_str!("openapi.json"))
+}
+
+pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no endpoint {} {} (see /v1/openapi.json)",
+            req.method(),
+            req.path()
+        ),
+    )
+}

@@ -1,0 +1,186 @@
+//! The HTTP API (actix-web): the embedded agent over JSON, for hosts in
+//! other languages and for operators. `refit serve` starts it; a host can
+//! start it next to its own agent with [`serve`].
+//!
+//! | method and path | body | answer |
+//! |---|---|---|
+//! | `GET /healthz` | | `{"status": "ok", "serving": "online_003"}` |
+//! | `POST /v1/samples` | `{"rows": [[..]], "labels": [..]}` | `{"accepted", "pending", "buffered"}` |
+//! | `POST /v1/predict` | `{"rows": [[..]], "key"?: "user-1"}` | `{"values", "version", "variant", "ensemble", "request_id"}` |
+//! | `POST /v1/feedback` | `{"request_id": 7, "labels": [..]}` | `{"counted": n}` |
+//! | `GET /v1/stats` | | the agent's stats |
+//! | `GET /v1/versions` | | stored versions, active marker |
+//! | `POST /v1/rollback` | `{"version": "v3"}` | the version's manifest entry |
+//! | `POST /v1/promote` | | the promoted challenger's entry |
+//! | `GET`, `PUT /v1/online` | `{"enabled"?, "min_samples_per_update"?}` | the `[online]` toggle and threshold |
+//! | `GET /v1/drift` | | the latest drift report |
+//! | `GET /v1/history` | | the dashboard's time series ([`history`]) |
+//! | `GET /` | | the dashboard page |
+//! | `GET /metrics` | | Prometheus text format |
+//! | `GET /v1/openapi.json` | | the OpenAPI description |
+//!
+//! Errors are JSON `{"error": "..."}` naming the problem: 400 for bad
+//! input (malformed JSON, wrong feature count, bad labels), 404 for unknown
+//! versions and requests, 409 for a state that does not allow the call,
+//! 413 for a body over `http.max_body_bytes`, 429 for back-pressure, 503
+//! once the agent stopped. `PUT /v1/online` edits the config file in place
+//! (comments kept; the result is validated before it is written
+//! atomically); the agent's watcher then reloads it, so file and API never
+//! disagree.
+
+mod dashboard;
+mod handlers;
+pub mod history;
+mod metrics;
+mod online;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use actix::Actor;
+use actix_web::{App, HttpServer, web};
+
+use crate::Agent;
+
+pub use online::set_online;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The agent served.
+    pub agent: Agent,
+    /// The config file `PUT /v1/online` edits (none: that call answers 409).
+    pub config_path: Option<PathBuf>,
+}
+
+/// A running HTTP server.
+pub struct HttpServerHandle {
+    /// The address it listens on (useful with port 0).
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    recorder: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HttpServerHandle {
+    /// Stops the server and waits for its thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        futures::executor::block_on(self.handle.stop(true));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.recorder.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Blocks until the server ends (e.g. on Ctrl-C).
+    pub fn wait(mut self) -> std::io::Result<()> {
+        let result = match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| std::io::Error::other("the HTTP thread panicked"))?,
+            None => Ok(()),
+        };
+        if let Some(t) = self.recorder.take() {
+            let _ = t.join();
+        }
+        result
+    }
+}
+
+impl Drop for HttpServerHandle {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.shutdown();
+        }
+    }
+}
+
+/// How often the dashboard's history records the agent's stats.
+pub const RECORD_PERIOD: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The routes, for [`serve`] and for tests that build their own app (which
+/// then give `/v1/history` a `web::Data<Addr<history::History>>`).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(dashboard::page))
+        .route("/healthz", web::get().to(handlers::healthz))
+        .route("/metrics", web::get().to(metrics::metrics))
+        .route("/v1/samples", web::post().to(handlers::samples))
+        .route("/v1/predict", web::post().to(handlers::predict))
+        .route("/v1/feedback", web::post().to(handlers::feedback))
+        .route("/v1/stats", web::get().to(handlers::stats))
+        .route("/v1/versions", web::get().to(handlers::versions))
+        .route("/v1/rollback", web::post().to(handlers::rollback))
+        .route("/v1/promote", web::post().to(handlers::promote))
+        .route("/v1/online", web::get().to(online::get))
+        .route("/v1/online", web::put().to(online::put))
+        .route("/v1/drift", web::get().to(handlers::drift))
+        .route("/v1/history", web::get().to(dashboard::history))
+        .route("/v1/openapi.json", web::get().to(handlers::openapi));
+}
+
+/// Serves `state` on `bind` (e.g. `127.0.0.1:8080`; port 0 picks one) from
+/// a thread of its own, with bodies up to `max_body_bytes`, and records the
+/// dashboard's history from then on.
+pub fn serve(
+    state: HttpState,
+    bind: &str,
+    max_body_bytes: usize,
+) -> std::io::Result<HttpServerHandle> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let bind = bind.to_owned();
+    let thread = std::thread::Builder::new()
+        .name("refit-http".into())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let features = state.agent.spec().features.clone();
+                let history = history::History::new(features).start();
+                let recorder =
+                    match history::record(state.agent.clone(), history.clone(), RECORD_PERIOD) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return Ok(());
+                        }
+                    };
+                let data = web::Data::new(state);
+                let history = web::Data::new(history);
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(data.clone())
+                        .app_data(history.clone())
+                        .app_data(handlers::json_config(max_body_bytes))
+                        .configure(routes)
+                        .default_service(web::to(handlers::not_found))
+                })
+                .workers(2)
+                .disable_signals()
+                .bind(&bind);
+                let server = match server {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return Ok(());
+                    }
+                };
+                let addr = server.addrs().first().copied();
+                let running = server.run();
+                let _ = tx.send(Ok((addr, running.handle(), recorder)));
+                running.await
+            })
+        })?;
+    let (addr, handle, recorder) = rx
+        .recv()
+        .map_err(|_| std::io::Error::other("the HTTP thread ended before listening"))??;
+    Ok(HttpServerHandle {
+        addr: addr.ok_or_else(|| std::io::Error::other("no address bound"))?,
+        handle,
+        thread: Some(thread),
+        recorder: Some(recorder),
+    })
+}

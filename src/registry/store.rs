@@ -1,0 +1,489 @@
+//! The model store on disk:
+//!
+//! ```text
+//! <data_dir>/models/<name>_online/<name>_online_<NNN>.refit   the last checkpoint_retention
+//! <data_dir>/models/<name>_online/<name>_online_<NNN>.drift.json
+//! <data_dir>/models/<name>_online/manifest.json               versions, lineage, active
+//! <data_dir>/models/<name>_offline/<name>_v<N>.refit          every offline version
+//! <data_dir>/models/<name>_offline/manifest.json
+//! ```
+//!
+//! Every file is written atomically (temp file, fsync, rename, directory
+//! fsync): the model file first, then the manifest; a removed version
+//! leaves the manifest before its file is deleted. A crash therefore leaves
+//! at worst a file the manifest does not list (ignored, its number never
+//! reused), never a manifest entry without its file. [`Store::recover`]
+//! checks every listed file against its CRC-32 and falls back to the newest
+//! good version.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::drift::reference::DriftReference;
+use crate::registry::manifest::{MANIFEST_FORMAT, Manifest, VersionEntry};
+use crate::registry::version::{Mode, VersionId};
+
+/// File extension of refit model files.
+pub const EXTENSION: &str = "refit";
+
+/// Store failures, each naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A manifest that cannot be used.
+    #[error("{path}: {problem}")]
+    Manifest {
+        /// The manifest file.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// No such version in the store.
+    #[error("version {0} is not in the store (see `refit versions`)")]
+    Unknown(VersionId),
+    /// A version file whose bytes do not match the manifest.
+    #[error("{path}: damaged ({problem})")]
+    Damaged {
+        /// The file.
+        path: String,
+        /// What does not match.
+        problem: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the whole
+/// new one: temp file, fsync, rename, directory fsync.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // A bare file name's parent is "", which is the current directory.
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// What a new version records besides its bytes.
+#[derive(Debug, Clone)]
+pub struct VersionMeta {
+    /// The version training continued from.
+    pub parent: Option<VersionId>,
+    /// Samples seen.
+    pub samples_seen: u64,
+    /// Learning rate at the time.
+    pub learning_rate: f32,
+    /// Drift severity at the time.
+    pub severity: crate::agent::Severity,
+    /// Metrics (progressive or holdout).
+    pub metrics: Option<crate::metrics::Scores>,
+    /// Why it was written.
+    pub reason: String,
+}
+
+/// A version written by [`Store::write_version`].
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// Its manifest entry.
+    pub entry: VersionEntry,
+    /// Its path.
+    pub path: PathBuf,
+    /// Files of versions that retention removed.
+    pub removed: Vec<String>,
+}
+
+/// A version found bad during recovery.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Skipped {
+    /// The version.
+    pub version: VersionId,
+    /// Why.
+    pub problem: String,
+}
+
+/// What [`Store::recover`] found.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// The version to serve and its bytes (none: nothing usable stored).
+    pub active: Option<(VersionEntry, Vec<u8>)>,
+    /// Listed versions that are damaged or missing.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A listed version with its state.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Listed {
+    /// The manifest entry.
+    #[serde(flatten)]
+    pub entry: VersionEntry,
+    /// `online_017` or `v3`.
+    pub version: String,
+    /// Whether it is the active version.
+    pub active: bool,
+    /// The file's bytes match the manifest.
+    pub intact: bool,
+}
+
+/// A model's versions on disk (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Store {
+    models: PathBuf,
+    name: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl Store {
+    /// The store of model `name` under `data_dir/models`.
+    pub fn new(data_dir: &Path, name: &str, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            models: data_dir.join("models"),
+            name: name.to_owned(),
+            clock,
+        }
+    }
+
+    /// The directory of `mode`'s versions.
+    pub fn dir(&self, mode: Mode) -> PathBuf {
+        self.models.join(match mode {
+            Mode::Online => format!("{}_online", self.name),
+            Mode::Offline => format!("{}_offline", self.name),
+        })
+    }
+
+    /// The file name of version `id`.
+    pub fn file_name(&self, id: VersionId) -> String {
+        match id.mode {
+            Mode::Online => format!("{}_online_{:03}.{EXTENSION}", self.name, id.number),
+            Mode::Offline => format!("{}_v{}.{EXTENSION}", self.name, id.number),
+        }
+    }
+
+    /// The path of version `id`.
+    pub fn path(&self, id: VersionId) -> PathBuf {
+        self.dir(id.mode).join(self.file_name(id))
+    }
+
+    fn manifest_path(&self, mode: Mode) -> PathBuf {
+        self.dir(mode).join("manifest.json")
+    }
+
+    /// `mode`'s manifest (empty when the directory has none yet).
+    pub fn manifest(&self, mode: Mode) -> Result<Manifest, StoreError> {
+        let path = self.manifest_path(mode);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Manifest::empty(mode)),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let bad = |problem: String| StoreError::Manifest {
+            path: path.display().to_string(),
+            problem,
+        };
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        if m.format > MANIFEST_FORMAT {
+            return Err(bad(format!(
+                "format {} is newer than this build's {MANIFEST_FORMAT}",
+                m.format
+            )));
+        }
+        if m.mode != mode {
+            return Err(bad(format!("lists {:?} versions", m.mode)));
+        }
+        Ok(m)
+    }
+
+    fn save_manifest(&self, m: &Manifest) -> Result<(), StoreError> {
+        let path = self.manifest_path(m.mode);
+        let text = serde_json::to_vec_pretty(m).map_err(|e| StoreError::Manifest {
+            path: path.display().to_string(),
+            problem: e.to_string(),
+        })?;
+        write_atomic(&path, &text).map_err(io(&path))
+    }
+
+    /// The highest version number among `mode`'s files on disk (listed or
+    /// not), so that numbering never reuses one.
+    fn highest_on_disk(&self, mode: Mode) -> u64 {
+        let prefix = match mode {
+            Mode::Online => format!("{}_online_", self.name),
+            Mode::Offline => format!("{}_v", self.name),
+        };
+        std::fs::read_dir(self.dir(mode))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let stem = name.strip_suffix(&format!(".{EXTENSION}"))?;
+                stem.strip_prefix(&prefix)?.parse::<u64>().ok()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The number the next `mode` version will get.
+    pub fn next_number(&self, mode: Mode) -> Result<u64, StoreError> {
+        let m = self.manifest(mode)?;
+        Ok(m.next.max(self.highest_on_disk(mode) + 1))
+    }
+
+    /// Writes the next `mode` version: its drift reference (when given),
+    /// its file, then the manifest, which makes it the active version; with
+    /// `retention`, the oldest versions beyond it leave the manifest and are
+    /// deleted.
+    pub fn write_version(
+        &self,
+        mode: Mode,
+        bytes: &[u8],
+        meta: VersionMeta,
+        reference: Option<&DriftReference>,
+        retention: Option<usize>,
+    ) -> Result<Written, StoreError> {
+        let dir = self.dir(mode);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let mut manifest = self.manifest(mode)?;
+        let number = manifest.next.max(self.highest_on_disk(mode) + 1);
+        let id = VersionId { mode, number };
+        let path = self.path(id);
+        let drift_reference = match reference {
+            Some(r) => {
+                let sidecar = path.with_extension("drift.json");
+                write_atomic(&sidecar, r.to_json().as_bytes()).map_err(io(&sidecar))?;
+                sidecar
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            }
+            None => None,
+        };
+        write_atomic(&path, bytes).map_err(io(&path))?;
+        let now = self.clock.now();
+        let entry = VersionEntry {
+            mode,
+            number,
+            file: self.file_name(id),
+            parent: meta.parent,
+            created: humantime::format_rfc3339_seconds(now).to_string(),
+            created_ms: self.clock.now_ms(),
+            samples_seen: meta.samples_seen,
+            learning_rate: meta.learning_rate,
+            severity: meta.severity,
+            metrics: meta.metrics,
+            reason: meta.reason,
+            file_size: bytes.len() as u64,
+            crc32: crc32fast::hash(bytes),
+            drift_reference,
+        };
+        manifest.versions.push(entry.clone());
+        manifest.next = number + 1;
+        let mut dropped = Vec::new();
+        if let Some(keep) = retention {
+            while manifest.versions.len() > keep.max(1) {
+                dropped.push(manifest.versions.remove(0));
+            }
+        }
+        if mode == Mode::Online {
+            manifest.active = Some(id);
+            self.save_manifest(&manifest)?;
+        } else {
+            self.save_manifest(&manifest)?;
+            self.set_active_pointer(id)?;
+        }
+        let mut removed = Vec::new();
+        for old in dropped {
+            let old_path = dir.join(&old.file);
+            if let Some(sidecar) = &old.drift_reference {
+                let _ = std::fs::remove_file(dir.join(sidecar));
+            }
+            match std::fs::remove_file(&old_path) {
+                Ok(()) => removed.push(old_path.display().to_string()),
+                Err(e) => tracing::warn!(path = %old_path.display(), error = %e, "retention"),
+            }
+        }
+        Ok(Written {
+            entry,
+            path,
+            removed,
+        })
+    }
+
+    /// Records `id` as the active version (in the online manifest).
+    fn set_active_pointer(&self, id: VersionId) -> Result<(), StoreError> {
+        let dir = self.dir(Mode::Online);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let mut online = self.manifest(Mode::Online)?;
+        online.active = Some(id);
+        self.save_manifest(&online)
+    }
+
+    /// The active version, as recorded.
+    pub fn active(&self) -> Result<Option<VersionId>, StoreError> {
+        Ok(self.manifest(Mode::Online)?.active)
+    }
+
+    /// The entry and verified bytes of version `id`.
+    pub fn read_version(&self, id: VersionId) -> Result<(VersionEntry, Vec<u8>), StoreError> {
+        let manifest = self.manifest(id.mode)?;
+        let entry = manifest
+            .get(id.number)
+            .cloned()
+            .ok_or(StoreError::Unknown(id))?;
+        let path = self.dir(id.mode).join(&entry.file);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let damaged = |problem: String| StoreError::Damaged {
+            path: path.display().to_string(),
+            problem,
+        };
+        if bytes.len() as u64 != entry.file_size {
+            return Err(damaged(format!(
+                "{} bytes, the manifest says {}",
+                bytes.len(),
+                entry.file_size
+            )));
+        }
+        let crc = crc32fast::hash(&bytes);
+        if crc != entry.crc32 {
+            return Err(damaged(format!(
+                "CRC-32 {crc:08x}, the manifest says {:08x}",
+                entry.crc32
+            )));
+        }
+        Ok((entry, bytes))
+    }
+
+    /// The drift reference stored with version `entry` (none when it has
+    /// none, or its sidecar is missing or unreadable, which is logged).
+    pub fn drift_reference(&self, entry: &VersionEntry) -> Option<DriftReference> {
+        let path = self.dir(entry.mode).join(entry.drift_reference.as_ref()?);
+        let read = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| DriftReference::from_json(&t).map_err(|e| e.to_string()));
+        match read {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "stored drift reference unusable");
+                None
+            }
+        }
+    }
+
+    /// Makes a kept version active after checking its file.
+    pub fn activate(&self, id: VersionId) -> Result<(VersionEntry, Vec<u8>), StoreError> {
+        let found = self.read_version(id)?;
+        self.set_active_pointer(id)?;
+        Ok(found)
+    }
+
+    /// The version to serve at start-up: the recorded active version if its
+    /// file is intact, else the newest intact one (online, then offline);
+    /// every damaged or missing listed file is reported.
+    pub fn recover(&self) -> Result<Recovery, StoreError> {
+        let mut recovery = Recovery::default();
+        let mut candidates = Vec::new();
+        if let Some(active) = self.active()? {
+            candidates.push(active);
+        }
+        for mode in [Mode::Online, Mode::Offline] {
+            let m = self.manifest(mode)?;
+            candidates.extend(m.versions.iter().rev().map(VersionEntry::id));
+        }
+        let mut checked = std::collections::HashSet::new();
+        for id in candidates {
+            if !checked.insert(id) {
+                continue;
+            }
+            match self.read_version(id) {
+                Ok(found) => {
+                    if recovery.active.is_none() {
+                        recovery.active = Some(found);
+                    }
+                }
+                Err(e) => recovery.skipped.push(Skipped {
+                    version: id,
+                    problem: e.to_string(),
+                }),
+            }
+        }
+        if let Some((entry, _)) = &recovery.active
+            && self.active()? != Some(entry.id())
+        {
+            self.set_active_pointer(entry.id())?;
+        }
+        Ok(recovery)
+    }
+
+    /// Every listed version, offline first, with its active marker and
+    /// whether its file is intact.
+    pub fn list(&self) -> Result<Vec<Listed>, StoreError> {
+        let active = self.active()?;
+        let mut out = Vec::new();
+        for mode in [Mode::Offline, Mode::Online] {
+            for entry in self.manifest(mode)?.versions {
+                let id = entry.id();
+                out.push(Listed {
+                    version: id.to_string(),
+                    active: active == Some(id),
+                    intact: self.read_version(id).is_ok(),
+                    entry,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Bytes on disk under the model's two directories.
+    pub fn disk_usage(&self) -> u64 {
+        [Mode::Online, Mode::Offline]
+            .iter()
+            .flat_map(|&m| {
+                std::fs::read_dir(self.dir(m))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_whole_files_also_by_bare_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert!(!dir.path().join("a.json.tmp").exists());
+        // A bare file name lives in the current directory, whose fsync
+        // must not fail (a test cannot chdir safely; check the parent rule).
+        assert_eq!(Path::new("config.toml").parent(), Some(Path::new("")));
+    }
+}

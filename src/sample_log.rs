@@ -1,0 +1,363 @@
+//! The sample store: every accepted sample, appended to segment files on
+//! disk. It feeds full retrains and is the agent's durability log.
+//!
+//! Layout: `<data_dir>/samples/<name>/seg_<NNNNNN>_<start_ms>.log`, numbered
+//! from 1, a new segment once one passes `segment_bytes`. Each record holds
+//! one accepted `ingest` call:
+//!
+//! ```text
+//! len u32 | crc32 u32 | first_sample u64 | time_ms u64 | rows u32 | width u32 | rows*width f32 | rows f32 (labels)
+//! ```
+//!
+//! little-endian, `len` the byte length of everything after `crc32`, which
+//! covers the same bytes. Appends reach the operating system at once
+//! (visible to readers); [`SampleLog::sync`] makes them durable (fsync).
+//! Retention drops whole segments: those entirely older than `max_age`, and
+//! the oldest while the total passes `max_bytes` (never the one being
+//! written). A reader stops a segment at its first bad or truncated record
+//! (a torn tail after a crash) and reports it.
+//!
+//! ```
+//! # let dir = tempfile::tempdir().unwrap();
+//! use refit::sample_log::{SampleLog, read_recent};
+//! let clock = refit::clock::system();
+//! let mut log = SampleLog::open(dir.path(), 2, 1 << 20, clock).unwrap();
+//! log.append(0, &[1.0, 2.0, 3.0, 4.0], &[0.0, 1.0]).unwrap();
+//! log.append(2, &[5.0, 6.0], &[1.0]).unwrap();
+//! log.sync().unwrap();
+//! let read = read_recent(dir.path(), 2, 10).unwrap();
+//! assert_eq!(read.rows, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+//! assert_eq!(read.labels, [0.0, 1.0, 1.0]);
+//! assert_eq!((read.records, read.bad_records), (2, 0));
+//! ```
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Clock;
+
+const HEADER: usize = 8;
+const FIXED: usize = 8 + 8 + 4 + 4;
+
+/// An open segment being appended to.
+struct Segment {
+    number: u64,
+    file: BufWriter<File>,
+    bytes: u64,
+}
+
+/// The writer (see the module docs).
+pub struct SampleLog {
+    dir: PathBuf,
+    width: usize,
+    segment_bytes: u64,
+    clock: Arc<dyn Clock>,
+    current: Option<Segment>,
+    next: u64,
+}
+
+/// A segment file on disk: number, start time, path.
+fn segments(dir: &Path) -> std::io::Result<Vec<(u64, u64, PathBuf)>> {
+    let mut found = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let Some(stem) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("seg_"))
+            .and_then(|n| n.strip_suffix(".log"))
+        else {
+            continue;
+        };
+        let mut parts = stem.split('_');
+        if let (Some(Ok(n)), Some(Ok(t))) = (
+            parts.next().map(str::parse::<u64>),
+            parts.next().map(str::parse::<u64>),
+        ) {
+            found.push((n, t, path));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+impl SampleLog {
+    /// Opens the log in `dir` for rows of `width` features; appends go to a
+    /// new segment after the highest one found.
+    pub fn open(
+        dir: &Path,
+        width: usize,
+        segment_bytes: u64,
+        clock: Arc<dyn Clock>,
+    ) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let next = segments(dir)?.last().map_or(1, |s| s.0 + 1);
+        Ok(Self {
+            dir: dir.to_owned(),
+            width,
+            segment_bytes: segment_bytes.max(1),
+            clock,
+            current: None,
+            next,
+        })
+    }
+
+    /// The log's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn segment(&mut self) -> std::io::Result<&mut Segment> {
+        let full = self
+            .current
+            .as_ref()
+            .is_some_and(|s| s.bytes >= self.segment_bytes);
+        if full && let Some(mut old) = self.current.take() {
+            old.file.flush()?;
+            old.file.get_ref().sync_all()?;
+        }
+        if self.current.is_none() {
+            let number = self.next;
+            self.next += 1;
+            let path = self
+                .dir
+                .join(format!("seg_{number:06}_{}.log", self.clock.now_ms()));
+            let file = File::options().create_new(true).append(true).open(&path)?;
+            File::open(&self.dir)?.sync_all()?;
+            self.current = Some(Segment {
+                number,
+                file: BufWriter::new(file),
+                bytes: 0,
+            });
+        }
+        self.current
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("no open segment"))
+    }
+
+    /// Appends one accepted batch (its samples are numbered from
+    /// `first_sample`); the bytes reach the operating system before this
+    /// returns.
+    pub fn append(
+        &mut self,
+        first_sample: u64,
+        rows: &[f32],
+        labels: &[f32],
+    ) -> std::io::Result<()> {
+        let n = labels.len();
+        if rows.len() != n * self.width {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} values for {n} rows of {}", rows.len(), self.width),
+            ));
+        }
+        let mut payload = Vec::with_capacity(FIXED + 4 * (rows.len() + n));
+        payload.extend_from_slice(&first_sample.to_le_bytes());
+        payload.extend_from_slice(&self.clock.now_ms().to_le_bytes());
+        payload.extend_from_slice(&(n as u32).to_le_bytes());
+        payload.extend_from_slice(&(self.width as u32).to_le_bytes());
+        for v in rows.iter().chain(labels) {
+            payload.extend_from_slice(&v.to_le_bytes());
+        }
+        let seg = self.segment()?;
+        seg.file.write_all(&(payload.len() as u32).to_le_bytes())?;
+        seg.file
+            .write_all(&crc32fast::hash(&payload).to_le_bytes())?;
+        seg.file.write_all(&payload)?;
+        seg.file.flush()?;
+        seg.bytes += (HEADER + payload.len()) as u64;
+        Ok(())
+    }
+
+    /// Makes every appended record durable (fsync).
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        if let Some(seg) = &mut self.current {
+            seg.file.flush()?;
+            seg.file.get_ref().sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// Deletes whole segments older than `max_age` (every record before the
+    /// next segment's start) and the oldest while the total size passes
+    /// `max_bytes`; never the segment being written. Returns the deleted
+    /// paths.
+    pub fn apply_retention(
+        &mut self,
+        max_age: Duration,
+        max_bytes: u64,
+    ) -> std::io::Result<Vec<PathBuf>> {
+        let all = segments(&self.dir)?;
+        let current = self.current.as_ref().map(|s| s.number);
+        let now = self.clock.now_ms();
+        let cutoff = now.saturating_sub(u64::try_from(max_age.as_millis()).unwrap_or(u64::MAX));
+        let mut sizes: Vec<u64> = all
+            .iter()
+            .map(|s| std::fs::metadata(&s.2).map_or(0, |m| m.len()))
+            .collect();
+        let mut total: u64 = sizes.iter().sum();
+        let mut removed = Vec::new();
+        for (i, (number, _, path)) in all.iter().enumerate() {
+            if Some(*number) == current {
+                break;
+            }
+            // Every record of segment i is older than segment i+1's start.
+            let ends_before = all.get(i + 1).map_or(now, |next| next.1);
+            if ends_before < cutoff || total > max_bytes {
+                std::fs::remove_file(path)?;
+                total -= sizes[i];
+                sizes[i] = 0;
+                removed.push(path.clone());
+            } else {
+                break;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Samples read back from a log.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ReadBack {
+    /// Row-major rows, oldest first.
+    pub rows: Vec<f32>,
+    /// Labels.
+    pub labels: Vec<f32>,
+    /// Index of the first sample returned (none when empty).
+    pub first_sample: Option<u64>,
+    /// Good records read.
+    pub records: usize,
+    /// Bad or truncated records met (each ends its segment).
+    pub bad_records: usize,
+}
+
+/// Reads every good record of the log in `dir` (rows of `width`), keeping
+/// the most recent `max_rows` samples.
+pub fn read_recent(dir: &Path, width: usize, max_rows: usize) -> std::io::Result<ReadBack> {
+    let mut batches: Vec<(u64, Vec<f32>, Vec<f32>)> = Vec::new();
+    let mut out = ReadBack::default();
+    for (_, _, path) in segments(dir)? {
+        let mut bytes = Vec::new();
+        File::open(&path)?.read_to_end(&mut bytes)?;
+        let mut at = 0usize;
+        while at < bytes.len() {
+            match record(&bytes[at..], width) {
+                Some((len, first, rows, labels)) => {
+                    batches.push((first, rows, labels));
+                    out.records += 1;
+                    at += len;
+                }
+                None => {
+                    out.bad_records += 1;
+                    tracing::warn!(path = %path.display(), offset = at, "sample log: bad record; rest of the segment skipped");
+                    break;
+                }
+            }
+        }
+    }
+    let total: usize = batches.iter().map(|b| b.2.len()).sum();
+    let mut skip = total.saturating_sub(max_rows);
+    for (first, rows, labels) in batches {
+        let n = labels.len();
+        if skip >= n {
+            skip -= n;
+            continue;
+        }
+        if out.first_sample.is_none() {
+            out.first_sample = Some(first + skip as u64);
+        }
+        out.rows.extend_from_slice(&rows[skip * width..]);
+        out.labels.extend_from_slice(&labels[skip..]);
+        skip = 0;
+    }
+    Ok(out)
+}
+
+/// Parses one record at the start of `b`: (its length, first sample, rows,
+/// labels), or `None` when it is truncated, corrupt or of another width.
+fn record(b: &[u8], width: usize) -> Option<(usize, u64, Vec<f32>, Vec<f32>)> {
+    let u32_at =
+        |o: usize| -> Option<u32> { Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?)) };
+    let len = u32_at(0)? as usize;
+    let crc = u32_at(4)?;
+    let payload = b.get(HEADER..HEADER + len)?;
+    if crc32fast::hash(payload) != crc || len < FIXED {
+        return None;
+    }
+    let first = u64::from_le_bytes(payload.get(0..8)?.try_into().ok()?);
+    let n = u32::from_le_bytes(payload.get(16..20)?.try_into().ok()?) as usize;
+    let w = u32::from_le_bytes(payload.get(20..24)?.try_into().ok()?) as usize;
+    if w != width || len != FIXED + 4 * n * (width + 1) {
+        return None;
+    }
+    let floats: Vec<f32> = payload[FIXED..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let (rows, labels) = floats.split_at(n * width);
+    Some((HEADER + len, first, rows.to_vec(), labels.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn a_torn_tail_is_skipped_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = SampleLog::open(dir.path(), 1, 1 << 20, crate::clock::system()).unwrap();
+        log.append(0, &[1.0], &[0.0]).unwrap();
+        log.append(1, &[2.0], &[1.0]).unwrap();
+        log.sync().unwrap();
+        let path = segments(dir.path()).unwrap()[0].2.clone();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let read = read_recent(dir.path(), 1, 10).unwrap();
+        assert_eq!(
+            (read.labels.clone(), read.records, read.bad_records),
+            (vec![0.0], 1, 1)
+        );
+    }
+
+    #[test]
+    fn segments_rotate_and_retention_drops_old_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new();
+        let mut log = SampleLog::open(dir.path(), 2, 80, Arc::new(clock.clone())).unwrap();
+        for i in 0..6u64 {
+            // 44-byte records: two per 80-byte segment.
+            log.append(i, &[i as f32, 0.0], &[1.0]).unwrap();
+            clock.advance(Duration::from_secs(86_400));
+        }
+        assert_eq!(segments(dir.path()).unwrap().len(), 3);
+        // Segment 1 ended two days in, segment 2 four days in; now is day 6.
+        let removed = log
+            .apply_retention(Duration::from_secs(3 * 86_400), u64::MAX)
+            .unwrap();
+        assert_eq!(removed.len(), 1);
+        let read = read_recent(dir.path(), 2, 100).unwrap();
+        assert_eq!(read.first_sample, Some(2));
+        assert_eq!(read.labels.len(), 4);
+        // By size: at most 100 bytes (the current segment stays).
+        log.apply_retention(Duration::MAX, 100).unwrap();
+        assert_eq!(
+            read_recent(dir.path(), 2, 100).unwrap().first_sample,
+            Some(4)
+        );
+        // A reopened log appends to a new segment and never reuses a number.
+        drop(log);
+        let mut log = SampleLog::open(dir.path(), 2, 80, Arc::new(clock)).unwrap();
+        log.append(6, &[6.0, 0.0], &[0.0]).unwrap();
+        let read = read_recent(dir.path(), 2, 3).unwrap();
+        assert_eq!((read.first_sample, read.labels.len()), (Some(4), 3));
+    }
+}

@@ -1,0 +1,224 @@
+//! The HTTP API against a server on 127.0.0.1: every endpoint's success
+//! path and its bad-input paths, and the online toggle changing
+//! config.toml and the agent's behaviour.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{http, json};
+
+use refit::http::{HttpState, serve};
+use refit::messages::Event;
+use refit::{Agent, demo};
+
+fn rows_json(x: &[f32]) -> String {
+    let rows: Vec<&[f32]> = x.chunks(8).collect();
+    serde_json::to_string(&rows).unwrap()
+}
+
+#[test]
+fn every_endpoint_answers_and_names_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let features: Vec<String> = demo::CHURN_FEATURES
+        .iter()
+        .map(|f| format!("{f:?}"))
+        .collect();
+    std::fs::write(
+        &path,
+        format!(
+            "[agent]\ndata_dir = {:?}\n[model]\nfeatures = [{}]\n# the online toggle\n[online]\nmin_samples_per_update = 100\n",
+            dir.path().display().to_string(),
+            features.join(", ")
+        ),
+    )
+    .unwrap();
+    let config = refit::config::Config::from_path(&path).unwrap();
+    let agent = Agent::builder(config).watch(&path).start().unwrap();
+    let events = agent.subscribe().unwrap();
+    let server = serve(
+        HttpState {
+            agent: agent.clone(),
+            config_path: Some(path.clone()),
+        },
+        "127.0.0.1:0",
+        64 * 1024,
+    )
+    .unwrap();
+    let addr = server.addr;
+    let s = demo::churn(5, 1_000);
+
+    let (status, body) = http(addr, "GET", "/healthz", None);
+    assert_eq!((status, json(&body)["status"].as_str()), (200, Some("ok")));
+
+    // Samples.
+    for k in 0..2 {
+        let ok = format!(
+            "{{\"rows\": {}, \"labels\": {:?}}}",
+            rows_json(&s.x[k * 100 * 8..(k + 1) * 100 * 8]),
+            &s.y[k * 100..(k + 1) * 100]
+        );
+        let (status, body) = http(addr, "POST", "/v1/samples", Some(&ok));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(json(&body)["accepted"], 100);
+        agent.sync().unwrap();
+    }
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/samples",
+        Some("{\"rows\": [[1,2,3]], \"labels\": [1]}"),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("row 0 has 3 values; the model has 8 features"),
+        "{body}"
+    );
+    let (status, body) = http(addr, "POST", "/v1/samples", Some("{\"rows\": [[1,2"));
+    assert_eq!(status, 400);
+    assert!(body.contains("malformed JSON"), "{body}");
+    let bad_label = format!("{{\"rows\": {}, \"labels\": [2]}}", rows_json(&s.x[..8]));
+    let (status, body) = http(addr, "POST", "/v1/samples", Some(&bad_label));
+    assert_eq!(status, 400, "{body}");
+    let huge = format!(
+        "{{\"rows\": {}, \"labels\": []}}",
+        rows_json(&s.x.repeat(2))
+    );
+    let (status, body) = http(addr, "POST", "/v1/samples", Some(&huge));
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("max_body_bytes"), "{body}");
+    agent.flush().unwrap();
+
+    // Predictions, keyed predictions and their feedback.
+    let one = format!("{{\"rows\": {}}}", rows_json(&s.x[..16]));
+    let (status, body) = http(addr, "POST", "/v1/predict", Some(&one));
+    assert_eq!(status, 200, "{body}");
+    let p = json(&body);
+    assert_eq!(p["values"].as_array().unwrap().len(), 2);
+    assert_eq!(p["version"], "online_002");
+    let keyed = format!(
+        "{{\"rows\": {}, \"key\": \"user-1\"}}",
+        rows_json(&s.x[..8])
+    );
+    let p = json(&http(addr, "POST", "/v1/predict", Some(&keyed)).1);
+    let id = p["request_id"].as_u64().unwrap();
+    let fb = format!("{{\"request_id\": {id}, \"labels\": [1]}}");
+    let (status, body) = http(addr, "POST", "/v1/feedback", Some(&fb));
+    assert_eq!((status, json(&body)["counted"].as_u64()), (200, Some(1)));
+    let (status, body) = http(addr, "POST", "/v1/feedback", Some(&fb));
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = http(addr, "POST", "/v1/predict", Some("{\"rows\": [[1]]}"));
+    assert_eq!(status, 400);
+
+    // Stats, versions, drift, metrics, OpenAPI.
+    let (status, body) = http(addr, "GET", "/v1/stats", None);
+    assert_eq!(status, 200);
+    assert_eq!(json(&body)["agent"]["ingest"]["accepted"], 200);
+    let (status, body) = http(addr, "GET", "/v1/versions", None);
+    assert_eq!(status, 200);
+    assert_eq!(json(&body).as_array().unwrap().len(), 2);
+    let (status, _) = http(addr, "GET", "/v1/drift", None);
+    assert_eq!(status, 200);
+    let (status, body) = http(addr, "GET", "/metrics", None);
+    assert_eq!(status, 200);
+    assert!(body.contains("refit_samples_accepted_total 200"), "{body}");
+    assert!(
+        body.contains("refit_serving_info{version=\"online_002\"} 1"),
+        "{body}"
+    );
+    let (status, body) = http(addr, "GET", "/v1/openapi.json", None);
+    assert_eq!(status, 200);
+    assert!(json(&body)["paths"]["/v1/online"]["put"].is_object());
+    assert!(json(&body)["paths"]["/v1/history"]["get"].is_object());
+
+    // The dashboard page and the history it draws: two updates, their
+    // drift reports and at least one stats tick (recorded every 500 ms).
+    let (status, body) = http(addr, "GET", "/", None);
+    assert_eq!(status, 200);
+    assert!(body.starts_with("<!doctype html>"), "{}", &body[..80]);
+    assert!(!body.contains("http://") && !body.contains("https://"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let history = loop {
+        let (status, body) = http(addr, "GET", "/v1/history", None);
+        assert_eq!(status, 200, "{body}");
+        let h = json(&body);
+        let ticks = h["ticks"].as_array().unwrap();
+        if ticks.last().is_some_and(|t| t["accepted"] == 200) {
+            break h;
+        }
+        assert!(Instant::now() < deadline, "no tick with 200 samples: {h}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let updates = history["updates"].as_array().unwrap();
+    assert_eq!(updates.len(), 2, "{history}");
+    assert_eq!(updates[1]["sample"], 200);
+    assert_eq!(updates[1]["applied"], true);
+    assert_eq!(history["features"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        history["ticks"].as_array().unwrap().last().unwrap()["serving"],
+        "online_002"
+    );
+    let (status, body) = http(addr, "GET", "/v1/nothing", None);
+    assert_eq!(status, 404);
+    assert!(body.contains("no endpoint GET /v1/nothing"), "{body}");
+
+    // Rollback and promote.
+    let (status, body) = http(addr, "POST", "/v1/rollback", Some("{\"version\": \"1\"}"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        agent.predict(&s.x[..8]).unwrap().version.to_string(),
+        "online_001"
+    );
+    let (status, body) = http(addr, "POST", "/v1/rollback", Some("{\"version\": \"v9\"}"));
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/rollback",
+        Some("{\"version\": \"latest\"}"),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = http(addr, "POST", "/v1/promote", None);
+    assert_eq!(status, 409, "{body}");
+
+    // The online toggle: the file changes, the agent reloads it and stops
+    // learning.
+    let (status, body) = http(addr, "GET", "/v1/online", None);
+    assert_eq!(status, 200);
+    assert_eq!(json(&body)["enabled"], true);
+    let (status, body) = http(addr, "PUT", "/v1/online", Some("{\"enabled\": false}"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["enabled"], false);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("enabled = false") && text.contains("# the online toggle"),
+        "{text}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline
+        && !matches!(
+            events.recv_timeout(Duration::from_millis(50)),
+            Ok(Event::ConfigReloaded { .. })
+        )
+    {}
+    agent
+        .ingest(&s.x[200 * 8..300 * 8], &s.y[200..300])
+        .unwrap();
+    agent.flush().unwrap();
+    let skipped = events
+        .try_iter()
+        .any(|e| matches!(e, Event::UpdateSkipped { reason, .. } if reason.contains("disabled")));
+    assert!(skipped, "the update was not skipped after the toggle");
+    let (status, body) = http(
+        addr,
+        "PUT",
+        "/v1/online",
+        Some("{\"min_samples_per_update\": 0}"),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("online.min_samples_per_update"), "{body}");
+
+    server.stop();
+    agent.shutdown().unwrap();
+}
