@@ -71,6 +71,16 @@ pub enum PluginError {
     /// The file passed its checksum but its content is inconsistent.
     #[error("corrupt model file: {0}")]
     Corrupt(String),
+    /// A sparse batch's arrays do not fit together.
+    #[error("malformed sparse batch: {0}")]
+    BadSparse(String),
+    /// A dense batch given to a sparse model, or the other way round.
+    #[error("model `{kind}` takes {expected} batches, not {got} ones")]
+    WrongInput {
+        kind: String,
+        expected: crate::InputKind,
+        got: crate::InputKind,
+    },
     /// The tensor backend failed.
     #[error("backend error: {0}")]
     Backend(String),

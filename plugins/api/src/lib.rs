@@ -78,6 +78,7 @@ mod error;
 mod factory;
 pub mod preprocess;
 pub mod safeguard;
+mod sparse;
 mod spec;
 pub mod validate;
 
@@ -86,6 +87,7 @@ use std::sync::Arc;
 pub use batch::Batch;
 pub use error::PluginError;
 pub use factory::{Params, PluginFactory, PluginRegistry, parse_params};
+pub use sparse::{InputKind, SparseBatch};
 pub use spec::{ModelSpec, Task};
 
 /// What one [`Model::partial_fit`] call did.
@@ -135,6 +137,31 @@ pub trait Predictor: Send + Sync {
     /// values.
     fn predict_row(&self, row: &[f32]) -> Result<f32, PluginError>;
 
+    /// Which batches the model takes (dense unless the plugin says so).
+    fn input(&self) -> InputKind {
+        InputKind::Dense
+    }
+
+    /// Predicts one sparse row (`indices`, `values`); sparse models
+    /// override it, dense ones refuse.
+    fn predict_sparse_row(&self, indices: &[u32], values: &[f32]) -> Result<f32, PluginError> {
+        let _ = (indices, values);
+        Err(wrong_input(self.spec(), self.input(), InputKind::Sparse))
+    }
+
+    /// Predicts every row of a sparse batch.
+    fn predict_sparse(&self, x: &SparseBatch<'_>) -> Result<Vec<f32>, PluginError> {
+        if x.is_empty() {
+            return Err(PluginError::EmptyBatch);
+        }
+        (0..x.rows())
+            .map(|r| {
+                let (i, v) = x.row(r);
+                self.predict_sparse_row(i, v)
+            })
+            .collect()
+    }
+
     /// Predicts every row of a batch.
     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
         if x.is_empty() {
@@ -172,6 +199,40 @@ pub trait Model: Send {
     /// Self-describing bytes (see [`envelope`]); the plugin's factory loads
     /// them back.
     fn save(&self) -> Result<Vec<u8>, PluginError>;
+
+    /// Which batches the model takes (dense unless the plugin says so); the
+    /// agent refuses a mismatch before any sample reaches the model.
+    fn input(&self) -> InputKind {
+        InputKind::Dense
+    }
+
+    /// One incremental update on a sparse mini-batch; sparse models
+    /// override it, dense ones refuse with [`PluginError::WrongInput`].
+    fn partial_fit_sparse(
+        &mut self,
+        x: &SparseBatch<'_>,
+        y: &[f32],
+        lr: f32,
+    ) -> Result<FitReport, PluginError> {
+        let _ = (x, y, lr);
+        Err(wrong_input(self.spec(), self.input(), InputKind::Sparse))
+    }
+
+    /// Predicts a sparse batch through the model itself.
+    fn predict_sparse(&self, x: &SparseBatch<'_>) -> Result<Vec<f32>, PluginError> {
+        let _ = x;
+        Err(wrong_input(self.spec(), self.input(), InputKind::Sparse))
+    }
+}
+
+/// The error of a batch of the wrong kind (`got`) for a model that takes
+/// `expected` ones.
+pub fn wrong_input(spec: &ModelSpec, expected: InputKind, got: InputKind) -> PluginError {
+    PluginError::WrongInput {
+        kind: spec.kind.clone(),
+        expected,
+        got,
+    }
 }
 
 impl std::fmt::Debug for dyn Model {
