@@ -413,7 +413,7 @@ impl AgentBuilder {
                             trainer.clone(),
                             server.clone(),
                         )
-                        .start();
+                        .start_watching();
                     }
                     let _ = tx.send(Addrs {
                         ingest,

@@ -111,9 +111,21 @@ fn restart_keys(old: &Config, new: &Config) -> Vec<String> {
 
 impl Actor for Watcher {
     type Context = Context<Self>;
+}
 
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        let addr = ctx.address();
+impl Watcher {
+    /// Starts the actor with its file watch already registered, so a change
+    /// made as soon as the agent is up is not missed.
+    pub fn start_watching(self) -> Addr<Self> {
+        Watcher::create(|ctx| {
+            let mut watcher = self;
+            watcher.watch(ctx.address());
+            watcher
+        })
+    }
+
+    /// Registers the notify watch on the config file's directory.
+    fn watch(&mut self, addr: Addr<Self>) {
         let name = self.path.file_name().map(|n| n.to_owned());
         let handler = move |res: notify::Result<notify::Event>| {
             if let Ok(event) = res
