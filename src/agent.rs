@@ -31,7 +31,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use refit_plugin::preprocess::Preprocessor;
-use refit_plugin::{Batch, ModelSpec, PluginError, PluginRegistry};
+use refit_plugin::{Batch, InputKind, ModelSpec, PluginError, PluginRegistry};
 use serde::{Deserialize, Serialize};
 
 use crate::actors::drift::Drift;
@@ -53,6 +53,7 @@ use crate::messages::{
     UseStoredReference,
 };
 use crate::registry::{Listed, Store, StoreError, VersionEntry, VersionId};
+use crate::rows::{Rows, SparseRows};
 use crate::sample_log::SampleLog;
 use crate::serving::{Served, ServingSet, Variant};
 
@@ -229,18 +230,12 @@ impl AgentBuilder {
         let features = match (&self.features, config.model.features.is_empty()) {
             (_, false) => config.model.features.clone(),
             (Some(f), true) => f.clone(),
-            (None, true) => {
-                return Err(AgentError::Start(
-                    "model.features is empty: list the features in the config or give them to the builder".into(),
-                ));
-            }
+            // A sparse (hashed) model may have no named features; a dense
+            // one is refused below once the plugin says which it is.
+            (None, true) => Vec::new(),
         };
         let spec: ModelSpec = config.model.spec(&features);
-        let store = Store::new(
-            &config.agent.data_dir,
-            &config.agent.name,
-            self.clock.clone(),
-        );
+        let store = Store::for_config(&config, self.clock.clone());
         let recovery = match &self.warm_start {
             Some(from) => {
                 let id = match from {
@@ -277,6 +272,12 @@ impl AgentBuilder {
                 None,
             ),
         };
+        if model.input() == InputKind::Dense && spec.width() == 0 {
+            return Err(AgentError::Start(
+                "model.features is empty: list the features in the config or give them to the builder".into(),
+            ));
+        }
+        let input = (model.input(), model.input_dim());
         let active = (version.number > 0).then_some(version);
         let skipped = recovery.skipped;
         let host_store = store.clone();
@@ -398,6 +399,7 @@ impl AgentBuilder {
                     }
                     ingest_ctx.run(Ingest::new(
                         thread_spec,
+                        input,
                         schema,
                         &config,
                         log,
@@ -438,6 +440,7 @@ impl AgentBuilder {
                 addrs,
                 serving,
                 spec,
+                input,
                 when_full,
                 flush_timeout: self.flush_timeout,
                 store: host_store,
@@ -552,6 +555,8 @@ struct Inner {
     /// Ids of keyed predictions.
     requests: std::sync::atomic::AtomicU64,
     spec: ModelSpec,
+    /// What the model takes, and its row's coordinates.
+    input: (InputKind, usize),
     when_full: WhenFull,
     flush_timeout: Duration,
     /// Read access to the model store (the Registry actor writes).
@@ -637,10 +642,21 @@ impl Agent {
     /// When `max_pending_samples` are waiting, returns
     /// [`AgentError::Backpressure`] or waits, as `online.when_full` says.
     pub fn ingest(&self, rows: &[f32], labels: &[f32]) -> Result<IngestAck, AgentError> {
+        self.ingest_rows(Rows::Dense(rows.to_vec()), labels)
+    }
+
+    /// Feeds labelled sparse rows to a sparse model (see
+    /// [`Agent::record_click`] for click events); as [`Agent::ingest`]
+    /// otherwise.
+    pub fn ingest_sparse(&self, rows: SparseRows, labels: &[f32]) -> Result<IngestAck, AgentError> {
+        self.ingest_rows(Rows::Sparse(rows), labels)
+    }
+
+    fn ingest_rows(&self, rows: Rows, labels: &[f32]) -> Result<IngestAck, AgentError> {
         self.live()?;
         loop {
             let msg = IngestSamples {
-                rows: rows.to_vec(),
+                rows: rows.clone(),
                 labels: labels.to_vec(),
             };
             match block(self.inner.addrs.ingest.send(msg))? {
@@ -656,6 +672,7 @@ impl Agent {
     /// Predicts rows (row-major) with the serving snapshot. Never waits for
     /// training.
     pub fn predict(&self, rows: &[f32]) -> Result<Prediction, AgentError> {
+        self.dense_only()?;
         let serving = self.inner.serving.load();
         let x = Batch::new(rows, self.inner.spec.width())?;
         Ok(Prediction {
@@ -665,6 +682,49 @@ impl Agent {
             ensemble: ensemble_of(&serving),
             request_id: None,
         })
+    }
+
+    /// Predicts sparse rows (for a sparse model) with the serving snapshot,
+    /// blended with the ensemble's offline member when there is one.
+    pub fn predict_sparse(&self, rows: &SparseRows) -> Result<Prediction, AgentError> {
+        let (input, dim) = self.inner.input;
+        if input != InputKind::Sparse {
+            return Err(Rows::Sparse(SparseRows::new(0))
+                .mismatch(&self.inner.spec, input)
+                .into());
+        }
+        if rows.dim != dim {
+            return Err(PluginError::BadSparse(format!(
+                "the rows have {} coordinates, the model {dim}",
+                rows.dim
+            ))
+            .into());
+        }
+        let x = rows.batch()?;
+        let serving = self.inner.serving.load();
+        Ok(Prediction {
+            values: serving.champion_with(|p| p.predict_sparse(&x))?,
+            version: serving.champion.version,
+            variant: Variant::Champion,
+            ensemble: ensemble_of(&serving),
+            request_id: None,
+        })
+    }
+
+    /// What the model takes (dense rows or sparse ones) and the
+    /// coordinates of a row (its features, or its hashed coordinates).
+    pub fn input(&self) -> (InputKind, usize) {
+        self.inner.input
+    }
+
+    /// Refuses dense rows for a sparse model, naming both kinds.
+    fn dense_only(&self) -> Result<(), AgentError> {
+        match self.inner.input.0 {
+            InputKind::Dense => Ok(()),
+            sparse => Err(Rows::Dense(Vec::new())
+                .mismatch(&self.inner.spec, sparse)
+                .into()),
+        }
     }
 
     /// Predicts for a caller-given key (user or query id) under the A/B
@@ -687,6 +747,7 @@ impl Agent {
     /// ```
     pub fn predict_keyed(&self, key: &str, rows: &[f32]) -> Result<Prediction, AgentError> {
         self.live()?;
+        self.dense_only()?;
         let serving = self.inner.serving.load();
         let x = Batch::new(rows, self.inner.spec.width())?;
         let (variant, version, values) = match &serving.challenger {
@@ -870,7 +931,7 @@ impl Agent {
     pub fn train_offline(&self, rows: &[f32], labels: &[f32]) -> Result<OfflineReport, AgentError> {
         self.live()?;
         let report = block(self.inner.addrs.trainer.send(TrainOffline {
-            rows: rows.to_vec(),
+            rows: Rows::Dense(rows.to_vec()),
             labels: labels.to_vec(),
             reason: "manual".into(),
         }))??;

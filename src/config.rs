@@ -418,6 +418,10 @@ pub struct AgentConfig {
     pub name: String,
     /// Directory under which `models/` is kept (default `"."`).
     pub data_dir: PathBuf,
+    /// Start of the version files' names when it differs from `name`
+    /// (e.g. `"ctr_model"`: `models/ctr_online/ctr_model_online_001.refit`);
+    /// default: `name`.
+    pub file_prefix: Option<String>,
 }
 
 impl Default for AgentConfig {
@@ -425,6 +429,7 @@ impl Default for AgentConfig {
         Self {
             name: "churn".into(),
             data_dir: PathBuf::from("."),
+            file_prefix: None,
         }
     }
 }
@@ -466,6 +471,7 @@ impl ModelConfig {
     pub fn task(&self) -> Task {
         self.task.unwrap_or(match self.kind.as_str() {
             "linear" => Task::Regression,
+            // logistic, mlp, ftrl (click-through rates) and hosts' own kinds
             _ => Task::Classification,
         })
     }
@@ -538,15 +544,24 @@ impl Config {
                 problem,
             })
         };
+        let file_safe = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
         let name = &self.agent.name;
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
+        if !file_safe(name) {
             return invalid(
                 "agent.name",
                 format!("= {name:?}: use letters, digits, `_` and `-` (it names files)"),
+            );
+        }
+        if let Some(prefix) = &self.agent.file_prefix
+            && !file_safe(prefix)
+        {
+            return invalid(
+                "agent.file_prefix",
+                format!("= {prefix:?}: use letters, digits, `_` and `-` (it names files)"),
             );
         }
         let o = &self.online;

@@ -23,14 +23,16 @@ use crate::drift::reference::{DriftReference, ReferenceSource};
 use crate::metrics::Scores;
 use crate::offline::Trained;
 use crate::registry::{Skipped, VersionEntry, VersionId, VersionMeta};
+use crate::rows::Rows;
 use crate::serving::{Served, Variant, VariantStats};
 
-/// Host → Ingest: labelled rows, row-major.
+/// Host → Ingest: labelled rows (dense row-major, or sparse for a sparse
+/// model).
 #[derive(Message, Debug)]
 #[rtype(result = "Result<IngestAck, AgentError>")]
 pub struct IngestSamples {
-    /// Row-major features.
-    pub rows: Vec<f32>,
+    /// The features.
+    pub rows: Rows,
     /// One label per row.
     pub labels: Vec<f32>,
 }
@@ -68,8 +70,8 @@ pub enum Trigger {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct ObserveBatch {
-    /// Row-major features.
-    pub rows: Vec<f32>,
+    /// The features.
+    pub rows: Rows,
     /// Labels.
     pub labels: Vec<f32>,
     /// Index (0-based, in acceptance order) of the batch's first sample.
@@ -178,8 +180,8 @@ pub struct UseStoredReference(pub DriftReference);
 #[derive(Message)]
 #[rtype(result = "Result<OfflineReport, AgentError>")]
 pub struct TrainOffline {
-    /// Row-major rows.
-    pub rows: Vec<f32>,
+    /// The rows (dense or sparse, as the model takes them).
+    pub rows: Rows,
     /// Labels.
     pub labels: Vec<f32>,
     /// Why (`"manual"`, `"schedule"`, `"degradation"`).
@@ -202,8 +204,8 @@ pub struct OfflineReport {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct TrainBatch {
-    /// Row-major features.
-    pub rows: Vec<f32>,
+    /// The features.
+    pub rows: Rows,
     /// Labels.
     pub labels: Vec<f32>,
     /// Index of the first sample.
@@ -359,6 +361,18 @@ pub struct IngestStats {
     pub in_flight: u64,
     /// Calls refused by back-pressure.
     pub backpressure_refusals: u64,
+    /// Accepted samples labelled 1 (clicks, churners); classifiers only.
+    pub positive: u64,
+    /// Accepted samples labelled 0; classifiers only.
+    pub negative: u64,
+    /// Accepted samples when training last started (the CTR document's
+    /// `last_training_data_count`).
+    pub at_last_training: u64,
+    /// New samples that start training (`online.min_samples_per_update`,
+    /// the document's `online_training_threshold`).
+    pub threshold: u64,
+    /// New samples still needed before training starts.
+    pub until_trigger: u64,
 }
 
 /// Host → Trainer: the training counters and metrics.

@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use crate::config::OfflineConfig;
 use crate::metrics::Scores;
+use crate::rows::{Rows, SparseRows};
 
 /// What an offline training did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,15 +49,28 @@ pub fn train(
     labels: &[f32],
     config: &OfflineConfig,
 ) -> Result<Trained, PluginError> {
+    Batch::new(rows, model.spec().width())?;
+    train_rows(model, &Rows::Dense(rows.to_vec()), labels, config)
+}
+
+/// [`train`] on dense or sparse rows, as the model takes them.
+pub fn train_rows(
+    model: &mut dyn Model,
+    rows: &Rows,
+    labels: &[f32],
+    config: &OfflineConfig,
+) -> Result<Trained, PluginError> {
     let width = model.spec().width();
-    let all = Batch::new(rows, width)?;
-    if all.rows() != labels.len() {
+    if rows.kind() != model.input() {
+        return Err(rows.mismatch(model.spec(), model.input()));
+    }
+    let n = rows.count(width);
+    if n != labels.len() {
         return Err(PluginError::LabelCount {
-            rows: all.rows(),
+            rows: n,
             labels: labels.len(),
         });
     }
-    let n = labels.len();
     let holdout_rows = ((n as f64) * config.holdout).floor() as usize;
     let train_rows = n - holdout_rows;
     if train_rows == 0 {
@@ -64,26 +78,18 @@ pub fn train(
     }
     let mut order: Vec<usize> = (0..train_rows).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let (mut x, mut y) = (
-        Vec::with_capacity(config.batch_size * width),
-        Vec::with_capacity(config.batch_size),
-    );
+    let mut y = Vec::with_capacity(config.batch_size);
     for _ in 0..config.epochs {
         order.shuffle(&mut rng);
         for chunk in order.chunks(config.batch_size) {
-            x.clear();
             y.clear();
-            for &i in chunk {
-                x.extend_from_slice(&rows[i * width..(i + 1) * width]);
-                y.push(labels[i]);
-            }
-            model.partial_fit(&Batch::new(&x, width)?, &y, config.learning_rate)?;
+            y.extend(chunk.iter().map(|&i| labels[i]));
+            gather(rows, chunk, width).fit(model, width, &y, config.learning_rate)?;
         }
     }
     let holdout = if holdout_rows > 0 {
-        let p = model
-            .snapshot()
-            .predict(&Batch::new(&rows[train_rows * width..], width)?)?;
+        let held: Vec<usize> = (train_rows..n).collect();
+        let p = gather(rows, &held, width).predict(model.snapshot().as_ref(), width)?;
         Some(Scores::for_task(
             model.spec().task,
             &p,
@@ -98,4 +104,25 @@ pub fn train(
         epochs: config.epochs,
         holdout,
     })
+}
+
+/// Rows `which` of `rows`, in that order.
+fn gather(rows: &Rows, which: &[usize], width: usize) -> Rows {
+    match rows {
+        Rows::Dense(v) => Rows::Dense(
+            which
+                .iter()
+                .flat_map(|&i| &v[i * width..(i + 1) * width])
+                .copied()
+                .collect(),
+        ),
+        Rows::Sparse(s) => {
+            let mut out = SparseRows::new(s.dim);
+            for &i in which {
+                let (a, b) = (s.offsets[i], s.offsets[i + 1]);
+                out.push(&s.indices[a..b], &s.values[a..b]);
+            }
+            Rows::Sparse(out)
+        }
+    }
 }

@@ -5,12 +5,14 @@
 //! | `logistic` | `refit-linear` | classification |
 //! | `linear` | `refit-linear` | regression |
 //! | `mlp` | `refit-mlp` | either |
+//! | `ftrl` | `refit-ftrl` | classification, sparse hashed input (CTR) |
 //!
 //! ```
 //! let registry = refit::plugins::builtin();
-//! assert_eq!(registry.kinds(), ["linear", "logistic", "mlp"]);
+//! assert_eq!(registry.kinds(), ["ftrl", "linear", "logistic", "mlp"]);
 //! ```
 
+pub use refit_ftrl as ftrl;
 pub use refit_linear as linear;
 pub use refit_mlp as mlp;
 pub use refit_plugin::*;
@@ -23,6 +25,7 @@ pub fn builtin() -> PluginRegistry {
     // The built-in kinds are distinct, so registering them cannot collide.
     let _ = refit_linear::register(&mut registry);
     let _ = refit_mlp::register(&mut registry);
+    let _ = registry.register(refit_ftrl::factory());
     registry
 }
 

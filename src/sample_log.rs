@@ -9,6 +9,10 @@
 //! len u32 | crc32 u32 | first_sample u64 | time_ms u64 | rows u32 | width u32 | rows*width f32 | rows f32 (labels)
 //! ```
 //!
+//! or, for a sparse model (width `u32::MAX`), after the same fixed part:
+//! `dim u32 | nnz u32 | (rows+1) u32 offsets | nnz u32 indices | nnz f32
+//! values | rows f32 labels`.
+//!
 //! little-endian, `len` the byte length of everything after `crc32`, which
 //! covers the same bytes. Appends reach the operating system at once
 //! (visible to readers); [`SampleLog::sync`] makes them durable (fsync).
@@ -26,7 +30,7 @@
 //! log.append(2, &[5.0, 6.0], &[1.0]).unwrap();
 //! log.sync().unwrap();
 //! let read = read_recent(dir.path(), 2, 10).unwrap();
-//! assert_eq!(read.rows, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+//! assert_eq!(read.rows.dense().unwrap(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
 //! assert_eq!(read.labels, [0.0, 1.0, 1.0]);
 //! assert_eq!((read.records, read.bad_records), (2, 0));
 //! ```
@@ -37,10 +41,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use refit_plugin::InputKind;
+
 use crate::clock::Clock;
+use crate::rows::{Rows, SparseRows};
 
 const HEADER: usize = 8;
 const FIXED: usize = 8 + 8 + 4 + 4;
+/// The width field of a sparse record.
+const SPARSE: u32 = u32::MAX;
 
 /// An open segment being appended to.
 struct Segment {
@@ -167,11 +176,53 @@ impl SampleLog {
         for v in rows.iter().chain(labels) {
             payload.extend_from_slice(&v.to_le_bytes());
         }
+        self.write_record(&payload)
+    }
+
+    /// Appends one accepted batch, dense or sparse.
+    pub fn append_rows(
+        &mut self,
+        first_sample: u64,
+        rows: &Rows,
+        labels: &[f32],
+    ) -> std::io::Result<()> {
+        let s = match rows {
+            Rows::Dense(v) => return self.append(first_sample, v, labels),
+            Rows::Sparse(s) => s,
+        };
+        let n = labels.len();
+        if s.rows() != n {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} sparse rows for {n} labels", s.rows()),
+            ));
+        }
+        let nnz = s.indices.len();
+        let mut payload = Vec::with_capacity(FIXED + 8 + 4 * (n + 1 + 2 * nnz + n));
+        payload.extend_from_slice(&first_sample.to_le_bytes());
+        payload.extend_from_slice(&self.clock.now_ms().to_le_bytes());
+        payload.extend_from_slice(&(n as u32).to_le_bytes());
+        payload.extend_from_slice(&SPARSE.to_le_bytes());
+        payload.extend_from_slice(&(s.dim as u32).to_le_bytes());
+        payload.extend_from_slice(&(nnz as u32).to_le_bytes());
+        for o in &s.offsets {
+            payload.extend_from_slice(&(*o as u32).to_le_bytes());
+        }
+        for i in &s.indices {
+            payload.extend_from_slice(&i.to_le_bytes());
+        }
+        for v in s.values.iter().chain(labels) {
+            payload.extend_from_slice(&v.to_le_bytes());
+        }
+        self.write_record(&payload)
+    }
+
+    fn write_record(&mut self, payload: &[u8]) -> std::io::Result<()> {
         let seg = self.segment()?;
         seg.file.write_all(&(payload.len() as u32).to_le_bytes())?;
         seg.file
-            .write_all(&crc32fast::hash(&payload).to_le_bytes())?;
-        seg.file.write_all(&payload)?;
+            .write_all(&crc32fast::hash(payload).to_le_bytes())?;
+        seg.file.write_all(payload)?;
         seg.file.flush()?;
         seg.bytes += (HEADER + payload.len()) as u64;
         Ok(())
@@ -225,10 +276,10 @@ impl SampleLog {
 }
 
 /// Samples read back from a log.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReadBack {
-    /// Row-major rows, oldest first.
-    pub rows: Vec<f32>,
+    /// The rows, oldest first.
+    pub rows: Rows,
     /// Labels.
     pub labels: Vec<f32>,
     /// Index of the first sample returned (none when empty).
@@ -239,17 +290,40 @@ pub struct ReadBack {
     pub bad_records: usize,
 }
 
-/// Reads every good record of the log in `dir` (rows of `width`), keeping
-/// the most recent `max_rows` samples.
+/// Reads every good record of the log in `dir` (dense rows of `width`),
+/// keeping the most recent `max_rows` samples.
 pub fn read_recent(dir: &Path, width: usize, max_rows: usize) -> std::io::Result<ReadBack> {
-    let mut batches: Vec<(u64, Vec<f32>, Vec<f32>)> = Vec::new();
-    let mut out = ReadBack::default();
+    read_rows(dir, InputKind::Dense, width, max_rows)
+}
+
+/// Reads every good record of the log in `dir` whose rows are of `input`
+/// kind with `width` features (dense) or `width` coordinates (sparse),
+/// keeping the most recent `max_rows` samples.
+pub fn read_rows(
+    dir: &Path,
+    input: InputKind,
+    width: usize,
+    max_rows: usize,
+) -> std::io::Result<ReadBack> {
+    let mut batches: Vec<(u64, Rows, Vec<f32>)> = Vec::new();
+    let mut out = ReadBack {
+        rows: Rows::empty(input, width),
+        labels: Vec::new(),
+        first_sample: None,
+        records: 0,
+        bad_records: 0,
+    };
     for (_, _, path) in segments(dir)? {
         let mut bytes = Vec::new();
         File::open(&path)?.read_to_end(&mut bytes)?;
         let mut at = 0usize;
         while at < bytes.len() {
-            match record(&bytes[at..], width) {
+            let parsed = match input {
+                InputKind::Dense => record(&bytes[at..], width)
+                    .map(|(len, first, rows, labels)| (len, first, Rows::Dense(rows), labels)),
+                InputKind::Sparse => sparse_record(&bytes[at..], width),
+            };
+            match parsed {
                 Some((len, first, rows, labels)) => {
                     batches.push((first, rows, labels));
                     out.records += 1;
@@ -274,11 +348,69 @@ pub fn read_recent(dir: &Path, width: usize, max_rows: usize) -> std::io::Result
         if out.first_sample.is_none() {
             out.first_sample = Some(first + skip as u64);
         }
-        out.rows.extend_from_slice(&rows[skip * width..]);
+        let rows = match rows {
+            Rows::Dense(v) => Rows::Dense(v[skip * width..].to_vec()),
+            Rows::Sparse(s) => Rows::Sparse(s.slice(skip, s.rows())),
+        };
+        // Every record was parsed as `input`, the accumulator's kind.
+        let _ = out.rows.append(&rows);
         out.labels.extend_from_slice(&labels[skip..]);
         skip = 0;
     }
     Ok(out)
+}
+
+/// Parses one sparse record over `dim` coordinates at the start of `b`, or
+/// `None` when it is truncated, corrupt, dense or of another `dim`.
+fn sparse_record(b: &[u8], dim: usize) -> Option<(usize, u64, Rows, Vec<f32>)> {
+    let u32_at =
+        |o: usize| -> Option<u32> { Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?)) };
+    let len = u32_at(0)? as usize;
+    let crc = u32_at(4)?;
+    let payload = b.get(HEADER..HEADER + len)?;
+    if crc32fast::hash(payload) != crc || len < FIXED + 8 {
+        return None;
+    }
+    let p32 = |o: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(payload.get(o..o + 4)?.try_into().ok()?))
+    };
+    let first = u64::from_le_bytes(payload.get(0..8)?.try_into().ok()?);
+    let n = p32(16)? as usize;
+    if p32(20)? != SPARSE || p32(FIXED)? as usize != dim {
+        return None;
+    }
+    let nnz = p32(FIXED + 4)? as usize;
+    let base = FIXED + 8;
+    if len != base + 4 * (n + 1 + 2 * nnz + n) {
+        return None;
+    }
+    let words = |from: usize, count: usize| {
+        payload[from..from + 4 * count]
+            .chunks_exact(4)
+            .map(|c| [c[0], c[1], c[2], c[3]])
+            .collect::<Vec<_>>()
+    };
+    let offsets: Vec<usize> = words(base, n + 1)
+        .into_iter()
+        .map(|w| u32::from_le_bytes(w) as usize)
+        .collect();
+    let at = base + 4 * (n + 1);
+    let indices: Vec<u32> = words(at, nnz).into_iter().map(u32::from_le_bytes).collect();
+    let at = at + 4 * nnz;
+    let values: Vec<f32> = words(at, nnz).into_iter().map(f32::from_le_bytes).collect();
+    let labels: Vec<f32> = words(at + 4 * nnz, n)
+        .into_iter()
+        .map(f32::from_le_bytes)
+        .collect();
+    let rows = SparseRows {
+        offsets,
+        indices,
+        values,
+        dim,
+    };
+    // The CRC matched, but the arrays must also fit together.
+    rows.batch().ok()?;
+    Some((HEADER + len, first, Rows::Sparse(rows), labels))
 }
 
 /// Parses one record at the start of `b`: (its length, first sample, rows,

@@ -82,10 +82,19 @@ impl ServingSet {
     /// The champion's answer (blended with the ensemble's offline member
     /// when there is one).
     pub fn champion_predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-        let p = self.champion.snapshot.predict(x)?;
+        self.champion_with(|p| p.predict(x))
+    }
+
+    /// The champion's answer through `predict` (e.g. a sparse batch's),
+    /// blended as [`ServingSet::champion_predict`] blends.
+    pub fn champion_with(
+        &self,
+        predict: impl Fn(&dyn Predictor) -> Result<Vec<f32>, PluginError>,
+    ) -> Result<Vec<f32>, PluginError> {
+        let p = predict(self.champion.snapshot.as_ref())?;
         match &self.ensemble {
             Some((offline, w)) if *w > 0.0 && offline.version != self.champion.version => {
-                let q = offline.snapshot.predict(x)?;
+                let q = predict(offline.snapshot.as_ref())?;
                 let w = *w as f32;
                 Ok(p.iter()
                     .zip(q)

@@ -123,7 +123,7 @@ fn garbage_and_unknown_kind_are_refused() {
     assert!(matches!(err, PluginError::UnknownKind { .. }));
     assert!(
         err.to_string()
-            .contains("registered: linear, logistic, mlp")
+            .contains("registered: ftrl, linear, logistic, mlp")
     );
     // A well-framed envelope whose payload is nonsense.
     header.kind = "linear".into();

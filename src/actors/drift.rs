@@ -245,9 +245,15 @@ impl Handler<ObserveBatch> for Drift {
     type Result = ();
     fn handle(&mut self, msg: ObserveBatch, _: &mut Context<Self>) {
         let _span = tracing::debug_span!("drift.observe", samples = msg.labels.len()).entered();
-        let width = self.features.len();
-        for row in msg.rows.chunks_exact(width) {
-            self.observe_row(row);
+        match msg.rows.dense() {
+            Some(rows) if !self.features.is_empty() => {
+                for row in rows.chunks_exact(self.features.len()) {
+                    self.observe_row(row);
+                }
+            }
+            // Hashed coordinates have no per-feature distribution to watch;
+            // the loss stream's concept-drift detectors still run.
+            _ => self.seen += msg.labels.len() as u64,
         }
         let drift = self.report();
         self.maybe_rebase(&drift);

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use refit_plugin::preprocess::Preprocessor;
-use refit_plugin::{Batch, ModelSpec, PluginError, validate};
+use refit_plugin::{Batch, InputKind, ModelSpec, PluginError, validate};
 
 use crate::actors::drift::Drift;
 use crate::agent::AgentError;
@@ -13,6 +13,7 @@ use crate::messages::{
     ConfigChanged, FlushBuffer, GetIngestStats, IngestAck, IngestSamples, IngestStats,
     ObserveBatch, TrainedCount, Trigger,
 };
+use crate::rows::Rows;
 use crate::sample_log::SampleLog;
 
 /// Validates, counts and buffers samples; emits batches for training.
@@ -23,12 +24,18 @@ pub struct Ingest {
     schema: Preprocessor,
     online: OnlineConfig,
     drift: Addr<Drift>,
-    rows: Vec<f32>,
+    /// What the model takes: dense rows, or sparse ones over `dim`
+    /// coordinates.
+    input: InputKind,
+    dim: usize,
+    rows: Rows,
     labels: Vec<f32>,
     accepted: u64,
     handed: u64,
     done: u64,
     refusals: u64,
+    positive: u64,
+    negative: u64,
     clock: Arc<dyn Clock>,
     /// When the last batch was emitted (ms since the epoch, by `clock`).
     last_update_ms: u64,
@@ -40,10 +47,12 @@ pub struct Ingest {
 
 impl Ingest {
     /// An ingest actor for `spec` under `config`, checking rows against
-    /// `schema`, logging accepted samples to `log`, and sending batches to
-    /// `drift`.
+    /// `schema` (dense) or the model's `dim` coordinates (sparse), logging
+    /// accepted samples to `log`, and sending batches to `drift`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         spec: ModelSpec,
+        input: (InputKind, usize),
         schema: Preprocessor,
         config: &Config,
         log: Option<SampleLog>,
@@ -55,12 +64,16 @@ impl Ingest {
             schema,
             online: config.online.clone(),
             drift,
-            rows: Vec::new(),
+            input: input.0,
+            dim: input.1,
+            rows: Rows::empty(input.0, input.1),
             labels: Vec::new(),
             accepted: 0,
             handed: 0,
             done: 0,
             refusals: 0,
+            positive: 0,
+            negative: 0,
             last_update_ms: clock.now_ms(),
             clock,
             tick: None,
@@ -74,9 +87,24 @@ impl Ingest {
     }
 
     fn check(&self, msg: &IngestSamples) -> Result<(), PluginError> {
-        let x = Batch::new(&msg.rows, self.spec.width())?;
-        self.schema.check_batch(&x)?;
-        validate::labels(&self.spec, x.rows(), &msg.labels)
+        let rows = match (&msg.rows, self.input) {
+            (Rows::Dense(v), InputKind::Dense) => {
+                let x = Batch::new(v, self.spec.width())?;
+                self.schema.check_batch(&x)?;
+                x.rows()
+            }
+            (Rows::Sparse(s), InputKind::Sparse) => {
+                if s.dim != self.dim {
+                    return Err(PluginError::BadSparse(format!(
+                        "the rows have {} coordinates, the model {}",
+                        s.dim, self.dim
+                    )));
+                }
+                s.batch()?.rows()
+            }
+            (rows, expected) => return Err(rows.mismatch(&self.spec, expected)),
+        };
+        validate::labels(&self.spec, rows, &msg.labels)
     }
 
     fn emit(&mut self, trigger: Trigger) -> usize {
@@ -84,7 +112,7 @@ impl Ingest {
         if n == 0 {
             return 0;
         }
-        let rows = std::mem::take(&mut self.rows);
+        let rows = self.rows.take();
         let labels = std::mem::take(&mut self.labels);
         tracing::debug!(samples = n, ?trigger, "update batch");
         self.drift.do_send(ObserveBatch {
@@ -154,12 +182,24 @@ impl Handler<IngestSamples> for Ingest {
             });
         }
         if let Some(log) = &mut self.log {
-            log.append(self.accepted, &msg.rows, &msg.labels)
+            log.append_rows(self.accepted, &msg.rows, &msg.labels)
                 .map_err(|e| AgentError::SampleLog(format!("{}: {e}", log.dir().display())))?;
         }
-        self.rows.extend_from_slice(&msg.rows);
+        if let Err(kind) = self.rows.append(&msg.rows) {
+            // `check` refused other kinds already.
+            return Err(AgentError::Plugin(PluginError::WrongInput {
+                kind: self.spec.kind.clone(),
+                expected: self.input,
+                got: kind,
+            }));
+        }
         self.labels.extend_from_slice(&msg.labels);
         self.accepted += n as u64;
+        if self.spec.task == refit_plugin::Task::Classification {
+            let pos = msg.labels.iter().filter(|&&y| y == 1.0).count() as u64;
+            self.positive += pos;
+            self.negative += n as u64 - pos;
+        }
         if self.labels.len() >= self.online.min_samples_per_update {
             self.emit(Trigger::Threshold);
         }
@@ -198,6 +238,12 @@ impl Handler<GetIngestStats> for Ingest {
             buffered: self.labels.len() as u64,
             in_flight: self.handed - self.done,
             backpressure_refusals: self.refusals,
+            positive: self.positive,
+            negative: self.negative,
+            at_last_training: self.handed,
+            threshold: self.online.min_samples_per_update as u64,
+            until_trigger: (self.online.min_samples_per_update as u64)
+                .saturating_sub(self.labels.len() as u64),
         })
     }
 }

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use refit_plugin::{Batch, Model, PluginError};
+use refit_plugin::{Model, PluginError};
 
 use crate::actors::drift::Drift;
 use crate::actors::ingest::Ingest;
@@ -23,7 +23,8 @@ use crate::messages::{
 use crate::metrics::Scores;
 use crate::offline;
 use crate::registry::VersionMeta;
-use crate::sample_log::read_recent;
+use crate::rows::Rows;
+use crate::sample_log::read_rows;
 
 /// Scored samples kept for the rolling progressive metrics.
 pub const METRIC_WINDOW: usize = 5_000;
@@ -114,8 +115,9 @@ impl Trainer {
     /// Progressive validation: score the batch with the serving snapshot
     /// before learning from it; the per-sample losses go to the Drift
     /// actor's concept-drift detectors.
-    fn score(&mut self, x: &Batch<'_>, labels: &[f32], first_sample: u64) {
-        if let Ok(pred) = self.model.snapshot().predict(x) {
+    fn score(&mut self, x: &Rows, labels: &[f32], first_sample: u64) {
+        let width = self.model.spec().width();
+        if let Ok(pred) = x.predict(self.model.snapshot().as_ref(), width) {
             let task = self.model.spec().task;
             let losses = pred
                 .iter()
@@ -176,15 +178,17 @@ impl Handler<TrainBatch> for Trainer {
             self.ingest.do_send(TrainedCount(n));
             return;
         }
-        if let Ok(x) = Batch::new(&msg.rows, width) {
-            self.score(&x, &msg.labels, msg.first_sample);
-        }
+        self.score(&msg.rows, &msg.labels, msg.first_sample);
         let (mut trained, mut loss_sum, mut clipped) = (0usize, 0.0f64, 0usize);
         let step = self.online.batch_size.max(1);
-        for (rows, labels) in msg.rows.chunks(step * width).zip(msg.labels.chunks(step)) {
-            let result =
-                Batch::new(rows, width).and_then(|x| self.model.partial_fit(&x, labels, lr));
-            match result {
+        let mut refused = Vec::new();
+        msg.rows.fit_steps(
+            self.model.as_mut(),
+            width,
+            &msg.labels,
+            lr,
+            step,
+            |result, n| match result {
                 Ok(report) => {
                     trained += report.rows;
                     loss_sum += report.mean_loss_before * report.rows as f64;
@@ -192,9 +196,12 @@ impl Handler<TrainBatch> for Trainer {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "update step refused");
-                    self.skip(e.to_string(), labels.len(), lr, &msg.drift);
+                    refused.push((e.to_string(), n));
                 }
-            }
+            },
+        );
+        for (reason, n) in refused {
+            self.skip(reason, n, lr, &msg.drift);
         }
         self.stats.learning_rate = lr;
         self.stats.severity = severity;
@@ -271,8 +278,13 @@ impl Trainer {
         self.stats.scored_since_offline = 0;
         let read = match &self.samples {
             None => Err("samples.enabled = false: there are no retained samples".to_owned()),
-            Some(dir) => read_recent(dir, self.model.spec().width(), self.retrain.max_rows)
-                .map_err(|e| format!("reading the sample store {}: {e}", dir.display())),
+            Some(dir) => read_rows(
+                dir,
+                self.model.input(),
+                self.model.input_dim(),
+                self.retrain.max_rows,
+            )
+            .map_err(|e| format!("reading the sample store {}: {e}", dir.display())),
         };
         match read {
             Ok(r) if !r.labels.is_empty() => {
@@ -358,7 +370,8 @@ impl Handler<TrainOffline> for Trainer {
         }
         let prepared = (|| -> Result<_, AgentError> {
             let mut model = (self.fresh)()?;
-            let trained = offline::train(model.as_mut(), &msg.rows, &msg.labels, &self.offline)?;
+            let trained =
+                offline::train_rows(model.as_mut(), &msg.rows, &msg.labels, &self.offline)?;
             let bytes = model.save()?;
             Ok((model, trained, bytes))
         })();
@@ -376,7 +389,7 @@ impl Handler<TrainOffline> for Trainer {
         };
         let width = model.spec().width();
         let mut train_rows = msg.rows;
-        train_rows.truncate(trained.train_rows * width);
+        train_rows.truncate(trained.train_rows, width);
         let meta = VersionMeta {
             parent: None,
             samples_seen: trained.train_rows as u64,
@@ -388,16 +401,17 @@ impl Handler<TrainOffline> for Trainer {
         let (drift, registry) = (self.drift.clone(), self.registry.clone());
         let save = async move {
             // The offline version's drift reference is its training data.
-            let reference = match drift {
-                Some(d) => Some(
+            // (Sparse models have no per-feature reference.)
+            let reference = match (drift, train_rows) {
+                (Some(d), Rows::Dense(rows)) => Some(
                     d.send(SetReference {
-                        rows: train_rows,
+                        rows,
                         source: ReferenceSource::Offline,
                     })
                     .await
                     .map_err(|_| AgentError::Stopped)??,
                 ),
-                None => None,
+                _ => None,
             };
             registry
                 .send(SaveOffline {

@@ -9,6 +9,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use refit::config::Config;
 use refit::{Agent, demo, plugins};
 
+#[path = "refit/ctr.rs"]
+mod ctr;
+
 #[derive(Parser)]
 #[command(name = "refit", version, about = "An embedded online-learning agent")]
 struct Cli {
@@ -132,12 +135,17 @@ struct StreamArgs {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Built-in demo stream: churn (classification) or clv (regression).
+    /// Built-in demo: churn (classification), clv (regression), or ctr (a
+    /// search simulation learning click-through rates from its clicks).
     #[arg(long, default_value = "churn", conflicts_with = "input")]
     demo: String,
-    /// Rows of the demo stream.
+    /// Rows of the demo stream (churn, clv).
     #[arg(long, default_value_t = demo::DEFAULT_ROWS)]
     rows: usize,
+    /// Search sessions of the ctr demo (the preference shift comes
+    /// half-way).
+    #[arg(long, default_value_t = 20_000)]
+    sessions: usize,
     /// Seed of the demo stream.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -291,11 +299,7 @@ fn warm_start_of(arg: &str) -> Result<refit::WarmStart> {
 }
 
 fn store_of(config: &Config) -> refit::registry::Store {
-    refit::registry::Store::new(
-        &config.agent.data_dir,
-        &config.agent.name,
-        refit::clock::system(),
-    )
+    refit::registry::Store::for_config(config, refit::clock::system())
 }
 
 fn metric_text(m: Option<&refit::metrics::Scores>) -> String {
@@ -502,6 +506,9 @@ fn run(args: RunArgs) -> Result<()> {
     };
     let config_path = config_path(args.config.as_deref());
     let mut config = load_config(args.config.as_deref())?;
+    if args.input.is_none() && args.demo == "ctr" {
+        return ctr::run(&args, config, config_path, rate);
+    }
     let (name, features, rows, labels, task) = match (&args.input, &args.label) {
         (Some(path), Some(label)) => {
             let data = refit::data::read_csv_path(path, label)?;
@@ -548,23 +555,12 @@ fn run(args: RunArgs) -> Result<()> {
     .with_context(|| format!("starting the agent for {name}"))?;
     let resumed = agent.stats()?.serving_version;
     let server = if args.serve {
-        let bind = args
-            .bind
-            .clone()
-            .unwrap_or_else(|| config.http.bind.clone());
-        let server = refit::http::serve(
-            refit::http::HttpState {
-                agent: agent.clone(),
-                config_path: config_path.clone(),
-            },
-            &bind,
-            config.http.max_body_bytes,
-        )
-        .with_context(|| format!("listening on {bind}"))?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "refit dashboard: http://{}/", server.addr)?;
-        out.flush()?;
-        Some(server)
+        Some(dashboard(
+            args.bind.as_deref(),
+            &agent,
+            &config,
+            config_path.clone(),
+        )?)
     } else {
         None
     };
@@ -593,18 +589,7 @@ fn run(args: RunArgs) -> Result<()> {
         Some(server) => {
             let summary = summary.with_context(|| format!("streaming {name}"))?;
             print_run(&args, &name, &features, &config, task, resumed, &summary)?;
-            let mut out = std::io::stdout().lock();
-            writeln!(
-                out,
-                "the stream is done; the dashboard stays up at http://{}/ (Ctrl-C to stop)",
-                server.addr
-            )?;
-            out.flush()?;
-            drop(out);
-            let waited = server.wait();
-            agent.shutdown().context("shutting the agent down")?;
-            waited.context("the HTTP server")?;
-            return Ok(());
+            return keep_serving(server, &agent);
         }
         None => summary,
     };
@@ -612,6 +597,46 @@ fn run(args: RunArgs) -> Result<()> {
     let summary = summary.with_context(|| format!("streaming {name}"))?;
     shutdown.context("shutting the agent down")?;
     print_run(&args, &name, &features, &config, task, resumed, &summary)
+}
+
+/// Starts the HTTP API and dashboard for `agent` (on `bind`, else
+/// `[http] bind`) and prints its address.
+fn dashboard(
+    bind: Option<&str>,
+    agent: &Agent,
+    config: &Config,
+    config_path: Option<PathBuf>,
+) -> Result<refit::http::HttpServerHandle> {
+    let bind = bind.unwrap_or(&config.http.bind);
+    let server = refit::http::serve(
+        refit::http::HttpState {
+            agent: agent.clone(),
+            config_path,
+        },
+        bind,
+        config.http.max_body_bytes,
+    )
+    .with_context(|| format!("listening on {bind}"))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "refit dashboard: http://{}/", server.addr)?;
+    out.flush()?;
+    Ok(server)
+}
+
+/// Keeps the dashboard up after a run until Ctrl-C, then stops the agent.
+fn keep_serving(server: refit::http::HttpServerHandle, agent: &Agent) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "the stream is done; the dashboard stays up at http://{}/ (Ctrl-C to stop)",
+        server.addr
+    )?;
+    out.flush()?;
+    drop(out);
+    let waited = server.wait();
+    agent.shutdown().context("shutting the agent down")?;
+    waited.context("the HTTP server")?;
+    Ok(())
 }
 
 /// Prints a run's summary (as JSON with --json).

@@ -152,6 +152,8 @@ pub struct Listed {
 pub struct Store {
     models: PathBuf,
     name: String,
+    /// Start of the version files' names (default: `name`).
+    prefix: String,
     clock: Arc<dyn Clock>,
 }
 
@@ -161,8 +163,24 @@ impl Store {
         Self {
             models: data_dir.join("models"),
             name: name.to_owned(),
+            prefix: name.to_owned(),
             clock,
         }
+    }
+
+    /// The store `config` names: `[agent] data_dir`, `name`, `file_prefix`.
+    pub fn for_config(config: &crate::config::Config, clock: Arc<dyn Clock>) -> Self {
+        let a = &config.agent;
+        Self::new(&a.data_dir, &a.name, clock)
+            .with_file_prefix(a.file_prefix.as_deref().unwrap_or(&a.name))
+    }
+
+    /// Version files named `<prefix>_online_<NNN>` and `<prefix>_v<N>`
+    /// (directories keep `<name>_online`, `<name>_offline`), as the CTR
+    /// layout `models/ctr_online/ctr_model_online_001` has them.
+    pub fn with_file_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_owned();
+        self
     }
 
     /// The directory of `mode`'s versions.
@@ -176,8 +194,8 @@ impl Store {
     /// The file name of version `id`.
     pub fn file_name(&self, id: VersionId) -> String {
         match id.mode {
-            Mode::Online => format!("{}_online_{:03}.{EXTENSION}", self.name, id.number),
-            Mode::Offline => format!("{}_v{}.{EXTENSION}", self.name, id.number),
+            Mode::Online => format!("{}_online_{:03}.{EXTENSION}", self.prefix, id.number),
+            Mode::Offline => format!("{}_v{}.{EXTENSION}", self.prefix, id.number),
         }
     }
 
@@ -228,8 +246,8 @@ impl Store {
     /// not), so that numbering never reuses one.
     fn highest_on_disk(&self, mode: Mode) -> u64 {
         let prefix = match mode {
-            Mode::Online => format!("{}_online_", self.name),
-            Mode::Offline => format!("{}_v", self.name),
+            Mode::Online => format!("{}_online_", self.prefix),
+            Mode::Offline => format!("{}_v", self.prefix),
         };
         std::fs::read_dir(self.dir(mode))
             .into_iter()

@@ -206,6 +206,12 @@ pub trait Model: Send {
         InputKind::Dense
     }
 
+    /// Coordinates of a row: the feature count for dense models, the
+    /// hashed coordinates for sparse ones.
+    fn input_dim(&self) -> usize {
+        self.spec().width()
+    }
+
     /// One incremental update on a sparse mini-batch; sparse models
     /// override it, dense ones refuse with [`PluginError::WrongInput`].
     fn partial_fit_sparse(

@@ -40,7 +40,12 @@ impl PluginFactory for FtrlFactory {
     }
 
     fn create(&self, spec: ModelSpec, params: &Params) -> Result<Box<dyn Model>, PluginError> {
-        let params: FtrlParams = parse_params(KIND, params)?;
+        // The agent passes its `[model.preprocessing]` table to every
+        // plugin; it describes named dense features, which hashed rows do
+        // not have.
+        let mut params = params.clone();
+        params.remove("preprocessing");
+        let params: FtrlParams = parse_params(KIND, &params)?;
         Ok(Box::new(FtrlModel::new(spec, params)?))
     }
 

@@ -317,6 +317,10 @@ impl Model for FtrlModel {
         InputKind::Sparse
     }
 
+    fn input_dim(&self) -> usize {
+        self.dim()
+    }
+
     fn partial_fit(&mut self, _: &Batch<'_>, _: &[f32], _: f32) -> Result<FitReport, PluginError> {
         Err(wrong_input(&self.spec, InputKind::Sparse, InputKind::Dense))
     }

@@ -1,0 +1,207 @@
+//! CTR learning from clicks: the trigger arithmetic and the CTR document's
+//! status block, checkpoint naming and cleanup, dense/sparse mismatches,
+//! the sparse sample log, and the search simulation's ranking recovering
+//! after the preference shift.
+
+use refit::Agent;
+use refit::config::Config;
+use refit::ctr::simulation::{self, SimConfig};
+use refit::messages::Event;
+
+fn ctr_config(dir: &std::path::Path, threshold: usize) -> Config {
+    let mut c = Config::from_toml_str(&format!(
+        "[agent]\nname = \"ctr\"\nfile_prefix = \"ctr_model\"\n\
+         [model]\nkind = \"ftrl\"\n[model.params]\nbits = 16\n\
+         [online]\nmin_samples_per_update = {threshold}\ncheckpoint_retention = 5\n"
+    ))
+    .unwrap();
+    c.agent.data_dir = dir.to_owned();
+    c
+}
+
+#[test]
+fn the_trigger_counts_new_samples_and_the_status_block_adds_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(ctr_config(dir.path(), 100)).unwrap();
+    let events = agent.subscribe().unwrap();
+    // 99 clicks: no training yet, 1 to go.
+    for i in 0..99 {
+        let ack = agent
+            .record_click(
+                "red shoes",
+                &format!("doc-{}", i % 7),
+                1 + i % 5,
+                i % 4 == 0,
+            )
+            .unwrap();
+        assert_eq!(ack.buffered, i as usize + 1);
+    }
+    let s = agent.stats().unwrap().ingest;
+    assert_eq!(
+        (s.accepted, s.at_last_training, s.until_trigger, s.threshold),
+        (99, 0, 1, 100)
+    );
+    assert_eq!((s.positive, s.negative), (25, 74));
+    // The 100th crosses the threshold: training starts with all 100.
+    let ack = agent.record_click("red shoes", "doc-1", 1, true).unwrap();
+    assert_eq!(ack.buffered, 0);
+    agent.sync().unwrap();
+    let s = agent.stats().unwrap().ingest;
+    assert_eq!(
+        (s.accepted, s.at_last_training, s.until_trigger),
+        (100, 100, 100)
+    );
+    // 34 more: the distance shrinks by 34.
+    for _ in 0..34 {
+        agent.record_click("blue boots", "doc-9", 2, false).unwrap();
+    }
+    let s = agent.stats().unwrap().ingest;
+    assert_eq!(
+        (s.accepted, s.at_last_training, s.until_trigger),
+        (134, 100, 66)
+    );
+    assert_eq!((s.positive, s.negative), (26, 108));
+    let applied: Vec<usize> = events
+        .try_iter()
+        .filter_map(|e| match e {
+            Event::UpdateApplied { samples, .. } => Some(samples),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(applied, [100]);
+    agent.shutdown().unwrap();
+}
+
+#[test]
+fn checkpoints_follow_the_ctr_layout_and_keep_the_last_five() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(ctr_config(dir.path(), 10)).unwrap();
+    for i in 0..70u32 {
+        agent
+            .record_click(
+                "winter jacket",
+                &format!("doc-{}", i % 3),
+                1 + i % 3,
+                i % 3 == 0,
+            )
+            .unwrap();
+        agent.sync().unwrap();
+    }
+    agent.shutdown().unwrap();
+    let online = dir.path().join("models/ctr_online");
+    let mut files: Vec<String> = std::fs::read_dir(&online)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f.ends_with(".refit"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [3, 4, 5, 6, 7].map(|n| format!("ctr_model_online_{n:03}.refit"))
+    );
+    // A restart resumes from the newest and numbers on.
+    let agent = Agent::start(ctr_config(dir.path(), 10)).unwrap();
+    assert_eq!(
+        agent.stats().unwrap().serving_version.to_string(),
+        "online_007"
+    );
+    for _ in 0..10 {
+        agent
+            .record_click("winter jacket", "doc-0", 1, true)
+            .unwrap();
+    }
+    agent.sync().unwrap();
+    assert!(online.join("ctr_model_online_008.refit").exists());
+    assert!(!online.join("ctr_model_online_003.refit").exists());
+    agent.shutdown().unwrap();
+}
+
+#[test]
+fn dense_and_sparse_calls_are_refused_by_the_other_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(ctr_config(dir.path(), 100)).unwrap();
+    let err = agent.ingest(&[1.0, 2.0], &[1.0]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("model `ftrl` takes sparse batches, not dense ones"),
+        "{err}"
+    );
+    assert!(agent.predict(&[1.0]).is_err());
+    assert_eq!(agent.stats().unwrap().ingest.accepted, 0);
+    agent.shutdown().unwrap();
+
+    let mut dense = Config::default();
+    dense.agent.data_dir = dir.path().join("dense");
+    let agent = Agent::builder(dense).features(["a", "b"]).start().unwrap();
+    let err = agent.record_click("q", "d", 1, true).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("model `logistic` takes dense batches, not sparse ones"),
+        "{err}"
+    );
+    assert!(agent.rank("q", &["d"]).is_err());
+    agent.shutdown().unwrap();
+}
+
+#[test]
+fn clicks_are_logged_and_a_full_retrain_reads_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(ctr_config(dir.path(), 50)).unwrap();
+    for i in 0..120u32 {
+        agent
+            .record_click(
+                "rain boots",
+                &format!("doc-{}", i % 4),
+                1 + i % 4,
+                i % 4 == 0,
+            )
+            .unwrap();
+    }
+    agent.flush().unwrap();
+    agent.shutdown().unwrap();
+    let read = refit::sample_log::read_rows(
+        &dir.path().join("samples/ctr"),
+        refit::plugins::InputKind::Sparse,
+        1 << 16,
+        1_000,
+    )
+    .unwrap();
+    assert_eq!(read.labels.len(), 120);
+    assert_eq!(read.rows.count(0), 120);
+    assert_eq!(read.bad_records, 0);
+    assert_eq!(read.labels.iter().filter(|&&y| y == 1.0).count(), 30);
+}
+
+#[test]
+fn the_ranking_recovers_after_the_preference_shift() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(ctr_config(dir.path(), 100)).unwrap();
+    let c = SimConfig {
+        queries: 20,
+        sessions: 6_000,
+        shift_at: 3_000,
+        eval_every: 250,
+        window: 1_000,
+        ..SimConfig::default()
+    };
+    let s = simulation::run(&agent, &c, |_| {}).unwrap();
+    agent.shutdown().unwrap();
+    eprintln!(
+        "NDCG before {:.3}, after {:.3}, end {:.3}, recovered after {:?}; AUC {:?}",
+        s.ndcg_before_shift,
+        s.ndcg_after_shift,
+        s.ndcg_end,
+        s.recovered_after,
+        s.auc.iter().map(|w| w.value).collect::<Vec<_>>()
+    );
+    assert_eq!(s.impressions, 60_000);
+    assert_eq!(s.checkpoints_kept, 5);
+    assert!(s.triggers >= 590, "{}", s.triggers);
+    // Learned before the shift, broken by it, recovered after it.
+    assert!(s.ndcg_before_shift > 0.9, "{s:?}");
+    assert!(s.ndcg_after_shift < s.ndcg_before_shift - 0.1, "{s:?}");
+    assert!(s.ndcg_end > s.ndcg_after_shift + 0.1, "{s:?}");
+    // The progressive AUC falls at the shift and climbs back.
+    let auc: Vec<f64> = s.auc.iter().map(|w| w.value).collect();
+    assert!(auc[3] < auc[2] - 0.1 && auc[5] > auc[3] + 0.1, "{auc:?}");
+}
