@@ -270,3 +270,60 @@ fn versions_and_rollback_work_on_the_files_refit_run_leaves() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("version v9 is not in the store"), "{err}");
 }
+
+#[test]
+fn run_demo_ctr_prints_triggers_auc_and_ndcg() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = refit(dir.path(), &["run", "--demo", "ctr", "--sessions", "2000"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 2 000 pages of 10 clicks, training every 100 new clicks.
+    assert!(text.contains("click events 20000 ("), "{text}");
+    assert!(
+        text.contains("trainings 200 (200 by the threshold of 100 new samples)"),
+        "{text}"
+    );
+    assert!(text.contains("checkpoints written 200, kept 5"), "{text}");
+    for line in ["before the shift", "right after it", "at the end"] {
+        assert!(text.contains(line), "{text}");
+    }
+    let mut files: Vec<String> = std::fs::read_dir(dir.path().join("models/ctr_online"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".refit"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.first().map(String::as_str),
+        Some("ctr_model_online_196.refit")
+    );
+    assert_eq!(files.len(), 5);
+
+    let out = refit(
+        dir.path(),
+        &[
+            "run",
+            "--demo",
+            "ctr",
+            "--sessions",
+            "200",
+            "--fresh",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["impressions"], 2_000);
+    assert!(v["ndcg_before_shift"].as_f64().is_some(), "{v}");
+    let out = refit(dir.path(), &["run", "--demo", "ctr", "--sessions", "1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--sessions must be at least 2"));
+}

@@ -3,6 +3,9 @@
 //! the sparse sample log, and the search simulation's ranking recovering
 //! after the preference shift.
 
+mod common;
+
+use common::{http, json};
 use refit::Agent;
 use refit::config::Config;
 use refit::ctr::simulation::{self, SimConfig};
@@ -204,4 +207,71 @@ fn the_ranking_recovers_after_the_preference_shift() {
     // The progressive AUC falls at the shift and climbs back.
     let auc: Vec<f64> = s.auc.iter().map(|w| w.value).collect();
     assert!(auc[3] < auc[2] - 0.1 && auc[5] > auc[3] + 0.1, "{auc:?}");
+}
+
+#[test]
+fn clicks_and_rank_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(ctr_config(dir.path(), 20)).unwrap();
+    let server = refit::http::serve(
+        refit::http::HttpState {
+            agent: agent.clone(),
+            config_path: None,
+        },
+        "127.0.0.1:0",
+        64 * 1024,
+    )
+    .unwrap();
+    let page = |clicked_first: bool| {
+        format!(
+            r#"{{"clicks": [{{"query": "trail shoes", "doc_id": "a", "position": 1, "clicked": {clicked_first}}}, {{"query": "trail shoes", "doc_id": "b", "position": 2, "clicked": {}}}]}}"#,
+            !clicked_first
+        )
+    };
+    for _ in 0..30 {
+        let (status, body) = http(server.addr, "POST", "/v1/clicks", Some(&page(false)));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(json(&body)["accepted"], 2);
+    }
+    agent.sync().unwrap();
+    let (status, body) = http(
+        server.addr,
+        "POST",
+        "/v1/rank",
+        Some(r#"{"query": "trail shoes", "doc_ids": ["a", "b"]}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let r = json(&body);
+    assert_eq!(r["docs"][0]["doc_id"], "b", "{r}");
+    assert_eq!(r["version"], "online_003");
+    // Bad input names the problem; nothing is accepted.
+    let (status, body) = http(
+        server.addr,
+        "POST",
+        "/v1/clicks",
+        Some(r#"{"clicks": [{"query": "q", "doc_id": "a", "position": 0, "clicked": true}]}"#),
+    );
+    assert_eq!(
+        (status, body.contains("click 0: positions start at 1")),
+        (400, true),
+        "{body}"
+    );
+    let (status, body) = http(
+        server.addr,
+        "POST",
+        "/v1/rank",
+        Some(r#"{"query": "q", "doc_ids": []}"#),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = http(
+        server.addr,
+        "POST",
+        "/v1/predict",
+        Some(r#"{"rows": [[1.0]]}"#),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("takes sparse batches"), "{body}");
+    assert_eq!(agent.stats().unwrap().ingest.accepted, 60);
+    server.stop();
+    agent.shutdown().unwrap();
 }

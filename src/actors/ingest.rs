@@ -114,7 +114,12 @@ impl Ingest {
         }
         let rows = self.rows.take();
         let labels = std::mem::take(&mut self.labels);
-        tracing::debug!(samples = n, ?trigger, "update batch");
+        tracing::info!(
+            new_samples = n,
+            accepted = self.accepted,
+            ?trigger,
+            "training triggered"
+        );
         self.drift.do_send(ObserveBatch {
             rows,
             labels,

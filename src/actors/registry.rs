@@ -77,6 +77,9 @@ impl Handler<Checkpoint> for Registry {
                 self.active = Some(version);
                 self.written += 1;
                 tracing::info!(path = %written.path.display(), samples = msg.samples_seen, "checkpoint written");
+                for old in &written.removed {
+                    tracing::info!(path = %old, "old checkpoint removed");
+                }
                 self.server.do_send(Publish(Event::Checkpointed {
                     version,
                     path: written.path.display().to_string(),

@@ -135,7 +135,7 @@ impl Actor for Server {
 impl Handler<Promote> for Server {
     type Result = ();
     fn handle(&mut self, msg: Promote, _: &mut Context<Self>) {
-        let _span = tracing::debug_span!("server.promote", version = %msg.version).entered();
+        tracing::info!(version = %msg.version, "serving the new model");
         self.swap(|s| {
             s.champion = crate::serving::Served {
                 snapshot: msg.snapshot,

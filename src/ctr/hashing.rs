@@ -18,7 +18,7 @@
 //! ```
 //! use refit::ctr::ClickHasher;
 //! use refit::rows::SparseRows;
-//! let h = ClickHasher::new(18).unwrap();
+//! let mut h = ClickHasher::new(18).unwrap();
 //! let mut rows = SparseRows::new(h.dim());
 //! h.push_click(&mut rows, "Red shoes", "doc-7", Some(2), &[]);
 //! let (indices, values) = rows.batch().unwrap().row(0);
@@ -37,16 +37,33 @@ pub const MAX_POSITION: u32 = 20;
 /// Separates namespace and token (and the two halves of a cross).
 const SEP: u8 = 0x1f;
 
-/// Hashes click events into sparse rows of `2^bits` coordinates.
+/// Hashes click events into sparse rows of `2^bits` coordinates. It keeps
+/// scratch buffers, so one hasher serves many events without allocating.
 #[derive(Debug, Clone)]
 pub struct ClickHasher {
     bits: u32,
+    buf: Vec<u8>,
+    entries: Vec<(u32, f32)>,
+    scratch: Query,
+}
+
+/// A query's terms (lower-cased) and their coordinates, hashed once for
+/// every document it is paired with.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    terms: Vec<Vec<u8>>,
+    indices: Vec<u32>,
 }
 
 impl ClickHasher {
     /// A hasher into `2^bits` coordinates (`bits` 1 to 28), or `None`.
     pub fn new(bits: u32) -> Option<Self> {
-        (1..=28).contains(&bits).then_some(Self { bits })
+        (1..=28).contains(&bits).then(|| Self {
+            bits,
+            buf: Vec::with_capacity(64),
+            entries: Vec::with_capacity(16),
+            scratch: Query::default(),
+        })
     }
 
     /// The hasher for a model of `dim` coordinates (a power of two).
@@ -67,65 +84,109 @@ impl ClickHasher {
         (h & ((1u64 << self.bits) - 1)) as u32
     }
 
+    /// The coordinate of `namespace 0x1f parts...`.
+    fn hash(&mut self, namespace: &str, parts: &[&[u8]]) -> u32 {
+        key(&mut self.buf, namespace, parts);
+        self.mask(xxh3_64(&self.buf))
+    }
+
     /// The coordinate of feature `token` in `namespace`.
-    pub fn index(&self, namespace: &str, token: &str) -> u32 {
-        let mut buf = Vec::with_capacity(namespace.len() + 1 + token.len());
-        key(&mut buf, namespace, &[token.as_bytes()]);
-        self.mask(xxh3_64(&buf))
+    pub fn index(&mut self, namespace: &str, token: &str) -> u32 {
+        self.hash(namespace, &[token.as_bytes()])
+    }
+
+    /// Splits and hashes a query's terms.
+    pub fn query(&mut self, query: &str) -> Query {
+        let mut q = Query::default();
+        self.query_into(query, &mut q);
+        q
+    }
+
+    /// [`ClickHasher::query`] into `q`, reusing its buffers.
+    fn query_into(&mut self, query: &str, q: &mut Query) {
+        let mut n = 0;
+        q.indices.clear();
+        for t in query
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+        {
+            if q.terms.len() == n {
+                q.terms.push(Vec::new());
+            }
+            let term = &mut q.terms[n];
+            term.clear();
+            term.extend(t.bytes().map(|b| b.to_ascii_lowercase()));
+            key(&mut self.buf, "q", &[term]);
+            q.indices.push(self.mask(xxh3_64(&self.buf)));
+            n += 1;
+        }
+        q.terms.truncate(n);
     }
 
     /// Appends the row of one click event to `rows` (see the module docs);
     /// `position` is 1-based, `None` when the document was not shown at a
     /// position (ranking asks for the position-free score).
     pub fn push_click(
-        &self,
+        &mut self,
         rows: &mut SparseRows,
         query: &str,
         doc_id: &str,
         position: Option<u32>,
         extra: &[(&str, f32)],
     ) {
-        let mut entries: Vec<(u32, f32)> = Vec::with_capacity(16);
-        let mut buf = Vec::with_capacity(64);
-        let mut term = Vec::with_capacity(32);
-        for t in query
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|t| !t.is_empty())
-        {
-            term.clear();
-            term.extend(t.bytes().map(|b| b.to_ascii_lowercase()));
-            key(&mut buf, "q", &[&term]);
-            entries.push((self.mask(xxh3_64(&buf)), 1.0));
-            key(&mut buf, "qd", &[&term, &[SEP], doc_id.as_bytes()]);
-            entries.push((self.mask(xxh3_64(&buf)), 1.0));
+        let mut q = std::mem::take(&mut self.scratch);
+        self.query_into(query, &mut q);
+        self.push_doc(rows, &q, doc_id, position, extra);
+        self.scratch = q;
+    }
+
+    /// [`ClickHasher::push_click`] for a query hashed already.
+    pub fn push_doc(
+        &mut self,
+        rows: &mut SparseRows,
+        query: &Query,
+        doc_id: &str,
+        position: Option<u32>,
+        extra: &[(&str, f32)],
+    ) {
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.clear();
+        entries.extend(query.indices.iter().map(|&i| (i, 1.0)));
+        for term in &query.terms {
+            let i = self.hash("qd", &[term, &[SEP], doc_id.as_bytes()]);
+            entries.push((i, 1.0));
         }
-        key(&mut buf, "d", &[doc_id.as_bytes()]);
-        entries.push((self.mask(xxh3_64(&buf)), 1.0));
+        entries.push((self.hash("d", &[doc_id.as_bytes()]), 1.0));
         if let Some(p) = position {
-            let p = p.clamp(1, MAX_POSITION).to_string();
-            key(&mut buf, "pos", &[p.as_bytes()]);
-            entries.push((self.mask(xxh3_64(&buf)), 1.0));
+            let p = p.clamp(1, MAX_POSITION) as usize;
+            entries.push((self.hash("pos", &[POSITIONS[p - 1].as_bytes()]), 1.0));
         }
         for (name, v) in extra {
-            key(&mut buf, "x", &[name.as_bytes()]);
-            entries.push((self.mask(xxh3_64(&buf)), *v));
+            entries.push((self.hash("x", &[name.as_bytes()]), *v));
         }
         entries.sort_unstable_by_key(|e| e.0);
-        let mut indices = Vec::with_capacity(entries.len());
-        let mut values: Vec<f32> = Vec::with_capacity(entries.len());
-        for (i, v) in entries {
-            if indices.last() == Some(&i) {
-                if let Some(last) = values.last_mut() {
-                    *last += v;
+        let mut last = None;
+        for &(i, v) in &entries {
+            if last == Some(i) {
+                if let Some(value) = rows.values.last_mut() {
+                    *value += v;
                 }
             } else {
-                indices.push(i);
-                values.push(v);
+                rows.indices.push(i);
+                rows.values.push(v);
+                last = Some(i);
             }
         }
-        rows.push(&indices, &values);
+        rows.offsets.push(rows.indices.len());
+        self.entries = entries;
     }
 }
+
+/// The position tokens, 1 to [`MAX_POSITION`].
+const POSITIONS: [&str; MAX_POSITION as usize] = [
+    "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17",
+    "18", "19", "20",
+];
 
 /// `namespace 0x1f parts...` into `buf`.
 fn key(buf: &mut Vec<u8>, namespace: &str, parts: &[&[u8]]) {
@@ -144,12 +205,12 @@ mod tests {
 
     #[test]
     fn xxh3_matches_the_published_function() {
-        // XXH3-64 of the empty input (xxHash's reference value), and two
-        // keys as Python's `xxhash` 3.5.0 computes them
-        // (`xxhash.xxh3_64_intdigest(b"q\x1fshoes")`, ...).
+        // XXH3-64 of the empty input (xxHash's reference value), and a key
+        // as Python's `xxhash` 3.5.0 computes it
+        // (`xxhash.xxh3_64_intdigest(b"q\x1fshoes")`).
         assert_eq!(xxh3_64(b""), 0x2d06_8005_38d3_94c2);
         assert_eq!(xxh3_64(b"q\x1fshoes"), 0x2899_7c7f_e2b8_7e52);
-        let h = ClickHasher::new(18).unwrap();
+        let mut h = ClickHasher::new(18).unwrap();
         assert_eq!(
             h.index("q", "shoes"),
             (0x2899_7c7f_e2b8_7e52u64 & 0x3ffff) as u32
@@ -157,8 +218,21 @@ mod tests {
     }
 
     #[test]
+    fn a_click_row_is_the_same_in_every_run_and_on_every_machine() {
+        // The six keys of this event hashed by Python's `xxhash` 3.5.0
+        // (xxh3_64_intdigest(key) & (2^18 - 1), sorted): an independent
+        // implementation, so a change of hash, key layout or mask fails.
+        let mut h = ClickHasher::new(18).unwrap();
+        let mut rows = SparseRows::new(h.dim());
+        h.push_click(&mut rows, "Red shoes", "doc-7", Some(2), &[]);
+        let (idx, val) = rows.batch().unwrap().row(0);
+        assert_eq!(idx, [32338, 88720, 90533, 116736, 178503, 256179]);
+        assert_eq!(val, [1.0; 6]);
+    }
+
+    #[test]
     fn terms_are_case_folded_and_repeats_merge() {
-        let h = ClickHasher::new(20).unwrap();
+        let mut h = ClickHasher::new(20).unwrap();
         let mut rows = SparseRows::new(h.dim());
         h.push_click(
             &mut rows,
@@ -178,7 +252,7 @@ mod tests {
 
     #[test]
     fn positions_past_the_cap_share_a_feature() {
-        let h = ClickHasher::new(18).unwrap();
+        let mut h = ClickHasher::new(18).unwrap();
         let mut rows = SparseRows::new(h.dim());
         h.push_click(&mut rows, "a", "d", Some(25), &[]);
         h.push_click(&mut rows, "a", "d", Some(MAX_POSITION), &[]);
@@ -196,7 +270,7 @@ mod tests {
             position in proptest::option::of(0u32..50),
             bits in 1u32..=28,
         ) {
-            let h = ClickHasher::new(bits).unwrap();
+            let mut h = ClickHasher::new(bits).unwrap();
             let mut a = SparseRows::new(h.dim());
             h.push_click(&mut a, &query, &doc, position, &[]);
             let mut b = SparseRows::new(h.dim());

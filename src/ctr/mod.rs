@@ -113,7 +113,7 @@ impl Agent {
         clicked: bool,
         extra: &[(&str, f32)],
     ) -> Result<IngestAck, AgentError> {
-        let h = self.click_hasher()?;
+        let mut h = self.click_hasher()?;
         let mut rows = SparseRows::new(h.dim());
         h.push_click(&mut rows, query, doc_id, Some(position), extra);
         self.ingest_sparse(rows, &[f32::from(u8::from(clicked))])
@@ -121,7 +121,7 @@ impl Agent {
 
     /// Records many click events in one call (one message to the agent).
     pub fn record_clicks(&self, clicks: &[Click]) -> Result<IngestAck, AgentError> {
-        let h = self.click_hasher()?;
+        let mut h = self.click_hasher()?;
         let mut rows = SparseRows::new(h.dim());
         let mut labels = Vec::with_capacity(clicks.len());
         for c in clicks {
@@ -135,13 +135,14 @@ impl Agent {
     /// (the newest checkpoint, or the ensemble), position bias removed: the
     /// rows carry no position feature.
     pub fn rank<S: AsRef<str>>(&self, query: &str, doc_ids: &[S]) -> Result<Ranking, AgentError> {
-        let h = self.click_hasher()?;
+        let mut h = self.click_hasher()?;
         if doc_ids.is_empty() {
             return Err(AgentError::Plugin(PluginError::EmptyBatch));
         }
         let mut rows = SparseRows::new(h.dim());
+        let q = h.query(query);
         for d in doc_ids {
-            h.push_click(&mut rows, query, d.as_ref(), None, &[]);
+            h.push_doc(&mut rows, &q, d.as_ref(), None, &[]);
         }
         let p = self.predict_sparse(&rows)?;
         let mut docs: Vec<Ranked> = doc_ids

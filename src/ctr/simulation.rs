@@ -223,7 +223,7 @@ pub fn run(
     mut progress: impl FnMut(usize),
 ) -> Result<CtrSummary, AgentError> {
     let events = agent.subscribe()?;
-    let hasher = ClickHasher::for_dim(agent.input().1).ok_or_else(|| {
+    let mut hasher = ClickHasher::for_dim(agent.input().1).ok_or_else(|| {
         AgentError::Plugin(refit_plugin::PluginError::BadSparse(
             "the CTR simulation needs a sparse model (kind = \"ftrl\")".into(),
         ))

@@ -60,6 +60,24 @@ pub(crate) fn json_config(limit: usize) -> web::JsonConfig {
         })
 }
 
+/// Dense rows for the agent's model, or the 400 answer: the model must take
+/// dense rows, each of its width.
+fn dense_rows(
+    agent: &crate::Agent,
+    rows: &[Vec<Option<f32>>],
+) -> Result<Vec<f32>, Box<HttpResponse>> {
+    if let (refit_plugin::InputKind::Sparse, _) = agent.input() {
+        return Err(Box::new(agent_error(AgentError::Plugin(
+            refit_plugin::PluginError::WrongInput {
+                kind: agent.spec().kind.clone(),
+                expected: refit_plugin::InputKind::Sparse,
+                got: refit_plugin::InputKind::Dense,
+            },
+        ))));
+    }
+    flatten(rows, agent.spec().width()).map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, e)))
+}
+
 /// Rows as arrays of numbers; `null` is a missing value.
 fn flatten(rows: &[Vec<Option<f32>>], width: usize) -> Result<Vec<f32>, String> {
     let mut out = Vec::with_capacity(rows.len() * width);
@@ -93,10 +111,9 @@ pub(crate) struct Samples {
 }
 
 pub(crate) async fn samples(state: web::Data<HttpState>, body: web::Json<Samples>) -> HttpResponse {
-    let width = state.agent.spec().width();
-    let rows = match flatten(&body.rows, width) {
+    let rows = match dense_rows(&state.agent, &body.rows) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        Err(answer) => return *answer,
     };
     let labels = body.into_inner().labels;
     let agent = state.agent.clone();
@@ -111,9 +128,9 @@ pub(crate) struct Predict {
 }
 
 pub(crate) async fn predict(state: web::Data<HttpState>, body: web::Json<Predict>) -> HttpResponse {
-    let rows = match flatten(&body.rows, state.agent.spec().width()) {
+    let rows = match dense_rows(&state.agent, &body.rows) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        Err(answer) => return *answer,
     };
     let answer = match &body.key {
         Some(key) => state.agent.predict_keyed(key, &rows),
@@ -150,6 +167,45 @@ pub(crate) async fn feedback(
             .map(|counted| serde_json::json!({ "counted": counted }))
     })
     .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Clicks {
+    clicks: Vec<crate::ctr::Click>,
+}
+
+/// `POST /v1/clicks`: click events for a sparse (CTR) model.
+pub(crate) async fn clicks(state: web::Data<HttpState>, body: web::Json<Clicks>) -> HttpResponse {
+    let clicks = body.into_inner().clicks;
+    if let Some(i) = clicks.iter().position(|c| c.position == 0) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("click {i}: positions start at 1"),
+        );
+    }
+    let agent = state.agent.clone();
+    blocking(move || agent.record_clicks(&clicks)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Rank {
+    query: String,
+    doc_ids: Vec<String>,
+}
+
+/// `POST /v1/rank`: a query's documents by predicted CTR.
+pub(crate) async fn rank(state: web::Data<HttpState>, body: web::Json<Rank>) -> HttpResponse {
+    let body = body.into_inner();
+    match state.agent.rank(&body.query, &body.doc_ids) {
+        Ok(r) => HttpResponse::Ok().json(serde_json::json!({
+            "docs": r.docs,
+            "version": r.version.to_string(),
+            "ensemble": r.ensemble.map(|v| v.to_string()),
+        })),
+        Err(e) => agent_error(e),
+    }
 }
 
 pub(crate) async fn stats(state: web::Data<HttpState>) -> HttpResponse {

@@ -8,6 +8,8 @@
 //! | `POST /v1/samples` | `{"rows": [[..]], "labels": [..]}` | `{"accepted", "pending", "buffered"}` |
 //! | `POST /v1/predict` | `{"rows": [[..]], "key"?: "user-1"}` | `{"values", "version", "variant", "ensemble", "request_id"}` |
 //! | `POST /v1/feedback` | `{"request_id": 7, "labels": [..]}` | `{"counted": n}` |
+//! | `POST /v1/clicks` | `{"clicks": [{"query", "doc_id", "position", "clicked"}]}` | `{"accepted", "pending", "buffered"}` |
+//! | `POST /v1/rank` | `{"query": "red shoes", "doc_ids": [..]}` | `{"docs": [{"doc_id", "score"}], "version", "ensemble"}` |
 //! | `GET /v1/stats` | | the agent's stats |
 //! | `GET /v1/versions` | | stored versions, active marker |
 //! | `POST /v1/rollback` | `{"version": "v3"}` | the version's manifest entry |
@@ -113,6 +115,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/samples", web::post().to(handlers::samples))
         .route("/v1/predict", web::post().to(handlers::predict))
         .route("/v1/feedback", web::post().to(handlers::feedback))
+        .route("/v1/clicks", web::post().to(handlers::clicks))
+        .route("/v1/rank", web::post().to(handlers::rank))
         .route("/v1/stats", web::get().to(handlers::stats))
         .route("/v1/versions", web::get().to(handlers::versions))
         .route("/v1/rollback", web::post().to(handlers::rollback))
