@@ -929,9 +929,25 @@ impl Agent {
     /// # Ok::<(), refit::AgentError>(())
     /// ```
     pub fn train_offline(&self, rows: &[f32], labels: &[f32]) -> Result<OfflineReport, AgentError> {
+        self.dense_only()?;
+        self.train_offline_rows(Rows::Dense(rows.to_vec()), labels)
+    }
+
+    /// [`Agent::train_offline`] for a sparse model (e.g. a day of hashed
+    /// click events): the next offline version, e.g.
+    /// `models/ctr_offline/ctr_model_v1.refit`.
+    pub fn train_offline_sparse(
+        &self,
+        rows: SparseRows,
+        labels: &[f32],
+    ) -> Result<OfflineReport, AgentError> {
+        self.train_offline_rows(Rows::Sparse(rows), labels)
+    }
+
+    fn train_offline_rows(&self, rows: Rows, labels: &[f32]) -> Result<OfflineReport, AgentError> {
         self.live()?;
         let report = block(self.inner.addrs.trainer.send(TrainOffline {
-            rows: Rows::Dense(rows.to_vec()),
+            rows,
             labels: labels.to_vec(),
             reason: "manual".into(),
         }))??;

@@ -275,3 +275,31 @@ fn clicks_and_rank_over_http() {
     server.stop();
     agent.shutdown().unwrap();
 }
+
+#[test]
+fn an_offline_ctr_model_is_stored_as_ctr_model_v1_and_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(ctr_config(dir.path(), 100)).unwrap();
+    let mut h = refit::ctr::ClickHasher::for_dim(agent.input().1).unwrap();
+    let mut rows = refit::rows::SparseRows::new(h.dim());
+    let mut labels = Vec::new();
+    for i in 0..2_000u32 {
+        let doc = format!("doc-{}", i % 5);
+        h.push_click(&mut rows, "kids boots", &doc, Some(1 + i % 3), &[]);
+        labels.push(if i % 5 == 0 && i % 3 == 0 { 1.0 } else { 0.0 });
+    }
+    let report = agent.train_offline_sparse(rows, &labels).unwrap();
+    assert_eq!(report.version.to_string(), "v1");
+    assert!(
+        dir.path()
+            .join("models/ctr_offline/ctr_model_v1.refit")
+            .exists()
+    );
+    let ranking = agent.rank("kids boots", &["doc-3", "doc-0"]).unwrap();
+    assert_eq!(ranking.version.to_string(), "v1");
+    assert_eq!(ranking.docs[0].doc_id, "doc-0", "{ranking:?}");
+    // Dense data for a sparse model is refused by name.
+    let err = agent.train_offline(&[1.0], &[1.0]).unwrap_err();
+    assert!(err.to_string().contains("takes sparse batches"), "{err}");
+    agent.shutdown().unwrap();
+}
