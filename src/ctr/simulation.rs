@@ -192,24 +192,28 @@ pub fn ndcg(ranking: &[usize], gains: &[f64], k: usize) -> f64 {
     dcg(&mut ranking.iter().map(|&i| gains[i])) / best
 }
 
+/// The agent's ranking of `docs` as candidate slots (ids may repeat: each
+/// slot is taken once, in order).
+fn ranked_slots(agent: &Agent, query: &str, docs: &[String]) -> Result<Vec<usize>, AgentError> {
+    let ranking = agent.rank(query, docs)?;
+    let mut used = vec![false; docs.len()];
+    Ok(ranking
+        .docs
+        .iter()
+        .filter_map(|r| {
+            let i = (0..docs.len()).find(|&i| !used[i] && docs[i] == r.doc_id)?;
+            used[i] = true;
+            Some(i)
+        })
+        .collect())
+}
+
 /// Mean NDCG@k of the agent's rankings over every query.
 fn measure(agent: &Agent, world: &World) -> Result<f64, AgentError> {
     let mut sum = 0.0;
     for (q, query) in world.queries.iter().enumerate() {
         let docs = &world.docs[q];
-        let ranking = agent.rank(query, docs)?;
-        // Map ranked ids back to candidate slots (ids may repeat: take each
-        // slot once, in order).
-        let mut used = vec![false; docs.len()];
-        let order: Vec<usize> = ranking
-            .docs
-            .iter()
-            .filter_map(|r| {
-                let i = (0..docs.len()).find(|&i| !used[i] && docs[i] == r.doc_id)?;
-                used[i] = true;
-                Some(i)
-            })
-            .collect();
+        let order = ranked_slots(agent, query, docs)?;
         sum += ndcg(&order, &world.attract[q], docs.len());
     }
     Ok(sum / world.queries.len() as f64)
@@ -247,17 +251,7 @@ pub fn run(
         if rng.random::<f64>() < c.explore {
             order.shuffle(&mut rng);
         } else {
-            let ranking = agent.rank(query, docs)?;
-            let mut used = vec![false; docs.len()];
-            order = ranking
-                .docs
-                .iter()
-                .filter_map(|r| {
-                    let i = (0..docs.len()).find(|&i| !used[i] && docs[i] == r.doc_id)?;
-                    used[i] = true;
-                    Some(i)
-                })
-                .collect();
+            order = ranked_slots(agent, query, docs)?;
         }
         let page: Vec<Click> = order
             .iter()
