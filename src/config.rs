@@ -149,6 +149,27 @@ pub struct SamplesConfig {
     pub max_age: Duration,
     /// Drop the oldest segments while the log is larger (default 1 GiB).
     pub max_bytes: u64,
+    /// When `ingest` acknowledges (default `none`): see [`Durability`].
+    pub durability: Durability,
+    /// With `durability = "batch"`: how long a call waits for others to
+    /// share its fsync (default "2ms").
+    pub group_commit: Duration,
+}
+
+/// When an accepted sample is acknowledged (`[samples] durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// Once written to the operating system: a crash of the process loses
+    /// nothing acknowledged, a crash of the machine can lose what was not
+    /// fsynced yet (fsync on `flush()` and shutdown).
+    #[default]
+    None,
+    /// Group commit: once an fsync covering the call completed; calls that
+    /// arrive within `group_commit` share one fsync.
+    Batch,
+    /// Once fsynced, one fsync per call.
+    Always,
 }
 
 impl Default for SamplesConfig {
@@ -158,6 +179,8 @@ impl Default for SamplesConfig {
             segment_bytes: 64 << 20,
             max_age: Duration(std::time::Duration::from_secs(56 * 86_400)),
             max_bytes: 1 << 30,
+            durability: Durability::None,
+            group_commit: Duration(std::time::Duration::from_millis(2)),
         }
     }
 }
@@ -677,6 +700,18 @@ impl Config {
         }
         if self.samples.segment_bytes == 0 {
             return invalid("samples.segment_bytes", "must be at least 1".into());
+        }
+        if self.samples.durability != Durability::None && !self.samples.enabled {
+            return invalid(
+                "samples.durability",
+                "needs samples.enabled = true (the sample log is what is made durable)".into(),
+            );
+        }
+        if self.samples.group_commit.0 > std::time::Duration::from_secs(1) {
+            return invalid(
+                "samples.group_commit",
+                "must be at most 1s (acknowledgements wait for it)".into(),
+            );
         }
         if self.model.kind.is_empty() {
             return invalid("model.kind", "must name a plugin".into());

@@ -8,13 +8,21 @@ use refit_plugin::{Batch, InputKind, ModelSpec, PluginError, validate};
 use crate::actors::drift::Drift;
 use crate::agent::AgentError;
 use crate::clock::Clock;
-use crate::config::{Config, OnlineConfig, SamplesConfig};
+use crate::config::{Config, Durability, OnlineConfig, SamplesConfig};
 use crate::messages::{
     ConfigChanged, FlushBuffer, GetIngestStats, IngestAck, IngestSamples, IngestStats,
     ObserveBatch, TrainedCount, Trigger,
 };
 use crate::rows::Rows;
 use crate::sample_log::SampleLog;
+
+/// A call logged under `durability = "batch"`, waiting for the group
+/// commit.
+struct Waiting {
+    rows: Rows,
+    labels: Vec<f32>,
+    reply: futures::channel::oneshot::Sender<Result<IngestAck, AgentError>>,
+}
 
 /// Validates, counts and buffers samples; emits batches for training.
 pub struct Ingest {
@@ -42,6 +50,10 @@ pub struct Ingest {
     tick: Option<SpawnHandle>,
     /// Where accepted samples are logged (none: `samples.enabled = false`).
     log: Option<SampleLog>,
+    /// Calls logged and waiting for their group commit.
+    waiting: Vec<Waiting>,
+    waiting_rows: u64,
+    commit_scheduled: bool,
     samples: SamplesConfig,
 }
 
@@ -78,6 +90,9 @@ impl Ingest {
             clock,
             tick: None,
             log,
+            waiting: Vec::new(),
+            waiting_rows: 0,
+            commit_scheduled: false,
             samples: config.samples.clone(),
         }
     }
@@ -171,26 +186,16 @@ impl Actor for Ingest {
     }
 }
 
-impl Handler<IngestSamples> for Ingest {
-    type Result = Result<IngestAck, AgentError>;
+impl Ingest {
+    /// Samples accepted, waiting for their group commit, or both.
+    fn pending_with_waiting(&self) -> u64 {
+        self.pending() + self.waiting_rows
+    }
 
-    fn handle(&mut self, msg: IngestSamples, _: &mut Context<Self>) -> Self::Result {
-        let _span = tracing::debug_span!("ingest", rows = msg.labels.len()).entered();
-        self.check(&msg)?;
-        let n = msg.labels.len();
-        let max = self.online.max_pending_samples as u64;
-        if self.pending() + n as u64 > max {
-            self.refusals += 1;
-            return Err(AgentError::Backpressure {
-                pending: self.pending(),
-                max,
-            });
-        }
-        if let Some(log) = &mut self.log {
-            log.append_rows(self.accepted, &msg.rows, &msg.labels)
-                .map_err(|e| AgentError::SampleLog(format!("{}: {e}", log.dir().display())))?;
-        }
-        if let Err(kind) = self.rows.append(&msg.rows) {
+    /// Takes logged (and, as `durability` says, synced) samples into the
+    /// training buffer; may start an update.
+    fn accept(&mut self, rows: &Rows, labels: &[f32]) -> Result<IngestAck, AgentError> {
+        if let Err(kind) = self.rows.append(rows) {
             // `check` refused other kinds already.
             return Err(AgentError::Plugin(PluginError::WrongInput {
                 kind: self.spec.kind.clone(),
@@ -198,10 +203,11 @@ impl Handler<IngestSamples> for Ingest {
                 got: kind,
             }));
         }
-        self.labels.extend_from_slice(&msg.labels);
+        let n = labels.len();
+        self.labels.extend_from_slice(labels);
         self.accepted += n as u64;
         if self.spec.task == refit_plugin::Task::Classification {
-            let pos = msg.labels.iter().filter(|&&y| y == 1.0).count() as u64;
+            let pos = labels.iter().filter(|&&y| y == 1.0).count() as u64;
             self.positive += pos;
             self.negative += n as u64 - pos;
         }
@@ -214,14 +220,102 @@ impl Handler<IngestSamples> for Ingest {
             buffered: self.labels.len(),
         })
     }
+
+    /// fsyncs the sample log (the error names the log).
+    fn sync_log(&mut self) -> Result<(), AgentError> {
+        match &mut self.log {
+            Some(log) => log
+                .sync()
+                .map_err(|e| format!("{}: fsync failed: {e}", log.dir().display()))
+                .map_err(AgentError::SampleLog),
+            None => Ok(()),
+        }
+    }
+
+    /// The group commit: one fsync for every waiting call, then their
+    /// acknowledgements (or, when the fsync failed, the error; their
+    /// records are in the log but were never acknowledged).
+    fn commit(&mut self) {
+        self.commit_scheduled = false;
+        let waiting = std::mem::take(&mut self.waiting);
+        self.waiting_rows = 0;
+        if waiting.is_empty() {
+            return;
+        }
+        let synced = self.sync_log().map_err(|e| match e {
+            AgentError::SampleLog(message) => message,
+            other => other.to_string(),
+        });
+        for w in waiting {
+            let answer = match &synced {
+                Ok(()) => self.accept(&w.rows, &w.labels),
+                Err(e) => Err(AgentError::SampleLog(e.clone())),
+            };
+            let _ = w.reply.send(answer);
+        }
+    }
+}
+
+impl Handler<IngestSamples> for Ingest {
+    type Result = ResponseFuture<Result<IngestAck, AgentError>>;
+
+    fn handle(&mut self, msg: IngestSamples, ctx: &mut Context<Self>) -> Self::Result {
+        let _span = tracing::debug_span!("ingest", rows = msg.labels.len()).entered();
+        let ready =
+            |r: Result<IngestAck, AgentError>| -> Self::Result { Box::pin(async move { r }) };
+        if let Err(e) = self.check(&msg) {
+            return ready(Err(e.into()));
+        }
+        let n = msg.labels.len();
+        let max = self.online.max_pending_samples as u64;
+        if self.pending_with_waiting() + n as u64 > max {
+            self.refusals += 1;
+            return ready(Err(AgentError::Backpressure {
+                pending: self.pending_with_waiting(),
+                max,
+            }));
+        }
+        if let Some(log) = &mut self.log {
+            let first = self.accepted + self.waiting_rows;
+            if let Err(e) = log.append_rows(first, &msg.rows, &msg.labels) {
+                return ready(Err(AgentError::SampleLog(format!(
+                    "{}: {e}",
+                    log.dir().display()
+                ))));
+            }
+        }
+        match self.samples.durability {
+            Durability::None => ready(self.accept(&msg.rows, &msg.labels)),
+            Durability::Always => {
+                let answer = self
+                    .sync_log()
+                    .and_then(|()| self.accept(&msg.rows, &msg.labels));
+                ready(answer)
+            }
+            Durability::Batch => {
+                let (reply, answer) = futures::channel::oneshot::channel();
+                self.waiting_rows += n as u64;
+                self.waiting.push(Waiting {
+                    rows: msg.rows,
+                    labels: msg.labels,
+                    reply,
+                });
+                if !self.commit_scheduled {
+                    self.commit_scheduled = true;
+                    ctx.run_later(self.samples.group_commit.0, |act, _| act.commit());
+                }
+                Box::pin(async move { answer.await.unwrap_or(Err(AgentError::Stopped)) })
+            }
+        }
+    }
 }
 
 impl Handler<FlushBuffer> for Ingest {
     type Result = usize;
     fn handle(&mut self, _: FlushBuffer, _: &mut Context<Self>) -> usize {
-        if let Some(log) = &mut self.log
-            && let Err(e) = log.sync()
-        {
+        // Calls waiting for a group commit are committed first.
+        self.commit();
+        if let Err(e) = self.sync_log() {
             tracing::error!(error = %e, "sample log: fsync failed");
         }
         self.emit(Trigger::Flush)
@@ -258,6 +352,9 @@ impl Handler<ConfigChanged> for Ingest {
     fn handle(&mut self, msg: ConfigChanged, ctx: &mut Context<Self>) {
         let old = self.online.update_frequency;
         self.online = msg.0.online.clone();
+        // Durability hot-reloads; calls already waiting keep their commit.
+        self.samples.durability = msg.0.samples.durability;
+        self.samples.group_commit = msg.0.samples.group_commit;
         if old != self.online.update_frequency {
             // The schedule tick follows the new frequency.
             self.schedule(ctx);
