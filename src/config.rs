@@ -238,6 +238,10 @@ pub struct RetrainConfig {
     pub min_samples: u64,
     /// Most recent retained samples a full retrain uses (default 100000).
     pub max_rows: usize,
+    /// Least time between two retrains for degradation (default "1h"), so
+    /// a metric that a retrain cannot lift does not start one retrain after
+    /// another.
+    pub degradation_cooldown: Duration,
 }
 
 impl Default for RetrainConfig {
@@ -247,6 +251,7 @@ impl Default for RetrainConfig {
             degradation_margin: 0.05,
             min_samples: 2_000,
             max_rows: 100_000,
+            degradation_cooldown: Duration(std::time::Duration::from_secs(3_600)),
         }
     }
 }

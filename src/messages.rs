@@ -218,8 +218,8 @@ pub struct TrainBatch {
     pub reference: Option<Arc<DriftReference>>,
 }
 
-/// Trainer → Ingest: this many samples left the pending count (trained on or
-/// skipped).
+/// Trainer or Registry → Ingest: this many samples left the pending count
+/// (skipped, or trained on and checkpointed).
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct TrainedCount(pub usize);
@@ -243,6 +243,10 @@ pub struct Checkpoint {
     pub metrics: Option<Scores>,
     /// The drift reference the model was monitored against.
     pub drift_reference: Option<Arc<DriftReference>>,
+    /// The update's samples, released from Ingest's pending count once the
+    /// checkpoint is written (or failed), so back-pressure also bounds the
+    /// checkpoints waiting to be written.
+    pub release: Option<(actix::Recipient<TrainedCount>, usize)>,
 }
 
 /// Trainer → Registry: store an offline version (which becomes active).

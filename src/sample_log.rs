@@ -296,9 +296,10 @@ pub fn read_recent(dir: &Path, width: usize, max_rows: usize) -> std::io::Result
     read_rows(dir, InputKind::Dense, width, max_rows)
 }
 
-/// Reads every good record of the log in `dir` whose rows are of `input`
+/// Reads the good records of the log in `dir` whose rows are of `input`
 /// kind with `width` features (dense) or `width` coordinates (sparse),
-/// keeping the most recent `max_rows` samples.
+/// keeping the most recent `max_rows` samples. Segments older than those
+/// are not read (`records` and `bad_records` count the segments read).
 pub fn read_rows(
     dir: &Path,
     input: InputKind,
@@ -313,9 +314,14 @@ pub fn read_rows(
         records: 0,
         bad_records: 0,
     };
-    for (_, _, path) in segments(dir)? {
+    // Newest segment first, stopping once `max_rows` are in hand: memory is
+    // bounded by `max_rows` and one segment, not by the log's size.
+    let mut newest_first: Vec<Vec<(u64, Rows, Vec<f32>)>> = Vec::new();
+    let mut total = 0usize;
+    for (_, _, path) in segments(dir)?.iter().rev() {
         let mut bytes = Vec::new();
-        File::open(&path)?.read_to_end(&mut bytes)?;
+        File::open(path)?.read_to_end(&mut bytes)?;
+        let mut segment = Vec::new();
         let mut at = 0usize;
         while at < bytes.len() {
             let parsed = match input {
@@ -325,7 +331,8 @@ pub fn read_rows(
             };
             match parsed {
                 Some((len, first, rows, labels)) => {
-                    batches.push((first, rows, labels));
+                    total += labels.len();
+                    segment.push((first, rows, labels));
                     out.records += 1;
                     at += len;
                 }
@@ -336,8 +343,12 @@ pub fn read_rows(
                 }
             }
         }
+        newest_first.push(segment);
+        if total >= max_rows {
+            break;
+        }
     }
-    let total: usize = batches.iter().map(|b| b.2.len()).sum();
+    batches.extend(newest_first.into_iter().rev().flatten());
     let mut skip = total.saturating_sub(max_rows);
     for (first, rows, labels) in batches {
         let n = labels.len();
@@ -442,6 +453,23 @@ fn record(b: &[u8], width: usize) -> Option<(usize, u64, Vec<f32>, Vec<f32>)> {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+
+    #[test]
+    fn reading_the_newest_rows_reads_only_the_segments_they_are_in() {
+        let dir = tempfile::tempdir().unwrap();
+        // One record per segment.
+        let mut log = SampleLog::open(dir.path(), 1, 10, crate::clock::system()).unwrap();
+        for i in 0..10u64 {
+            log.append(i, &[i as f32], &[(i % 2) as f32]).unwrap();
+        }
+        log.sync().unwrap();
+        assert_eq!(segments(dir.path()).unwrap().len(), 10);
+        let read = read_recent(dir.path(), 1, 3).unwrap();
+        assert_eq!(read.rows.dense().unwrap(), [7.0, 8.0, 9.0]);
+        assert_eq!((read.first_sample, read.records), (Some(7), 3));
+        let all = read_recent(dir.path(), 1, 100).unwrap();
+        assert_eq!((all.labels.len(), all.records), (10, 10));
+    }
 
     #[test]
     fn a_torn_tail_is_skipped_and_reported() {

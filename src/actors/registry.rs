@@ -4,7 +4,7 @@ use crate::actors::server::Server;
 use crate::agent::AgentError;
 use crate::messages::{
     Activate, Barrier, Checkpoint, Event, GetRegistryStats, Promote, Publish, RegistryStats,
-    SaveOffline,
+    SaveOffline, TrainedCount,
 };
 use crate::registry::{Mode, Skipped, Store, VersionEntry, VersionId, VersionMeta};
 
@@ -55,8 +55,13 @@ impl Actor for Registry {
 
 impl Handler<Checkpoint> for Registry {
     type Result = ();
-    fn handle(&mut self, msg: Checkpoint, _: &mut Context<Self>) {
+    fn handle(&mut self, mut msg: Checkpoint, _: &mut Context<Self>) {
         let _span = tracing::info_span!("registry.checkpoint").entered();
+        if let Some((ingest, samples)) = msg.release.take() {
+            // Released whatever the write's outcome: the samples were
+            // trained on; a failed write is reported by its own event.
+            ingest.do_send(TrainedCount(samples));
+        }
         let meta = VersionMeta {
             parent: self.active,
             samples_seen: msg.samples_seen,

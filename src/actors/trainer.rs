@@ -60,6 +60,8 @@ pub struct Trainer {
     /// When the last offline version was trained (or the trainer started),
     /// ms since the epoch.
     last_offline_ms: u64,
+    /// When the last retrain for degradation started (agent clock).
+    last_degradation_ms: Option<u64>,
     /// The sample store full retrains read.
     samples: Option<PathBuf>,
     ingest: Addr<Ingest>,
@@ -94,6 +96,7 @@ impl Trainer {
             offline: c.offline.clone(),
             retrain: c.retrain.clone(),
             last_offline_ms: setup.clock.now_ms(),
+            last_degradation_ms: None,
             clock: setup.clock,
             samples: setup.samples,
             ingest,
@@ -219,15 +222,21 @@ impl Handler<TrainBatch> for Trainer {
                 clipped_steps: clipped,
             });
             match self.model.save() {
-                Ok(bytes) => self.registry.do_send(Checkpoint {
-                    bytes,
-                    snapshot: self.model.snapshot(),
-                    samples_seen: self.stats.trained,
-                    learning_rate: lr,
-                    severity,
-                    metrics: self.stats.metrics,
-                    drift_reference: msg.reference.clone(),
-                }),
+                Ok(bytes) => {
+                    self.registry.do_send(Checkpoint {
+                        bytes,
+                        snapshot: self.model.snapshot(),
+                        samples_seen: self.stats.trained,
+                        learning_rate: lr,
+                        severity,
+                        metrics: self.stats.metrics,
+                        drift_reference: msg.reference.clone(),
+                        release: Some((self.ingest.clone().recipient(), n)),
+                    });
+                    self.maybe_retrain(ctx);
+                    // The Registry releases the samples once written.
+                    return;
+                }
                 Err(e) => self.publish(Event::CheckpointFailed {
                     error: e.to_string(),
                 }),
@@ -242,7 +251,8 @@ impl Trainer {
     /// Why a full retrain is due now, if it is: `full_every` has passed
     /// since the last offline version (or the start), or the progressive
     /// metric is worse than that version's holdout metric by more than the
-    /// margin after `min_samples` scored samples.
+    /// margin after `min_samples` scored samples and at least
+    /// `degradation_cooldown` after the last retrain for degradation.
     fn retrain_due(&self) -> Option<&'static str> {
         let elapsed = self.clock.now_ms().saturating_sub(self.last_offline_ms);
         if u128::from(elapsed) >= self.retrain.full_every.0.as_millis() {
@@ -250,6 +260,12 @@ impl Trainer {
         }
         if self.stats.scored_since_offline < self.retrain.min_samples {
             return None;
+        }
+        if let Some(last) = self.last_degradation_ms {
+            let since = self.clock.now_ms().saturating_sub(last);
+            if u128::from(since) < self.retrain.degradation_cooldown.0.as_millis() {
+                return None;
+            }
         }
         let margin = self.retrain.degradation_margin;
         match (self.stats.offline_metrics?, self.stats.metrics?) {
@@ -275,6 +291,9 @@ impl Trainer {
         };
         // Not again until this one is done and its own rules say so.
         self.last_offline_ms = self.clock.now_ms();
+        if reason == "degradation" {
+            self.last_degradation_ms = Some(self.last_offline_ms);
+        }
         self.stats.scored_since_offline = 0;
         let read = match &self.samples {
             None => Err("samples.enabled = false: there are no retained samples".to_owned()),
