@@ -158,6 +158,7 @@ pub struct AgentBuilder {
     clock: Arc<dyn Clock>,
     resume: bool,
     warm_start: Option<WarmStart>,
+    storage: Arc<dyn crate::storage::Storage>,
 }
 
 /// Where online learning starts when not from the store's active version
@@ -178,6 +179,13 @@ impl AgentBuilder {
     /// version.
     pub fn warm_start(mut self, from: WarmStart) -> Self {
         self.warm_start = Some(from);
+        self
+    }
+
+    /// Write model versions, manifests and the sample log through
+    /// `storage` (e.g. [`crate::storage::Faulty`] to test disk faults).
+    pub fn storage(mut self, storage: Arc<dyn crate::storage::Storage>) -> Self {
+        self.storage = storage;
         self
     }
 
@@ -235,7 +243,8 @@ impl AgentBuilder {
             (None, true) => Vec::new(),
         };
         let spec: ModelSpec = config.model.spec(&features);
-        let store = Store::for_config(&config, self.clock.clone());
+        let store =
+            Store::for_config(&config, self.clock.clone()).with_storage(self.storage.clone());
         let recovery = match &self.warm_start {
             Some(from) => {
                 let id = match from {
@@ -298,11 +307,12 @@ impl AgentBuilder {
         let log = if config.samples.enabled {
             let dir = config.samples_dir();
             Some(
-                SampleLog::open(
+                SampleLog::open_with(
                     &dir,
                     spec.width(),
                     config.samples.segment_bytes,
                     self.clock.clone(),
+                    self.storage.clone(),
                 )
                 .map_err(|e| AgentError::SampleLog(format!("{}: {e}", dir.display())))?,
             )
@@ -609,6 +619,7 @@ impl Agent {
             clock: crate::clock::system(),
             resume: true,
             warm_start: None,
+            storage: crate::storage::disk(),
         }
     }
 

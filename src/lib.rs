@@ -45,5 +45,6 @@ pub mod rows;
 pub mod run;
 pub mod sample_log;
 pub mod serving;
+pub mod storage;
 
 pub use agent::{Agent, AgentBuilder, AgentError, Prediction, Severity, Stats, WarmStart};

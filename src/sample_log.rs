@@ -45,6 +45,7 @@ use refit_plugin::InputKind;
 
 use crate::clock::Clock;
 use crate::rows::{Rows, SparseRows};
+use crate::storage::{Storage, WriteFile};
 
 const HEADER: usize = 8;
 const FIXED: usize = 8 + 8 + 4 + 4;
@@ -54,7 +55,7 @@ const SPARSE: u32 = u32::MAX;
 /// An open segment being appended to.
 struct Segment {
     number: u64,
-    file: BufWriter<File>,
+    file: BufWriter<Box<dyn WriteFile>>,
     bytes: u64,
 }
 
@@ -66,6 +67,7 @@ pub struct SampleLog {
     clock: Arc<dyn Clock>,
     current: Option<Segment>,
     next: u64,
+    storage: Arc<dyn Storage>,
 }
 
 /// A segment file on disk: number, start time, path.
@@ -107,7 +109,18 @@ impl SampleLog {
         segment_bytes: u64,
         clock: Arc<dyn Clock>,
     ) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        Self::open_with(dir, width, segment_bytes, clock, crate::storage::disk())
+    }
+
+    /// [`SampleLog::open`], writing through `storage`.
+    pub fn open_with(
+        dir: &Path,
+        width: usize,
+        segment_bytes: u64,
+        clock: Arc<dyn Clock>,
+        storage: Arc<dyn Storage>,
+    ) -> std::io::Result<Self> {
+        storage.create_dir_all(dir)?;
         let next = segments(dir)?.last().map_or(1, |s| s.0 + 1);
         Ok(Self {
             dir: dir.to_owned(),
@@ -116,6 +129,7 @@ impl SampleLog {
             clock,
             current: None,
             next,
+            storage,
         })
     }
 
@@ -131,7 +145,7 @@ impl SampleLog {
             .is_some_and(|s| s.bytes >= self.segment_bytes);
         if full && let Some(mut old) = self.current.take() {
             old.file.flush()?;
-            old.file.get_ref().sync_all()?;
+            old.file.get_mut().sync()?;
         }
         if self.current.is_none() {
             let number = self.next;
@@ -139,8 +153,8 @@ impl SampleLog {
             let path = self
                 .dir
                 .join(format!("seg_{number:06}_{}.log", self.clock.now_ms()));
-            let file = File::options().create_new(true).append(true).open(&path)?;
-            File::open(&self.dir)?.sync_all()?;
+            let file = self.storage.create_new_append(&path)?;
+            self.storage.sync_dir(&self.dir)?;
             self.current = Some(Segment {
                 number,
                 file: BufWriter::new(file),
@@ -217,7 +231,7 @@ impl SampleLog {
         self.write_record(&payload)
     }
 
-    fn write_record(&mut self, payload: &[u8]) -> std::io::Result<()> {
+    fn write_record_to_segment(&mut self, payload: &[u8]) -> std::io::Result<()> {
         let seg = self.segment()?;
         seg.file.write_all(&(payload.len() as u32).to_le_bytes())?;
         seg.file
@@ -228,11 +242,21 @@ impl SampleLog {
         Ok(())
     }
 
+    fn write_record(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        let written = self.write_record_to_segment(payload);
+        if written.is_err() {
+            // The segment may end in a torn record now (readers stop
+            // there); later records go to a new segment.
+            self.current = None;
+        }
+        written
+    }
+
     /// Makes every appended record durable (fsync).
     pub fn sync(&mut self) -> std::io::Result<()> {
         if let Some(seg) = &mut self.current {
             seg.file.flush()?;
-            seg.file.get_ref().sync_data()?;
+            seg.file.get_mut().sync()?;
         }
         Ok(())
     }
@@ -263,7 +287,7 @@ impl SampleLog {
             // Every record of segment i is older than segment i+1's start.
             let ends_before = all.get(i + 1).map_or(now, |next| next.1);
             if ends_before < cutoff || total > max_bytes {
-                std::fs::remove_file(path)?;
+                self.storage.remove(path)?;
                 total -= sizes[i];
                 sizes[i] = 0;
                 removed.push(path.clone());

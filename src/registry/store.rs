@@ -16,7 +16,6 @@
 //! checks every listed file against its CRC-32 and falls back to the newest
 //! good version.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -24,6 +23,7 @@ use crate::clock::Clock;
 use crate::drift::reference::DriftReference;
 use crate::registry::manifest::{MANIFEST_FORMAT, Manifest, VersionEntry};
 use crate::registry::version::{Mode, VersionId};
+use crate::storage::Storage;
 
 /// File extension of refit model files.
 pub const EXTENSION: &str = "refit";
@@ -60,6 +60,13 @@ pub enum StoreError {
     },
 }
 
+impl Store {
+    /// `write_atomic` through the store's storage.
+    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        crate::storage::write_atomic(self.storage.as_ref(), path, bytes).map_err(io(path))
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.display().to_string(),
@@ -68,23 +75,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 }
 
 /// Writes `bytes` to `path` so that a reader sees the old file or the whole
-/// new one: temp file, fsync, rename, directory fsync.
+/// new one: temp file, fsync, rename, directory fsync (on the local disk;
+/// see [`crate::storage::write_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    // A bare file name's parent is "", which is the current directory.
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = dir.join(tmp_name);
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
+    crate::storage::write_atomic(&crate::storage::Disk, path, bytes)
 }
 
 /// What a new version records besides its bytes.
@@ -155,6 +149,8 @@ pub struct Store {
     /// Start of the version files' names (default: `name`).
     prefix: String,
     clock: Arc<dyn Clock>,
+    /// Where files are written.
+    storage: Arc<dyn Storage>,
 }
 
 impl Store {
@@ -165,7 +161,14 @@ impl Store {
             name: name.to_owned(),
             prefix: name.to_owned(),
             clock,
+            storage: crate::storage::disk(),
         }
+    }
+
+    /// Writes through `storage` (e.g. [`crate::storage::Faulty`] in tests).
+    pub fn with_storage(mut self, storage: Arc<dyn Storage>) -> Self {
+        self.storage = storage;
+        self
     }
 
     /// The store `config` names: `[agent] data_dir`, `name`, `file_prefix`.
@@ -239,7 +242,7 @@ impl Store {
             path: path.display().to_string(),
             problem: e.to_string(),
         })?;
-        write_atomic(&path, &text).map_err(io(&path))
+        self.write(&path, &text)
     }
 
     /// The highest version number among `mode`'s files on disk (listed or
@@ -281,7 +284,7 @@ impl Store {
         retention: Option<usize>,
     ) -> Result<Written, StoreError> {
         let dir = self.dir(mode);
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        self.storage.create_dir_all(&dir).map_err(io(&dir))?;
         let mut manifest = self.manifest(mode)?;
         let number = manifest.next.max(self.highest_on_disk(mode) + 1);
         let id = VersionId { mode, number };
@@ -289,14 +292,14 @@ impl Store {
         let drift_reference = match reference {
             Some(r) => {
                 let sidecar = path.with_extension("drift.json");
-                write_atomic(&sidecar, r.to_json().as_bytes()).map_err(io(&sidecar))?;
+                self.write(&sidecar, r.to_json().as_bytes())?;
                 sidecar
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
             }
             None => None,
         };
-        write_atomic(&path, bytes).map_err(io(&path))?;
+        self.write(&path, bytes)?;
         let now = self.clock.now();
         let entry = VersionEntry {
             mode,
@@ -333,9 +336,9 @@ impl Store {
         for old in dropped {
             let old_path = dir.join(&old.file);
             if let Some(sidecar) = &old.drift_reference {
-                let _ = std::fs::remove_file(dir.join(sidecar));
+                let _ = self.storage.remove(&dir.join(sidecar));
             }
-            match std::fs::remove_file(&old_path) {
+            match self.storage.remove(&old_path) {
                 Ok(()) => removed.push(old_path.display().to_string()),
                 Err(e) => tracing::warn!(path = %old_path.display(), error = %e, "retention"),
             }
@@ -350,7 +353,7 @@ impl Store {
     /// Records `id` as the active version (in the online manifest).
     fn set_active_pointer(&self, id: VersionId) -> Result<(), StoreError> {
         let dir = self.dir(Mode::Online);
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        self.storage.create_dir_all(&dir).map_err(io(&dir))?;
         let mut online = self.manifest(Mode::Online)?;
         online.active = Some(id);
         self.save_manifest(&online)
