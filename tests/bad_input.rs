@@ -266,3 +266,43 @@ fn large_gradient_is_clipped_or_refused_by_config() {
     );
     assert!(refuse.coefficients().iter().all(|w| *w == 0.0));
 }
+
+#[test]
+fn a_diverging_update_is_skipped_with_its_reason_and_nan_is_never_served() {
+    // Raw features (no standardisation) and a safeguard that refuses large
+    // gradients: rows of 3e20 make the squared error's gradient explode.
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = refit::config::Config::from_toml_str(
+        "[model]\nkind = \"linear\"\n[model.params]\nupdate = \"per_sample\"\n[model.params.safeguard]\non_large_gradient = \"refuse\"\n[model.preprocessing]\nstandardize = false\n[online]\nmin_samples_per_update = 2\n",
+    )
+    .unwrap();
+    c.agent.data_dir = dir.path().to_owned();
+    let agent = refit::Agent::builder(c)
+        .features(["a", "b", "c"])
+        .start()
+        .unwrap();
+    let events = agent.subscribe().unwrap();
+    agent
+        .ingest(&[0.1, 0.2, 0.3, 0.3, 0.2, 0.1], &[1.0, 2.0])
+        .unwrap();
+    agent.sync().unwrap();
+    let good = agent.predict(&[0.1, 0.2, 0.3]).unwrap();
+    agent
+        .ingest(&[3e20, 3e20, 3e20, 3e20, 3e20, 3e20], &[1e20, -1e20])
+        .unwrap();
+    agent.sync().unwrap();
+    let skipped: Vec<String> = events
+        .try_iter()
+        .filter_map(|e| match e {
+            refit::messages::Event::UpdateSkipped { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(skipped[0].contains("refused"), "{}", skipped[0]);
+    let after = agent.predict(&[0.1, 0.2, 0.3]).unwrap();
+    assert_eq!(after.version, good.version);
+    assert_eq!(after.values, good.values);
+    assert!(after.values.iter().all(|v| v.is_finite()));
+    agent.shutdown().unwrap();
+}
