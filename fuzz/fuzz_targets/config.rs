@@ -7,7 +7,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(c) = refit::config::Config::from_toml_str(text) {
             let _ = c.validate("fuzz");
-            let _ = c.plugin_params();
+            let _ = c.model.plugin_params();
         }
         let _ = refit::http::set_online(text, Some(false), Some(10));
     }
