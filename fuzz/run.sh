@@ -5,8 +5,8 @@
 # RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z flags; no sanitizer (the
 # code under test is safe Rust; panics, overflows in debug assertions,
 # timeouts and out-of-memory are what it looks for). Crashing inputs land in
-# fuzz/artifacts/<target>/; copy them to fuzz/regressions/<target>/ once
-# fixed (tests/fuzz_regressions.rs replays them in the default test run).
+# fuzz/artifacts/<target>/: fix the cause and add the input to the unit
+# tests of the parser it broke.
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-60}
