@@ -1,8 +1,8 @@
 //! `refit-ftrl`: sparse hashed logistic regression for click-through rates.
 //!
 //! The model takes [`SparseBatch`](refit_plugin::SparseBatch)es over
-//! `2^bits` hashed coordinates (its [`Model::input`](refit_plugin::Model::input)
-//! is [`InputKind::Sparse`](refit_plugin::InputKind::Sparse)) and learns with
+//! `2^bits` hashed coordinates (its [`refit_plugin::Model::input`] is
+//! [`refit_plugin::InputKind::Sparse`]) and learns with
 //! FTRL-Proximal (McMahan et al., "Ad Click Prediction: a View from the
 //! Trenches", KDD 2013, Algorithm 1: per-coordinate adaptive rates, L1 and
 //! L2) or with plain SGD at the agent's drift-driven learning rate. Its
