@@ -698,12 +698,8 @@ impl Agent {
     /// Predicts sparse rows (for a sparse model) with the serving snapshot,
     /// blended with the ensemble's offline member when there is one.
     pub fn predict_sparse(&self, rows: &SparseRows) -> Result<Prediction, AgentError> {
-        let (input, dim) = self.inner.input;
-        if input != InputKind::Sparse {
-            return Err(Rows::Sparse(SparseRows::new(0))
-                .mismatch(&self.inner.spec, input)
-                .into());
-        }
+        self.require_input(InputKind::Sparse)?;
+        let dim = self.inner.input.1;
         if rows.dim != dim {
             return Err(PluginError::BadSparse(format!(
                 "the rows have {} coordinates, the model {dim}",
@@ -728,14 +724,20 @@ impl Agent {
         self.inner.input
     }
 
-    /// Refuses dense rows for a sparse model, naming both kinds.
-    fn dense_only(&self) -> Result<(), AgentError> {
-        match self.inner.input.0 {
-            InputKind::Dense => Ok(()),
-            sparse => Err(Rows::Dense(Vec::new())
-                .mismatch(&self.inner.spec, sparse)
-                .into()),
+    /// Refuses rows of kind `got` when the model takes the other kind,
+    /// naming both.
+    pub(crate) fn require_input(&self, got: InputKind) -> Result<(), AgentError> {
+        let expected = self.inner.input.0;
+        if expected == got {
+            Ok(())
+        } else {
+            Err(refit_plugin::wrong_input(&self.inner.spec, expected, got).into())
         }
+    }
+
+    /// Refuses dense rows for a sparse model.
+    fn dense_only(&self) -> Result<(), AgentError> {
+        self.require_input(InputKind::Dense)
     }
 
     /// Predicts for a caller-given key (user or query id) under the A/B

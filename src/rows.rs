@@ -210,14 +210,6 @@ impl Rows {
         }
     }
 
-    /// Predictions of the model itself.
-    pub fn predict_model(&self, m: &dyn Model, width: usize) -> Result<Vec<f32>, PluginError> {
-        match self {
-            Rows::Dense(v) => m.predict(&Batch::new(v, width)?),
-            Rows::Sparse(s) => m.predict_sparse(&s.batch()?),
-        }
-    }
-
     /// The error for these rows given to a model that takes `expected`.
     pub fn mismatch(&self, spec: &refit_plugin::ModelSpec, expected: InputKind) -> PluginError {
         wrong_input(spec, expected, self.kind())

@@ -197,11 +197,7 @@ impl Ingest {
     fn accept(&mut self, rows: &Rows, labels: &[f32]) -> Result<IngestAck, AgentError> {
         if let Err(kind) = self.rows.append(rows) {
             // `check` refused other kinds already.
-            return Err(AgentError::Plugin(PluginError::WrongInput {
-                kind: self.spec.kind.clone(),
-                expected: self.input,
-                got: kind,
-            }));
+            return Err(refit_plugin::wrong_input(&self.spec, self.input, kind).into());
         }
         let n = labels.len();
         self.labels.extend_from_slice(labels);

@@ -75,18 +75,13 @@ impl Agent {
     /// The hasher of a sparse model's coordinates, or the error for a dense
     /// model.
     fn click_hasher(&self) -> Result<ClickHasher, AgentError> {
-        match self.input() {
-            (InputKind::Sparse, dim) => ClickHasher::for_dim(dim).ok_or_else(|| {
-                AgentError::Plugin(PluginError::BadSparse(format!(
-                    "the model's {dim} coordinates are not a power of two, so clicks cannot be hashed into them"
-                )))
-            }),
-            (InputKind::Dense, _) => Err(AgentError::Plugin(PluginError::WrongInput {
-                kind: self.spec().kind.clone(),
-                expected: InputKind::Dense,
-                got: InputKind::Sparse,
-            })),
-        }
+        self.require_input(InputKind::Sparse)?;
+        let dim = self.input().1;
+        ClickHasher::for_dim(dim).ok_or_else(|| {
+            AgentError::Plugin(PluginError::BadSparse(format!(
+                "the model's {dim} coordinates are not a power of two, so clicks cannot be hashed into them"
+            )))
+        })
     }
 
     /// Records one click event (the CTR document's `record_click`): hashes

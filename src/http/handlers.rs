@@ -66,15 +66,9 @@ fn dense_rows(
     agent: &crate::Agent,
     rows: &[Vec<Option<f32>>],
 ) -> Result<Vec<f32>, Box<HttpResponse>> {
-    if let (refit_plugin::InputKind::Sparse, _) = agent.input() {
-        return Err(Box::new(agent_error(AgentError::Plugin(
-            refit_plugin::PluginError::WrongInput {
-                kind: agent.spec().kind.clone(),
-                expected: refit_plugin::InputKind::Sparse,
-                got: refit_plugin::InputKind::Dense,
-            },
-        ))));
-    }
+    agent
+        .require_input(refit_plugin::InputKind::Dense)
+        .map_err(|e| Box::new(agent_error(e)))?;
     flatten(rows, agent.spec().width()).map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, e)))
 }
 
