@@ -49,7 +49,6 @@ pub fn train(
     labels: &[f32],
     config: &OfflineConfig,
 ) -> Result<Trained, PluginError> {
-    Batch::new(rows, model.spec().width())?;
     train_rows(model, &Rows::Dense(rows.to_vec()), labels, config)
 }
 
@@ -61,8 +60,17 @@ pub fn train_rows(
     config: &OfflineConfig,
 ) -> Result<Trained, PluginError> {
     let width = model.spec().width();
-    if rows.kind() != model.input() {
-        return Err(rows.mismatch(model.spec(), model.input()));
+    match rows {
+        _ if rows.kind() != model.input() => {
+            return Err(rows.mismatch(model.spec(), model.input()));
+        }
+        // Rows of the wrong width are refused, not cut short.
+        Rows::Dense(v) => {
+            Batch::new(v, width)?;
+        }
+        Rows::Sparse(s) => {
+            s.batch()?;
+        }
     }
     let n = rows.count(width);
     if n != labels.len() {

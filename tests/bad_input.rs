@@ -306,3 +306,27 @@ fn a_diverging_update_is_skipped_with_its_reason_and_nan_is_never_served() {
     assert!(after.values.iter().all(|v| v.is_finite()));
     agent.shutdown().unwrap();
 }
+
+#[test]
+fn offline_training_refuses_ragged_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = refit::config::Config::default();
+    c.agent.data_dir = dir.path().to_owned();
+    let agent = refit::Agent::builder(c)
+        .features(["a", "b", "c"])
+        .start()
+        .unwrap();
+    // Seven values are two rows of three and one left over.
+    let err = agent
+        .train_offline(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], &[1.0, 0.0])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            refit::AgentError::Plugin(PluginError::RaggedBatch { len: 7, width: 3 })
+        ),
+        "{err}"
+    );
+    assert!(agent.versions().unwrap().is_empty());
+    agent.shutdown().unwrap();
+}
