@@ -653,21 +653,31 @@ impl Agent {
     /// When `max_pending_samples` are waiting, returns
     /// [`AgentError::Backpressure`] or waits, as `online.when_full` says.
     pub fn ingest(&self, rows: &[f32], labels: &[f32]) -> Result<IngestAck, AgentError> {
-        self.ingest_rows(Rows::Dense(rows.to_vec()), labels)
+        self.ingest_rows(|| Rows::Dense(rows.to_vec()), labels)
     }
 
     /// Feeds labelled sparse rows to a sparse model (see
     /// [`Agent::record_click`] for click events); as [`Agent::ingest`]
     /// otherwise.
-    pub fn ingest_sparse(&self, rows: SparseRows, labels: &[f32]) -> Result<IngestAck, AgentError> {
-        self.ingest_rows(Rows::Sparse(rows), labels)
+    pub fn ingest_sparse(
+        &self,
+        rows: &SparseRows,
+        labels: &[f32],
+    ) -> Result<IngestAck, AgentError> {
+        self.ingest_rows(|| Rows::Sparse(rows.clone()), labels)
     }
 
-    fn ingest_rows(&self, rows: Rows, labels: &[f32]) -> Result<IngestAck, AgentError> {
+    /// Sends the rows `rows` makes (one copy per attempt: a refused
+    /// message is gone) until Ingest takes them or refuses for good.
+    fn ingest_rows(
+        &self,
+        rows: impl Fn() -> Rows,
+        labels: &[f32],
+    ) -> Result<IngestAck, AgentError> {
         self.live()?;
         loop {
             let msg = IngestSamples {
-                rows: rows.clone(),
+                rows: rows(),
                 labels: labels.to_vec(),
             };
             match block(self.inner.addrs.ingest.send(msg))? {

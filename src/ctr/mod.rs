@@ -111,7 +111,7 @@ impl Agent {
         let mut h = self.click_hasher()?;
         let mut rows = SparseRows::new(h.dim());
         h.push_click(&mut rows, query, doc_id, Some(position), extra);
-        self.ingest_sparse(rows, &[f32::from(u8::from(clicked))])
+        self.ingest_sparse(&rows, &[f32::from(u8::from(clicked))])
     }
 
     /// Records many click events in one call (one message to the agent).
@@ -123,7 +123,7 @@ impl Agent {
             h.push_click(&mut rows, &c.query, &c.doc_id, Some(c.position), &[]);
             labels.push(f32::from(u8::from(c.clicked)));
         }
-        self.ingest_sparse(rows, &labels)
+        self.ingest_sparse(&rows, &labels)
     }
 
     /// Orders `doc_ids` for `query` by predicted CTR with the serving model
