@@ -182,11 +182,7 @@ impl SampleLog {
                 format!("{} values for {n} rows of {}", rows.len(), self.width),
             ));
         }
-        let mut payload = Vec::with_capacity(FIXED + 4 * (rows.len() + n));
-        payload.extend_from_slice(&first_sample.to_le_bytes());
-        payload.extend_from_slice(&self.clock.now_ms().to_le_bytes());
-        payload.extend_from_slice(&(n as u32).to_le_bytes());
-        payload.extend_from_slice(&(self.width as u32).to_le_bytes());
+        let mut payload = self.fixed_part(first_sample, n, self.width as u32, 4 * (rows.len() + n));
         for v in rows.iter().chain(labels) {
             payload.extend_from_slice(&v.to_le_bytes());
         }
@@ -212,11 +208,7 @@ impl SampleLog {
             ));
         }
         let nnz = s.indices.len();
-        let mut payload = Vec::with_capacity(FIXED + 8 + 4 * (n + 1 + 2 * nnz + n));
-        payload.extend_from_slice(&first_sample.to_le_bytes());
-        payload.extend_from_slice(&self.clock.now_ms().to_le_bytes());
-        payload.extend_from_slice(&(n as u32).to_le_bytes());
-        payload.extend_from_slice(&SPARSE.to_le_bytes());
+        let mut payload = self.fixed_part(first_sample, n, SPARSE, 8 + 4 * (n + 1 + 2 * nnz + n));
         payload.extend_from_slice(&(s.dim as u32).to_le_bytes());
         payload.extend_from_slice(&(nnz as u32).to_le_bytes());
         for o in &s.offsets {
@@ -240,6 +232,17 @@ impl SampleLog {
         seg.file.flush()?;
         seg.bytes += (HEADER + payload.len()) as u64;
         Ok(())
+    }
+
+    /// A record's payload so far: `first_sample | time_ms | rows | width`,
+    /// with room for `rest` more bytes.
+    fn fixed_part(&self, first_sample: u64, rows: usize, width: u32, rest: usize) -> Vec<u8> {
+        let mut payload = Vec::with_capacity(FIXED + rest);
+        payload.extend_from_slice(&first_sample.to_le_bytes());
+        payload.extend_from_slice(&self.clock.now_ms().to_le_bytes());
+        payload.extend_from_slice(&(rows as u32).to_le_bytes());
+        payload.extend_from_slice(&width.to_le_bytes());
+        payload
     }
 
     fn write_record(&mut self, payload: &[u8]) -> std::io::Result<()> {

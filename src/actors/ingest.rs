@@ -217,13 +217,12 @@ impl Ingest {
         })
     }
 
-    /// fsyncs the sample log (the error names the log).
-    fn sync_log(&mut self) -> Result<(), AgentError> {
+    /// fsyncs the sample log; the error message names the log.
+    fn sync_log(&mut self) -> Result<(), String> {
         match &mut self.log {
             Some(log) => log
                 .sync()
-                .map_err(|e| format!("{}: fsync failed: {e}", log.dir().display()))
-                .map_err(AgentError::SampleLog),
+                .map_err(|e| format!("{}: fsync failed: {e}", log.dir().display())),
             None => Ok(()),
         }
     }
@@ -238,10 +237,7 @@ impl Ingest {
         if waiting.is_empty() {
             return;
         }
-        let synced = self.sync_log().map_err(|e| match e {
-            AgentError::SampleLog(message) => message,
-            other => other.to_string(),
-        });
+        let synced = self.sync_log();
         for w in waiting {
             let answer = match &synced {
                 Ok(()) => self.accept(&w.rows, &w.labels),
@@ -285,6 +281,7 @@ impl Handler<IngestSamples> for Ingest {
             Durability::Always => {
                 let answer = self
                     .sync_log()
+                    .map_err(AgentError::SampleLog)
                     .and_then(|()| self.accept(&msg.rows, &msg.labels));
                 ready(answer)
             }

@@ -208,6 +208,9 @@ impl Handler<TrainBatch> for Trainer {
         }
         self.stats.learning_rate = lr;
         self.stats.severity = severity;
+        // Samples whose checkpoint is sent are released by the Registry once
+        // it is written; the others are released here.
+        let mut released_by_registry = false;
         if trained > 0 {
             self.stats.trained += trained as u64;
             self.stats.updates += 1;
@@ -233,9 +236,7 @@ impl Handler<TrainBatch> for Trainer {
                         drift_reference: msg.reference.clone(),
                         release: Some((self.ingest.clone().recipient(), n)),
                     });
-                    self.maybe_retrain(ctx);
-                    // The Registry releases the samples once written.
-                    return;
+                    released_by_registry = true;
                 }
                 Err(e) => self.publish(Event::CheckpointFailed {
                     error: e.to_string(),
@@ -243,7 +244,9 @@ impl Handler<TrainBatch> for Trainer {
             }
             self.maybe_retrain(ctx);
         }
-        self.ingest.do_send(TrainedCount(n));
+        if !released_by_registry {
+            self.ingest.do_send(TrainedCount(n));
+        }
     }
 }
 
