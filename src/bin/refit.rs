@@ -565,24 +565,11 @@ fn run(args: RunArgs) -> Result<()> {
         None
     };
     let _span = tracing::info_span!("run", input = %name, model = %config.model.kind).entered();
-    let bar = ProgressBar::with_draw_target(
-        Some(labels.len() as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec} {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(labels.len(), "rows");
     let started = std::time::Instant::now();
     let summary = refit::run::run(&agent, &rows, &labels, args.chunk, args.window, |done| {
         bar.set_position(done as u64);
-        if rate > 0.0 {
-            // Pace the stream: row `done` is due `done / rate` s after start.
-            let due = std::time::Duration::from_secs_f64(done as f64 / rate);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
-            }
-        }
+        pace(started, done, rate);
     });
     bar.finish_and_clear();
     let summary = match server {
@@ -717,16 +704,34 @@ fn config_path(path: Option<&std::path::Path>) -> Option<PathBuf> {
     }
 }
 
+/// The config of [`config_path`], or the built-in defaults without one.
 fn load_config(path: Option<&std::path::Path>) -> Result<Config> {
-    match path {
-        Some(p) => Ok(Config::from_path(p)?),
-        None => {
-            let default = std::path::Path::new("config.toml");
-            if default.exists() {
-                Ok(Config::from_path(default)?)
-            } else {
-                Ok(Config::default())
-            }
+    match config_path(path) {
+        Some(p) => Ok(Config::from_path(&p)?),
+        None => Ok(Config::default()),
+    }
+}
+
+/// A progress bar on stderr counting `len` `unit`.
+fn progress_bar(len: usize, unit: &str) -> ProgressBar {
+    let bar =
+        ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {unit} {{per_sec}} {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Holds a stream to `rate` items per second (0: no limit): item `done` is
+/// due `done / rate` seconds after `started`.
+fn pace(started: std::time::Instant, done: usize, rate: f64) {
+    if rate > 0.0 {
+        let due = std::time::Duration::from_secs_f64(done as f64 / rate);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
         }
     }
 }

@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use refit::Agent;
 use refit::config::Config;
 use refit::ctr::simulation::{self, CtrSummary, SimConfig};
@@ -65,25 +64,12 @@ pub(super) fn run(
         None
     };
     let _span = tracing::info_span!("run", input = "demo ctr", model = "ftrl").entered();
-    let bar = ProgressBar::with_draw_target(
-        Some(sim.sessions as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} sessions {per_sec} {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = super::progress_bar(sim.sessions, "sessions");
     let started = std::time::Instant::now();
     let summary = simulation::run(&agent, &sim, |done| {
         bar.set_position(done as u64);
-        if rate > 0.0 {
-            // --rate counts impressions (click events) per second.
-            let due = (done * sim.docs_per_query) as f64 / rate;
-            let due = std::time::Duration::from_secs_f64(due);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
-            }
-        }
+        // --rate counts impressions (click events) per second.
+        super::pace(started, done * sim.docs_per_query, rate);
     });
     bar.finish_and_clear();
     let summary = summary.context("running the search simulation")?;
