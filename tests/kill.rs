@@ -5,37 +5,21 @@
 //! once; after each kill the manifests parse, every listed version is
 //! intact, and the restarted agent serves the newest good checkpoint.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::try_http;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use refit::registry::{Mode, Store};
 
 const KILLS: usize = 60;
 const ROWS_PER_CALL: usize = 10;
-
-/// One request; `None` when the connection failed or broke (the server was
-/// killed): such a request is not acknowledged.
-fn try_http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text.get(9..12)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
-    Some((status, body))
-}
 
 #[test]
 fn acknowledged_samples_survive_sigkill() {
