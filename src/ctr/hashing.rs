@@ -116,8 +116,8 @@ impl ClickHasher {
             let term = &mut q.terms[n];
             term.clear();
             term.extend(t.bytes().map(|b| b.to_ascii_lowercase()));
-            key(&mut self.buf, "q", &[term]);
-            q.indices.push(self.mask(xxh3_64(&self.buf)));
+            let i = self.hash("q", &[term]);
+            q.indices.push(i);
             n += 1;
         }
         q.terms.truncate(n);
