@@ -228,6 +228,11 @@ impl CategoricalState {
     }
 }
 
+/// Whether any value is NaN (a branch-free scan that vectorises).
+fn has_nan(values: &[f32]) -> bool {
+    values.iter().fold(false, |any, v| any | v.is_nan())
+}
+
 /// `-0.0` and `0.0` are one level.
 fn canonical_bits(v: f32) -> u32 {
     if v == 0.0 { 0 } else { v.to_bits() }
@@ -424,7 +429,7 @@ impl Preprocessor {
                 got: x.width(),
             });
         }
-        if x.values().iter().all(|v| v.is_finite()) {
+        if !x.values().iter().fold(false, |bad, v| bad | !v.is_finite()) {
             return Ok(());
         }
         x.rows_iter()
@@ -452,6 +457,10 @@ impl Preprocessor {
     }
 
     fn learn_checked(&mut self, x: &Batch<'_>) {
+        if self.fast.is_some() && !has_nan(x.values()) {
+            self.learn_numeric_complete(x);
+            return;
+        }
         let d = self.names.len();
         // Column sums in f64, branch-free (a NaN adds nothing and counts
         // nothing), so the loops vectorise.
@@ -484,6 +493,43 @@ impl Preprocessor {
                         c.learn(row[j]);
                     }
                 }
+            }
+        }
+        self.refresh();
+    }
+
+    /// [`Self::learn_checked`] for the common case: every feature numeric and
+    /// no value missing, so every count is the row count and the column
+    /// loops are plain `f64` sums that vectorise.
+    fn learn_numeric_complete(&mut self, x: &Batch<'_>) {
+        let d = self.names.len();
+        let n = x.rows();
+        // One pass of shifted sums: with a shift near the mean (the running
+        // mean, or the batch's first row) sum((v - k)^2) - sum(v - k)^2 / n
+        // has no harmful cancellation.
+        let shift: Vec<f64> = self
+            .features
+            .iter()
+            .zip(x.row(0))
+            .map(|(f, &first)| match f {
+                FeatureState::Numeric(s) if s.count > 0 => s.mean,
+                _ => f64::from(first),
+            })
+            .collect();
+        let (mut s1, mut s2) = (vec![0.0f64; d], vec![0.0f64; d]);
+        for row in x.rows_iter() {
+            for (((a, q), k), &v) in s1.iter_mut().zip(s2.iter_mut()).zip(&shift).zip(row) {
+                let dev = f64::from(v) - k;
+                *a += dev;
+                *q += dev * dev;
+            }
+        }
+        let nf = n as f64;
+        for (j, f) in self.features.iter_mut().enumerate() {
+            if let FeatureState::Numeric(state) = f {
+                let mean = shift[j] + s1[j] / nf;
+                let m2 = (s2[j] - s1[j] * s1[j] / nf).max(0.0);
+                state.merge(n as u64, mean, m2);
             }
         }
         self.refresh();
@@ -542,6 +588,20 @@ impl Preprocessor {
     }
 
     fn encode_checked(&self, x: &Batch<'_>) -> Vec<f32> {
+        if let Some(fast) = &self.fast
+            && !has_nan(x.values())
+        {
+            // Every column numeric and present: one pass, no per-row checks.
+            let mut out = Vec::with_capacity(x.values().len());
+            for row in x.rows_iter() {
+                out.extend(
+                    row.iter()
+                        .zip(fast.center.iter().zip(&fast.scale))
+                        .map(|(&v, (c, s))| (v - c) * s),
+                );
+            }
+            return out;
+        }
         let mut out = vec![0.0; x.rows() * self.width];
         for (row, o) in x.rows_iter().zip(out.chunks_exact_mut(self.width)) {
             self.encode_unchecked(row, o);
@@ -563,28 +623,30 @@ impl Preprocessor {
         if let Some(fast) = &self.fast
             && row.len() == fast.center.len()
         {
-            // Branch-free over the row; any NaN or infinity falls back to
-            // the checked path below, which imputes or names the feature.
-            let mut acc = [0.0f32; 4];
-            let mut finite = true;
+            // Branch-free over the row. A NaN or infinite value makes its
+            // term, and so the sum, non-finite (inf * 0 is NaN, and the
+            // scales are finite and positive): such a sum falls back to the
+            // checked path below, which imputes or names the feature.
+            let mut acc = [0.0f32; 8];
             let n = row.len();
-            let (c, s) = (&fast.center[..n], &fast.scale[..n]);
-            let w = &weights[..n];
-            let split = n - n % 4;
-            for k in (0..split).step_by(4) {
-                for (i, a) in acc.iter_mut().enumerate() {
-                    let v = row[k + i];
-                    finite &= v.is_finite();
-                    *a += w[k + i] * ((v - c[k + i]) * s[k + i]);
+            let (r8, rt) = row.as_chunks::<8>();
+            let (c8, ct) = fast.center[..n].as_chunks::<8>();
+            let (s8, st) = fast.scale[..n].as_chunks::<8>();
+            let (w8, wt) = weights[..n].as_chunks::<8>();
+            for (((r, c), s), w) in r8.iter().zip(c8).zip(s8).zip(w8) {
+                for i in 0..8 {
+                    acc[i] += w[i] * ((r[i] - c[i]) * s[i]);
                 }
             }
             let mut tail = 0.0f32;
-            for j in split..n {
-                finite &= row[j].is_finite();
-                tail += w[j] * ((row[j] - c[j]) * s[j]);
+            for (((r, c), s), w) in rt.iter().zip(ct).zip(st).zip(wt) {
+                tail += w * ((r - c) * s);
             }
-            if finite {
-                return Ok((acc[0] + acc[1]) + (acc[2] + acc[3]) + tail);
+            let sum = ((acc[0] + acc[1]) + (acc[2] + acc[3]))
+                + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+                + tail;
+            if sum.is_finite() {
+                return Ok(sum);
             }
         }
         self.check_row(0, row)?;
@@ -766,6 +828,38 @@ mod tests {
                 let want: f32 = enc.iter().zip(&w).map(|(a, b)| a * b).sum();
                 let got = p.dot(r, &w).unwrap();
                 prop_assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()));
+            }
+        }
+
+        #[test]
+        fn batched_statistics_match_two_pass_with_large_offsets(
+            offset in -1e6f64..1e6,
+            noise in proptest::collection::vec(-10f32..10.0, 4..300),
+            split in 1usize..4,
+        ) {
+            // Two features: offset + noise and the noise alone, learned in
+            // `split` batches (the NaN-free path), against a two-pass f64
+            // reference on the same f32 values.
+            let rows: Vec<f32> = noise
+                .iter()
+                .flat_map(|&v| [(offset + f64::from(v)) as f32, v])
+                .collect();
+            let n = noise.len();
+            let mut p = Preprocessor::new(&names(&["a", "b"]), &PreprocessConfig::default()).unwrap();
+            let per = n.div_ceil(split);
+            for chunk in rows.chunks(per * 2) {
+                p.learn(&Batch::new(chunk, 2).unwrap()).unwrap();
+            }
+            for j in 0..2 {
+                let col: Vec<f64> = rows.iter().skip(j).step_by(2).map(|&v| f64::from(v)).collect();
+                let mean = col.iter().sum::<f64>() / n as f64;
+                let m2 = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>();
+                let FeatureState::Numeric(state) = &p.features[j] else { unreachable!() };
+                prop_assert_eq!(state.count, n as u64);
+                prop_assert!((state.mean - mean).abs() <= 1e-12 * mean.abs().max(1.0),
+                    "feature {} mean {} vs {}", j, state.mean, mean);
+                prop_assert!((state.m2 - m2).abs() <= 1e-9 * m2.max(1.0),
+                    "feature {} m2 {} vs {}", j, state.m2, m2);
             }
         }
 
