@@ -35,6 +35,7 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -274,7 +275,8 @@ impl FeatureState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Preprocessor {
-    names: Vec<String>,
+    /// Shared: a model clones its preprocessor on every update.
+    names: Arc<[String]>,
     features: Vec<FeatureState>,
     /// Set when every feature is numeric: encoding is then one column per
     /// feature and the vectorisable fast paths apply.
@@ -333,7 +335,7 @@ impl Preprocessor {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut p = Self {
-            names: names.to_vec(),
+            names: names.into(),
             features,
             fast: None,
             width: 0,

@@ -160,16 +160,13 @@ impl LinearParams {
 /// ```
 #[derive(Debug, Clone)]
 pub struct LinearModel {
-    spec: ModelSpec,
+    spec: Arc<ModelSpec>,
     loss: Loss,
     params: LinearParams,
     device: Device,
     pre: Arc<Preprocessor>,
-    /// Coefficients over the encoded columns, `[width, 1]`.
-    w: Tensor<2>,
-    /// Intercept, `[1, 1]` (broadcast over rows).
-    b: Tensor<2>,
-    /// Host copy of the weights and the preprocessor: the serving snapshot.
+    /// The weights and the preprocessor: the serving snapshot. The Burn
+    /// paths (mini-batch steps, batch predict) build their tensors from it.
     snapshot: Arc<LinearSnapshot>,
     steps: u64,
 }
@@ -258,16 +255,9 @@ impl LinearModel {
         }
         let device = default_device();
         let pre = Arc::new(pre);
-        let snapshot = Arc::new(LinearSnapshot::new(
-            spec.clone(),
-            loss,
-            pre.clone(),
-            w.clone(),
-            b,
-        ));
+        let spec = Arc::new(spec);
+        let snapshot = Arc::new(LinearSnapshot::new(spec.clone(), loss, pre.clone(), w, b));
         Ok(Self {
-            w: Tensor::from_data(TensorData::new(w, [width, 1]), &device),
-            b: Tensor::from_data(TensorData::new(vec![b], [1, 1]), &device),
             spec,
             loss,
             params,
@@ -281,8 +271,6 @@ impl LinearModel {
     /// Moves the model to another Burn device (e.g. a GPU device when built
     /// with one).
     pub fn to_device(mut self, device: &Device) -> Self {
-        self.w = self.w.to_device(device);
-        self.b = self.b.to_device(device);
         self.device = device.clone();
         self
     }
@@ -335,6 +323,13 @@ impl LinearModel {
             w,
             b,
         ))
+    }
+
+    /// The coefficients as a `[width, 1]` tensor.
+    fn weight_tensor(&self) -> Tensor<2> {
+        let w = self.coefficients().to_vec();
+        let d = w.len();
+        Tensor::from_data(TensorData::new(w, [d, 1]), &self.device)
     }
 
     /// Encoded rows, `[rows, encoded width]`, as a tensor.
@@ -483,7 +478,7 @@ impl LinearModel {
         let xt = self.tensor(encoded, n);
         let d = self.coefficients().len();
         let b0 = self.intercept();
-        let z = read_f32(xt.clone().matmul(self.w.clone()).reshape([n]))?;
+        let z = read_f32(xt.clone().matmul(self.weight_tensor()).reshape([n]))?;
         let mut err = Vec::with_capacity(n);
         let (mut losses, mut err_sum) = (LossSum::new(), 0.0f64);
         for (&zi, &yi) in z.iter().zip(y) {
@@ -595,9 +590,6 @@ impl Model for LinearModel {
             .safeguard
             .check_weights(&next, lr, |i| weight_name(&pre, i))?;
         let b = next.pop().unwrap_or_else(|| self.intercept());
-        let d = next.len();
-        self.w = Tensor::from_data(TensorData::new(next.clone(), [d, 1]), &self.device);
-        self.b = Tensor::from_data(TensorData::new(vec![b], [1, 1]), &self.device);
         self.pre = Arc::new(pre);
         self.steps += step.steps;
         self.snapshot = Arc::new(LinearSnapshot::new(
@@ -612,10 +604,14 @@ impl Model for LinearModel {
     }
 
     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
+        let b = Tensor::<2>::from_data(
+            TensorData::new(vec![self.intercept()], [1, 1]),
+            &self.device,
+        );
         let z = self
             .tensor(self.pre.encode_batch(x)?, x.rows())
-            .matmul(self.w.clone())
-            + self.b.clone();
+            .matmul(self.weight_tensor())
+            + b;
         read_f32(self.link(z).reshape([x.rows()]))
     }
 

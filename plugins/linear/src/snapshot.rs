@@ -11,7 +11,7 @@ use crate::Loss;
 /// tested equal to the Burn forward pass.
 #[derive(Debug, Clone)]
 pub struct LinearSnapshot {
-    spec: ModelSpec,
+    spec: Arc<ModelSpec>,
     loss: Loss,
     pre: Arc<Preprocessor>,
     w: Vec<f32>,
@@ -20,7 +20,7 @@ pub struct LinearSnapshot {
 
 impl LinearSnapshot {
     pub(crate) fn new(
-        spec: ModelSpec,
+        spec: Arc<ModelSpec>,
         loss: Loss,
         pre: Arc<Preprocessor>,
         w: Vec<f32>,
