@@ -82,27 +82,21 @@ def streams(out, refit, synthetic_rows):
          "note": "scikit-learn bundled, 442 rows, 10 features (scaled as shipped), shuffled (seed 0)"}
     )
 
-    rows = list(river_data.Phishing())
-    names = list(rows[0][0])
-    x = np.array([[r[0][n] for n in names] for r in rows], dtype=float)
-    y = np.array([1.0 if r[1] else 0.0 for r in rows])
-    write_csv(out / "phishing.csv", names, x, y)
-    described.append(
-        {"name": "phishing", "task": "classification", "file": "phishing.csv", "events": [],
-         "stationary": False,
-         "note": "River bundled, 1 250 rows, 9 features, in the shipped order"}
-    )
-
-    rows = list(river_data.TrumpApproval())
-    names = list(rows[0][0])
-    x = np.array([[r[0][n] for n in names] for r in rows], dtype=float)
-    y = np.array([r[1] for r in rows], dtype=float)
-    write_csv(out / "trump_approval.csv", names, standardise(x), y)
-    described.append(
-        {"name": "trump_approval", "task": "regression", "file": "trump_approval.csv",
-         "events": [], "stationary": False,
-         "note": "River bundled, 1 001 rows, 6 features, in the shipped order, z-scored"}
-    )
+    for dataset, name, task, scale, note in [
+        (river_data.Phishing(), "phishing", "classification", False,
+         "River bundled, 1 250 rows, 9 features, in the shipped order"),
+        (river_data.TrumpApproval(), "trump_approval", "regression", True,
+         "River bundled, 1 001 rows, 6 features, in the shipped order, z-scored"),
+    ]:
+        rows = list(dataset)
+        names = list(rows[0][0])
+        x = np.array([[r[0][n] for n in names] for r in rows], dtype=float)
+        y = np.array([float(r[1]) for r in rows])
+        write_csv(out / f"{name}.csv", names, standardise(x) if scale else x, y)
+        described.append(
+            {"name": name, "task": task, "file": f"{name}.csv", "events": [], "stationary": False,
+             "note": note}
+        )
 
     (out / "streams.json").write_text(json.dumps(described, indent=1))
     return described

@@ -4,9 +4,11 @@
 //!
 //! - progressive validation: each chunk of `--batch` rows is predicted by the
 //!   model as it is, then learned from;
-//! - learning throughput: rows / seconds spent in the learning calls;
+//! - learning throughput: rows / seconds spent in the learning calls, the
+//!   median of `--passes` passes (each on a fresh model);
 //! - single-row predict latency: blocks of [`BLOCK`] single-row calls on the
-//!   trained model, p50 and p99 of the per-call time of each block;
+//!   trained model, p50 and p99 of the per-call time of each block (at
+//!   least 2 000 blocks and 0.5 s; at most 2 s);
 //! - peak memory: the process's peak resident set (`VmHWM`).
 //!
 //! Learners: `plugin` (the model plugin's `partial_fit` and serving
@@ -37,6 +39,12 @@ use serde::Serialize;
 
 /// Single-row calls per latency sample.
 const BLOCK: usize = 16;
+/// Latency sampling runs until at least this many blocks and
+/// [`LATENCY_MIN_SECONDS`] have passed, or [`LATENCY_MAX_SECONDS`] (with at
+/// least 100 blocks): the same rule as the Python peers'.
+const LATENCY_MIN_BLOCKS: usize = 2_000;
+const LATENCY_MIN_SECONDS: f64 = 0.5;
+const LATENCY_MAX_SECONDS: f64 = 2.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
 #[value(rename_all = "snake_case")]
@@ -75,9 +83,10 @@ struct Args {
     /// Rows per chunk.
     #[arg(long, default_value_t = 256)]
     batch: usize,
-    /// Latency samples (blocks of single-row calls) to time.
-    #[arg(long, default_value_t = 2_000)]
-    latency_blocks: usize,
+    /// Progressive passes over the stream, each on a fresh model; the
+    /// throughput is the median pass's (the predictions are the first's).
+    #[arg(long, default_value_t = 3)]
+    passes: usize,
     /// Where to write the progressive predictions.
     #[arg(long)]
     out: PathBuf,
@@ -95,6 +104,30 @@ struct Measured {
     /// Chunks a model refused (a safeguard error), counted, not fatal.
     refused_chunks: usize,
     threads: &'static str,
+}
+
+impl Measured {
+    /// The measurements of a run; the peak memory is read now.
+    fn new(
+        learner: &str,
+        rows: usize,
+        learn_seconds: f64,
+        (predict_p50_ns, predict_p99_ns): (f64, f64),
+        refused_chunks: usize,
+        threads: &'static str,
+    ) -> Self {
+        Self {
+            learner: learner.into(),
+            rows,
+            learn_seconds,
+            rows_per_second: rows as f64 / learn_seconds,
+            predict_p50_ns,
+            predict_p99_ns,
+            peak_rss_mib: peak_rss_mib(),
+            refused_chunks,
+            threads,
+        }
+    }
 }
 
 fn main() -> Result<()> {
@@ -124,46 +157,91 @@ fn main() -> Result<()> {
 fn plugin(args: &Args, config: &Config, data: &data::Dataset) -> Result<Measured> {
     let width = data.features.len();
     let spec = config.model.spec(&data.features);
+    let params = config.model.plugin_params()?;
     let mut model = plugins::builtin()
-        .create(spec, &config.model.plugin_params()?)
+        .create(spec.clone(), &params)
         .context("creating the model")?;
     let rows = data.labels.len();
-    let mut predictions = Vec::with_capacity(rows);
-    let (mut learning, mut refused) = (0.0f64, 0usize);
-    for (x, y) in data
-        .rows
-        .chunks(args.batch * width)
-        .zip(data.labels.chunks(args.batch))
-    {
-        let batch = Batch::new(x, width)?;
-        predictions.extend(model.snapshot().predict(&batch)?);
-        let start = Instant::now();
-        let fitted = model.partial_fit(&batch, y, args.lr);
-        learning += start.elapsed().as_secs_f64();
-        if fitted.is_err() {
-            refused += 1;
+    let pass = |model: &mut Box<dyn plugins::Model>| -> Result<(Vec<f32>, f64, usize)> {
+        let mut predictions = Vec::with_capacity(rows);
+        let (mut learning, mut refused) = (0.0f64, 0usize);
+        for (x, y) in data
+            .rows
+            .chunks(args.batch * width)
+            .zip(data.labels.chunks(args.batch))
+        {
+            let batch = Batch::new(x, width)?;
+            predictions.extend(model.snapshot().predict(&batch)?);
+            let start = Instant::now();
+            let fitted = model.partial_fit(&batch, y, args.lr);
+            learning += start.elapsed().as_secs_f64();
+            if fitted.is_err() {
+                refused += 1;
+            }
         }
+        Ok((predictions, learning, refused))
+    };
+    let (predictions, first, refused) = pass(&mut model)?;
+    let mut times = vec![first];
+    for _ in 1..args.passes.max(1) {
+        let mut fresh = plugins::builtin().create(spec.clone(), &params)?;
+        times.push(pass(&mut fresh)?.1);
     }
+    let learning = median(&mut times);
     write_predictions(&args.out, &predictions)?;
     let serving = model.snapshot();
-    let (p50, p99) = latency(data, args.latency_blocks, |row| {
+    let (p50, p99) = latency(data, |row| {
         serving.predict_row(row).map_err(anyhow::Error::from)
     })?;
-    Ok(Measured {
-        learner: "plugin".into(),
+    Ok(Measured::new(
+        "plugin",
         rows,
-        learn_seconds: learning,
-        rows_per_second: rows as f64 / learning,
-        predict_p50_ns: p50,
-        predict_p99_ns: p99,
-        peak_rss_mib: peak_rss_mib(),
-        refused_chunks: refused,
-        threads: "1 (the caller's)",
-    })
+        learning,
+        (p50, p99),
+        refused,
+        "1 (the caller's)",
+    ))
 }
 
 /// The whole agent with the config's drift-driven learning rates.
-fn agent(args: &Args, mut config: Config, data: &data::Dataset) -> Result<Measured> {
+fn agent(args: &Args, config: Config, data: &data::Dataset) -> Result<Measured> {
+    let rows = data.labels.len();
+    let sync = args.learner == Learner::AgentSync;
+    let mut times = Vec::new();
+    let mut first = None;
+    for _ in 0..args.passes.max(1) {
+        let (agent, dir, predictions, learning) = agent_pass(args, config.clone(), data)?;
+        times.push(learning);
+        match first {
+            None => first = Some((agent, dir, predictions)),
+            Some(_) => agent.shutdown()?,
+        }
+    }
+    let Some((agent, _dir, predictions)) = first else {
+        bail!("no pass ran");
+    };
+    let learning = median(&mut times);
+    write_predictions(&args.out, &predictions)?;
+    let refused = agent.stats()?.trainer.updates_skipped;
+    let (p50, p99) = latency(data, |row| Ok(agent.predict(row)?.values[0]))?;
+    agent.shutdown()?;
+    Ok(Measured::new(
+        if sync { "agent_sync" } else { "agent_async" },
+        rows,
+        learning,
+        (p50, p99),
+        refused as usize,
+        "caller + the agent's actor threads (ingest, trainer, drift, registry)",
+    ))
+}
+
+/// One progressive pass through a fresh agent (in a fresh directory):
+/// the agent, its directory, the predictions and the learning seconds.
+fn agent_pass(
+    args: &Args,
+    mut config: Config,
+    data: &data::Dataset,
+) -> Result<(Agent, tempfile::TempDir, Vec<f32>, f64)> {
     let width = data.features.len();
     let dir = tempfile::tempdir().context("creating the agent's data directory")?;
     config.agent.data_dir = dir.path().to_owned();
@@ -171,9 +249,8 @@ fn agent(args: &Args, mut config: Config, data: &data::Dataset) -> Result<Measur
         .resume(false)
         .start()
         .context("starting the agent")?;
-    let rows = data.labels.len();
     let sync = args.learner == Learner::AgentSync;
-    let mut predictions = Vec::with_capacity(rows);
+    let mut predictions = Vec::with_capacity(data.labels.len());
     let mut learning = 0.0f64;
     for (x, y) in data
         .rows
@@ -192,30 +269,19 @@ fn agent(args: &Args, mut config: Config, data: &data::Dataset) -> Result<Measur
     let start = Instant::now();
     agent.flush()?;
     learning += start.elapsed().as_secs_f64();
-    write_predictions(&args.out, &predictions)?;
-    let refused = agent.stats()?.trainer.updates_skipped;
-    let (p50, p99) = latency(data, args.latency_blocks, |row| {
-        Ok(agent.predict(row)?.values[0])
-    })?;
-    agent.shutdown()?;
-    Ok(Measured {
-        learner: if sync { "agent_sync" } else { "agent_async" }.into(),
-        rows,
-        learn_seconds: learning,
-        rows_per_second: rows as f64 / learning,
-        predict_p50_ns: p50,
-        predict_p99_ns: p99,
-        peak_rss_mib: peak_rss_mib(),
-        refused_chunks: refused as usize,
-        threads: "caller + the agent's actor threads (ingest, trainer, drift, registry)",
-    })
+    Ok((agent, dir, predictions, learning))
 }
 
-/// p50 and p99 (ns per call) over `blocks` blocks of [`BLOCK`] single-row
-/// calls, cycling through the first 1 000 rows.
+/// The median of `values` (the upper one of an even count).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// p50 and p99 (ns per call) over blocks of [`BLOCK`] single-row calls,
+/// cycling through the first 1 000 rows.
 fn latency(
     data: &data::Dataset,
-    blocks: usize,
     mut predict: impl FnMut(&[f32]) -> Result<f32>,
 ) -> Result<(f64, f64)> {
     let width = data.features.len();
@@ -227,15 +293,22 @@ fn latency(
     for row in rows.iter().cycle().take(BLOCK * 100) {
         sink += predict(row)?;
     }
-    let mut per_call = Vec::with_capacity(blocks);
+    let mut per_call = Vec::new();
     let mut next = rows.iter().cycle();
-    for _ in 0..blocks.max(1) {
+    let started = Instant::now();
+    loop {
         let start = Instant::now();
         for _ in 0..BLOCK {
             let row = next.next().copied().unwrap_or(rows[0]);
             sink += std::hint::black_box(predict(row)?);
         }
         per_call.push(start.elapsed().as_nanos() as f64 / BLOCK as f64);
+        let elapsed = started.elapsed().as_secs_f64();
+        if (per_call.len() >= LATENCY_MIN_BLOCKS && elapsed >= LATENCY_MIN_SECONDS)
+            || (per_call.len() >= 100 && elapsed >= LATENCY_MAX_SECONDS)
+        {
+            break;
+        }
     }
     std::hint::black_box(sink);
     per_call.sort_by(f64::total_cmp);
@@ -268,8 +341,15 @@ mod tests {
     #[test]
     fn latency_reports_ordered_percentiles() {
         let data = data::read_csv("a,b,y\n1,2,0\n3,4,1\n".as_bytes(), "t.csv", "y").unwrap();
-        let (p50, p99) = latency(&data, 50, |row| Ok(row[0] + row[1])).unwrap();
+        let (p50, p99) = latency(&data, |row| Ok(row[0] + row[1])).unwrap();
         assert!(p50 > 0.0 && p50 <= p99, "{p50} {p99}");
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 3.0);
+        assert!(median(&mut []).is_nan());
     }
 
     #[test]

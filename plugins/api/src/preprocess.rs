@@ -34,6 +34,7 @@
 //! assert!((out[0] - 1.2247449).abs() < 1e-5); // 10 / sqrt(200/3)
 //! ```
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -253,6 +254,9 @@ fn mix(code: u32) -> u64 {
 struct Fast {
     center: Vec<f32>,
     scale: Vec<f32>,
+    /// Every center 0 and every scale 1 (no standardisation): a NaN-free
+    /// batch encodes to itself.
+    identity: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -362,9 +366,15 @@ impl Preprocessor {
             }
         }
         self.width = width;
-        self.fast = all_numeric.then(|| Fast {
-            center: self.numeric_field(|n| n.center),
-            scale: self.numeric_field(|n| n.scale),
+        self.fast = all_numeric.then(|| {
+            let center = self.numeric_field(|n| n.center);
+            let scale = self.numeric_field(|n| n.scale);
+            let identity = center.iter().all(|&c| c == 0.0) && scale.iter().all(|&s| s == 1.0);
+            Fast {
+                center,
+                scale,
+                identity,
+            }
         });
     }
 
@@ -456,6 +466,21 @@ impl Preprocessor {
         self.check_batch(x)?;
         self.learn_checked(x);
         Ok(self.encode_checked(x))
+    }
+
+    /// [`Self::learn_and_encode`] that borrows the batch when encoding
+    /// would copy it unchanged (every feature numeric, none standardised,
+    /// no value missing).
+    pub fn learn_and_encode_borrowed<'a>(
+        &mut self,
+        x: &Batch<'a>,
+    ) -> Result<Cow<'a, [f32]>, PluginError> {
+        self.check_batch(x)?;
+        self.learn_checked(x);
+        if self.fast.as_ref().is_some_and(|f| f.identity) && !has_nan(x.values()) {
+            return Ok(Cow::Borrowed(x.values()));
+        }
+        Ok(Cow::Owned(self.encode_checked(x)))
     }
 
     fn learn_checked(&mut self, x: &Batch<'_>) {

@@ -456,8 +456,16 @@ impl LinearModel {
             max_sq = max_sq.max(sq);
             step.clipped |= scale < 1.0;
             let eta = lr * scale;
-            for (wj, xj) in w.iter_mut().zip(x) {
-                *wj -= eta * (e * xj + l2 * *wj);
+            if l2 == 0.0 {
+                // As scikit-learn's plain SGD: w += (-eta * dloss) x.
+                let step = eta * e;
+                for (wj, xj) in w.iter_mut().zip(x) {
+                    *wj -= step * xj;
+                }
+            } else {
+                for (wj, xj) in w.iter_mut().zip(x) {
+                    *wj -= eta * (e * xj + l2 * *wj);
+                }
             }
             if fit_intercept {
                 b -= eta * e;
@@ -579,11 +587,11 @@ impl Model for LinearModel {
         // Statistics learn from this batch first (checking it); nothing is
         // kept unless the whole update is accepted.
         let mut pre = (*self.pre).clone();
-        let encoded = pre.learn_and_encode(x)?;
+        let encoded = pre.learn_and_encode_borrowed(x)?;
         validate::labels(&self.spec, x.rows(), y)?;
         let step = match self.params.update {
             Update::PerSample => self.per_sample(&encoded, y, lr)?,
-            Update::MiniBatch => self.mini_batch(encoded, y, lr)?,
+            Update::MiniBatch => self.mini_batch(encoded.into_owned(), y, lr)?,
         };
         let mut next = step.weights;
         self.params
