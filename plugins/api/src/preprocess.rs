@@ -9,7 +9,9 @@
 //!
 //! - Numeric feature: `(x - running mean) / running standard deviation`
 //!   (Welford's algorithm in `f64`; population variance; a deviation below
-//!   1e-12 counts as 1). With `standardize = false` the value passes through.
+//!   1e-12 counts as 1). With `standardize = false` the value passes through
+//!   (and when no numeric feature standardises or imputes, and none is
+//!   categorical, no statistics are kept at all: nothing would read them).
 //! - Categorical feature: the raw value is a level code (any `f32`, compared
 //!   by bit pattern). The first `onehot_max` levels seen in training get a
 //!   one-hot slot each; later levels share `hash_buckets` slots by a stable
@@ -254,9 +256,12 @@ fn mix(code: u32) -> u64 {
 struct Fast {
     center: Vec<f32>,
     scale: Vec<f32>,
-    /// Every center 0 and every scale 1 (no standardisation): a NaN-free
-    /// batch encodes to itself.
+    /// Every center 0 and every scale 1 (now): a NaN-free batch encodes to
+    /// itself.
     identity: bool,
+    /// No feature standardises or imputes: raw values pass through, NaN is
+    /// refused, and no statistic is ever read, so none is learned.
+    stateless: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -370,10 +375,14 @@ impl Preprocessor {
             let center = self.numeric_field(|n| n.center);
             let scale = self.numeric_field(|n| n.scale);
             let identity = center.iter().all(|&c| c == 0.0) && scale.iter().all(|&s| s == 1.0);
+            let stateless = self.features.iter().all(|f| {
+                matches!(f, FeatureState::Numeric(n) if !n.standardize && n.missing != Missing::Impute)
+            });
             Fast {
                 center,
                 scale,
                 identity,
+                stateless,
             }
         });
     }
@@ -484,6 +493,9 @@ impl Preprocessor {
     }
 
     fn learn_checked(&mut self, x: &Batch<'_>) {
+        if self.fast.as_ref().is_some_and(|f| f.stateless) {
+            return;
+        }
         if self.fast.is_some() && !has_nan(x.values()) {
             self.learn_numeric_complete(x);
             return;
@@ -794,6 +806,30 @@ mod tests {
         p.encode_row(&[f32::NAN], &mut out).unwrap();
         assert_eq!(out, [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
         assert_eq!(p.encoded_names()[0], "plan=5");
+    }
+
+    #[test]
+    fn without_standardisation_or_imputation_values_pass_through() {
+        let cfg = PreprocessConfig {
+            standardize: false,
+            ..Default::default()
+        };
+        let mut p = Preprocessor::new(&names(&["a", "b"]), &cfg).unwrap();
+        let rows = [3.0, -7.5, 1e6, 0.25];
+        let x = Batch::new(&rows, 2).unwrap();
+        assert_eq!(&*p.learn_and_encode_borrowed(&x).unwrap(), &rows);
+        assert_eq!(p.encode_batch(&x).unwrap(), rows);
+        let err = p
+            .learn(&Batch::new(&[1.0, f32::NAN], 2).unwrap())
+            .unwrap_err();
+        assert!(err.to_string().contains("feature `b`"), "{err}");
+        // Standardisation on: the same rows are centred once learned.
+        let mut q = Preprocessor::new(&names(&["a", "b"]), &PreprocessConfig::default()).unwrap();
+        let encoded = q.learn_and_encode_borrowed(&x).unwrap();
+        assert!(
+            (encoded[0] - -1.0).abs() < 1e-6 && (encoded[2] - 1.0).abs() < 1e-6,
+            "{encoded:?}"
+        );
     }
 
     #[test]
