@@ -91,6 +91,10 @@ def recovery(p, y, at, limit, window=RECOVERY_WINDOW):
     None when that does not happen before `limit`. `window` is the smallest
     value it can return."""
     before = metric("classification", p[at - WINDOW:at], y[at - WINDOW:at])
+    if np.ptp(p[at - WINDOW:at]) == 0:
+        # One constant prediction before the drift (no trained model was
+        # served yet): there is no level to recover to.
+        return before, "n/a"
     end = at + window
     while end <= limit:
         if metric("classification", p[end - window:end], y[end - window:end]) >= before - 0.01:
@@ -169,7 +173,7 @@ def report(streams, results, quick, seconds):
             row += [fmt_metric(v) for _, v in sc["windows"]]
             if "recovery" in sc:
                 row += [fmt_metric(sc["pre_drift"])] + [
-                    "not within the 8 000 rows" if r is None else f"{r:,}"
+                    "not within the 8 000 rows" if r is None else r if isinstance(r, str) else f"{r:,}"
                     for r in (sc["recovery"], sc["recovery_wide"])]
             if m.get("refused_chunks"):
                 row[0] += f" ({m['refused_chunks']} chunks refused)"
