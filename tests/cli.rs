@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+mod common;
+
 fn refit(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_refit"))
         .args(args)
@@ -291,12 +293,7 @@ fn run_demo_ctr_prints_triggers_auc_and_ndcg() {
     for line in ["before the shift", "right after it", "at the end"] {
         assert!(text.contains(line), "{text}");
     }
-    let mut files: Vec<String> = std::fs::read_dir(dir.path().join("models/ctr_online"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".refit"))
-        .collect();
-    files.sort();
+    let files = common::model_files(&dir.path().join("models/ctr_online"));
     assert_eq!(
         files.first().map(String::as_str),
         Some("ctr_model_online_196.refit")

@@ -7,6 +7,17 @@ use std::time::Duration;
 
 use refit::plugins::{self, Batch, Model, ModelSpec, Params, Task};
 
+/// The model files (`*.refit`) in `dir`, sorted by name.
+pub fn model_files(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".refit"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Every built-in kind with a task it serves.
 pub const KINDS: [(&str, Task); 4] = [
     ("logistic", Task::Classification),

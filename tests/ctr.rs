@@ -92,12 +92,7 @@ fn checkpoints_follow_the_ctr_layout_and_keep_the_last_five() {
     }
     agent.shutdown().unwrap();
     let online = dir.path().join("models/ctr_online");
-    let mut files: Vec<String> = std::fs::read_dir(&online)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|f| f.ends_with(".refit"))
-        .collect();
-    files.sort();
+    let files = common::model_files(&online);
     assert_eq!(
         files,
         [3, 4, 5, 6, 7].map(|n| format!("ctr_model_online_{n:03}.refit"))

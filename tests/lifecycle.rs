@@ -5,6 +5,8 @@ use refit::config::Config;
 use refit::registry::{Mode, Store, VersionId};
 use refit::{Agent, AgentError, demo};
 
+mod common;
+
 fn config(dir: &std::path::Path) -> Config {
     let mut c = Config::default();
     c.agent.data_dir = dir.to_owned();
@@ -59,12 +61,7 @@ fn twenty_checkpoints_keep_the_last_five_in_files_and_manifest() {
     assert_eq!(numbers, [16, 17, 18, 19, 20]);
     assert_eq!(manifest.active, Some(VersionId::online(20)));
     assert_eq!(manifest.next, 21);
-    let mut files: Vec<String> = std::fs::read_dir(store.dir(Mode::Online))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".refit"))
-        .collect();
-    files.sort();
+    let files = common::model_files(&store.dir(Mode::Online));
     assert_eq!(
         files,
         (16..=20)

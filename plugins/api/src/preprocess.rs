@@ -232,11 +232,6 @@ impl CategoricalState {
     }
 }
 
-/// Whether any value is NaN (a branch-free scan that vectorises).
-fn has_nan(values: &[f32]) -> bool {
-    values.iter().fold(false, |any, v| any | v.is_nan())
-}
-
 /// `-0.0` and `0.0` are one level.
 fn canonical_bits(v: f32) -> u32 {
     if v == 0.0 { 0 } else { v.to_bits() }
@@ -441,6 +436,13 @@ impl Preprocessor {
 
     /// Checks a raw batch: non-empty and every row as in [`Self::check_row`].
     pub fn check_batch(&self, x: &Batch<'_>) -> Result<(), PluginError> {
+        self.check_batch_complete(x).map(|_| ())
+    }
+
+    /// [`Self::check_batch`], also saying whether every value is present:
+    /// `true` when none is NaN (infinities are refused), so the learning
+    /// and encoding fast paths need no scan of their own.
+    fn check_batch_complete(&self, x: &Batch<'_>) -> Result<bool, PluginError> {
         if x.is_empty() {
             return Err(PluginError::EmptyBatch);
         }
@@ -450,12 +452,15 @@ impl Preprocessor {
                 got: x.width(),
             });
         }
+        // A branch-free scan that vectorises; the rows are only walked one
+        // by one to name a problem.
         if !x.values().iter().fold(false, |bad, v| bad | !v.is_finite()) {
-            return Ok(());
+            return Ok(true);
         }
         x.rows_iter()
             .enumerate()
-            .try_for_each(|(i, r)| self.check_row(i, r))
+            .try_for_each(|(i, r)| self.check_row(i, r))?;
+        Ok(false)
     }
 
     /// Updates the statistics and vocabularies from a training batch.
@@ -464,17 +469,15 @@ impl Preprocessor {
     /// into the running ones (Chan et al.'s pairwise update), which equals
     /// learning the rows one by one (Welford) up to rounding.
     pub fn learn(&mut self, x: &Batch<'_>) -> Result<(), PluginError> {
-        self.check_batch(x)?;
-        self.learn_checked(x);
+        let complete = self.check_batch_complete(x)?;
+        self.learn_checked(x, complete);
         Ok(())
     }
 
     /// [`Self::learn`], then [`Self::encode_batch`] with the updated
     /// statistics, checking the batch once: the training path of a model.
     pub fn learn_and_encode(&mut self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-        self.check_batch(x)?;
-        self.learn_checked(x);
-        Ok(self.encode_checked(x))
+        self.learn_and_encode_borrowed(x).map(Cow::into_owned)
     }
 
     /// [`Self::learn_and_encode`] that borrows the batch when encoding
@@ -484,19 +487,20 @@ impl Preprocessor {
         &mut self,
         x: &Batch<'a>,
     ) -> Result<Cow<'a, [f32]>, PluginError> {
-        self.check_batch(x)?;
-        self.learn_checked(x);
-        if self.fast.as_ref().is_some_and(|f| f.identity) && !has_nan(x.values()) {
+        let complete = self.check_batch_complete(x)?;
+        self.learn_checked(x, complete);
+        if complete && self.fast.as_ref().is_some_and(|f| f.identity) {
             return Ok(Cow::Borrowed(x.values()));
         }
-        Ok(Cow::Owned(self.encode_checked(x)))
+        Ok(Cow::Owned(self.encode_checked(x, complete)))
     }
 
-    fn learn_checked(&mut self, x: &Batch<'_>) {
+    /// Learns from a checked batch; `complete`: no value is missing.
+    fn learn_checked(&mut self, x: &Batch<'_>, complete: bool) {
         if self.fast.as_ref().is_some_and(|f| f.stateless) {
             return;
         }
-        if self.fast.is_some() && !has_nan(x.values()) {
+        if complete && self.fast.is_some() {
             self.learn_numeric_complete(x);
             return;
         }
@@ -622,14 +626,13 @@ impl Preprocessor {
 
     /// Encodes a checked raw batch, row-major, `rows x encoded_width`.
     pub fn encode_batch(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-        self.check_batch(x)?;
-        Ok(self.encode_checked(x))
+        let complete = self.check_batch_complete(x)?;
+        Ok(self.encode_checked(x, complete))
     }
 
-    fn encode_checked(&self, x: &Batch<'_>) -> Vec<f32> {
-        if let Some(fast) = &self.fast
-            && !has_nan(x.values())
-        {
+    /// Encodes a checked batch; `complete`: no value is missing.
+    fn encode_checked(&self, x: &Batch<'_>, complete: bool) -> Vec<f32> {
+        if complete && let Some(fast) = &self.fast {
             // Every column numeric and present: one pass, no per-row checks.
             let mut out = Vec::with_capacity(x.values().len());
             for row in x.rows_iter() {
