@@ -46,9 +46,8 @@ LEARNERS = [
     ("vw_default", "Vowpal Wabbit (Python), defaults (adaptive, normalised, lr 0.5)", "python",
      {"learner": "vw_default"}),
 ]
-# Fixed-setting peers for the drift-recovery target.
-FIXED_PEERS = ["sklearn", "sklearn_default", "river", "river_default", "vw", "vw_default"]
-PEERS = FIXED_PEERS
+# The peers: every one has fixed settings (for the drift-recovery target).
+PEERS = ["sklearn", "sklearn_default", "river", "river_default", "vw", "vw_default"]
 WINDOW = 4_000  # rows of the windows after each drift
 RECOVERY_WINDOW = 1_000  # trailing window of the recovery criterion
 WIDE_RECOVERY_WINDOW = 2_000  # shown alongside: coarser, less noisy
@@ -228,7 +227,7 @@ def targets(streams, results):
     if churn:
         for key, w in [("recovery", RECOVERY_WINDOW), ("recovery_wide", WIDE_RECOVERY_WINDOW)]:
             mine = churn["refit_agent"]["score"][key]
-            peers = {lid: churn[lid]["score"][key] for lid in FIXED_PEERS}
+            peers = {lid: churn[lid]["score"][key] for lid in PEERS}
             beaten = all(mine is not None and (v is None or mine < v) for v in peers.values())
             listed = ", ".join(f"{lid} {'not recovered' if v is None else f'{v:,}'}" for lid, v in peers.items())
             out.append(f"- Recovery after the churn concept drift (trailing {w:,}-row AUC back within "
