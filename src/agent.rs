@@ -267,18 +267,24 @@ impl AgentBuilder {
         for s in &recovery.skipped {
             tracing::warn!(version = %s.version, problem = %s.problem, "stored version skipped");
         }
-        let (model, version, stored_reference) = match recovery.active {
+        let (model, version, stored_reference, learned) = match recovery.active {
             Some((entry, bytes)) => {
                 let model = self.plugins.load(&bytes)?;
                 check_stored_spec(&entry.id(), model.spec(), &spec)?;
                 tracing::info!(version = %entry.id(), "resuming from the stored version");
-                (model, entry.id(), store.drift_reference(&entry))
+                (
+                    model,
+                    entry.id(),
+                    store.drift_reference(&entry),
+                    entry.samples_seen,
+                )
             }
             None => (
                 self.plugins
                     .create(spec.clone(), &config.model.plugin_params()?)?,
                 VersionId::online(0),
                 None,
+                0,
             ),
         };
         if model.input() == InputKind::Dense && spec.width() == 0 {
@@ -321,10 +327,15 @@ impl AgentBuilder {
         };
         let clock = self.clock.clone();
         let first_snapshot = model.snapshot();
+        let kind_rates = self
+            .plugins
+            .get(&spec.kind)?
+            .learning_rates(&config.model.plugin_params()?);
         let setup = TrainerSetup {
             model,
             fresh,
             config: Arc::new(config.clone()),
+            kind_rates,
             clock: self.clock.clone(),
             offline_metrics,
             samples: config.samples.enabled.then(|| config.samples_dir()),
@@ -411,6 +422,7 @@ impl AgentBuilder {
                         thread_spec,
                         input,
                         schema,
+                        learned,
                         &config,
                         log,
                         clock,

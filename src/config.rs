@@ -57,8 +57,8 @@ pub struct Config {
     pub model: ModelConfig,
     /// `[online]`
     pub online: OnlineConfig,
-    /// `[learning_rate]`
-    pub learning_rate: LearningRates,
+    /// `[learning_rate]`: keys left out take the model kind's table.
+    pub learning_rate: LearningRateTable,
     /// `[drift]`
     pub drift: DriftConfig,
     /// `[offline]`
@@ -201,8 +201,10 @@ pub struct OfflineConfig {
     /// Share of the rows, taken from the end (the newest), held out to
     /// report the version's metric (default 0.2).
     pub holdout: f64,
-    /// Learning rate (default 0.01).
-    pub learning_rate: f32,
+    /// Learning rate; by default the model kind's `moderate` rate (0.01
+    /// with constant SGD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learning_rate: Option<f32>,
     /// Rows per `partial_fit` call (default 256).
     pub batch_size: usize,
     /// Seed of the per-epoch shuffle (default 42).
@@ -214,7 +216,7 @@ impl Default for OfflineConfig {
         Self {
             epochs: 5,
             holdout: 0.2,
-            learning_rate: 0.01,
+            learning_rate: None,
             batch_size: 256,
             seed: 42,
         }
@@ -309,6 +311,19 @@ pub struct OnlineConfig {
     pub enabled: bool,
     /// Update when this many samples are waiting (default 1000).
     pub min_samples_per_update: usize,
+    /// Cold start (default true): while the model has learned fewer than
+    /// `min_samples_per_update` samples, an update starts as soon as
+    /// `max(first_update, ceil(cold_start_share * samples learned))` are
+    /// waiting, so a new model learns from its first samples and its
+    /// updates grow with what it has learned. False: every update waits
+    /// for `min_samples_per_update` (the fixed schedule).
+    pub cold_start: bool,
+    /// The first updates' size under `cold_start` (default 1).
+    pub first_update: usize,
+    /// Update size as a share of the samples learned, under `cold_start`
+    /// (default 1/32: rows wait for at most about 3% of the model's
+    /// experience before it learns them).
+    pub cold_start_share: f64,
     /// ...or when this much time has passed since the last update with at
     /// least one sample waiting (default "1h").
     pub update_frequency: Duration,
@@ -322,11 +337,37 @@ pub struct OnlineConfig {
     pub when_full: WhenFull,
 }
 
+impl OnlineConfig {
+    /// Samples that start the next update of a model that has learned
+    /// `learned` samples: `min_samples_per_update`, or during the cold start
+    /// `max(first_update, ceil(cold_start_share * learned))` below it.
+    ///
+    /// ```
+    /// let online = refit::config::OnlineConfig::default();
+    /// let sizes: Vec<usize> = [0, 10, 32, 33, 320, 999, 1000, 50_000]
+    ///     .iter()
+    ///     .map(|&learned| online.update_size(learned))
+    ///     .collect();
+    /// assert_eq!(sizes, [1, 1, 1, 2, 10, 32, 1000, 1000]);
+    /// ```
+    pub fn update_size(&self, learned: u64) -> usize {
+        let max = self.min_samples_per_update;
+        if !self.cold_start || learned >= max as u64 {
+            return max;
+        }
+        let grown = (learned as f64 * self.cold_start_share).ceil() as usize;
+        grown.max(self.first_update).min(max)
+    }
+}
+
 impl Default for OnlineConfig {
     fn default() -> Self {
         Self {
             enabled: true,
             min_samples_per_update: 1000,
+            cold_start: true,
+            first_update: 1,
+            cold_start_share: 1.0 / 32.0,
             update_frequency: Duration(std::time::Duration::from_secs(3_600)),
             batch_size: 256,
             checkpoint_retention: 5,
@@ -336,24 +377,52 @@ impl Default for OnlineConfig {
     }
 }
 
-/// `[learning_rate]`: the learning rate for each drift severity.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub use refit_plugin::LearningRates;
+
+/// `[learning_rate]`: the learning rate for each drift severity. A key left
+/// out takes the model kind's own value
+/// ([`PluginFactory::learning_rates`](refit_plugin::PluginFactory::learning_rates)):
+/// what a rate means is the plugin's (an AdaGrad base rate for the linear
+/// kinds, Adam's rate for the MLP, a per-row step with `optimizer = "sgd"`).
+///
+/// ```
+/// use refit::config::{LearningRateTable, LearningRates};
+/// let table = LearningRateTable { severe: Some(0.9), ..Default::default() };
+/// let kind = LearningRates { stable: 0.05, moderate: 0.2, severe: 0.5 };
+/// assert_eq!(table.resolve(kind), LearningRates { stable: 0.05, moderate: 0.2, severe: 0.9 });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct LearningRates {
-    /// No significant drift (default 0.001).
-    pub stable: f32,
-    /// Moderate drift (default 0.01).
-    pub moderate: f32,
-    /// Severe drift (default 0.05).
-    pub severe: f32,
+pub struct LearningRateTable {
+    /// No significant drift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stable: Option<f32>,
+    /// Moderate drift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderate: Option<f32>,
+    /// Severe drift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severe: Option<f32>,
 }
 
-impl Default for LearningRates {
-    fn default() -> Self {
+impl LearningRateTable {
+    /// The configured rates, the `kind`'s where a key is left out.
+    pub fn resolve(&self, kind: LearningRates) -> LearningRates {
+        LearningRates {
+            stable: self.stable.unwrap_or(kind.stable),
+            moderate: self.moderate.unwrap_or(kind.moderate),
+            severe: self.severe.unwrap_or(kind.severe),
+        }
+    }
+}
+
+impl From<LearningRates> for LearningRateTable {
+    /// Every rate given.
+    fn from(r: LearningRates) -> Self {
         Self {
-            stable: 0.001,
-            moderate: 0.01,
-            severe: 0.05,
+            stable: Some(r.stable),
+            moderate: Some(r.moderate),
+            severe: Some(r.severe),
         }
     }
 }
@@ -619,10 +688,22 @@ impl Config {
             ("learning_rate.stable", lr.stable),
             ("learning_rate.moderate", lr.moderate),
             ("learning_rate.severe", lr.severe),
+            ("offline.learning_rate", self.offline.learning_rate),
         ] {
-            if !(v.is_finite() && v > 0.0) {
+            if let Some(v) = v
+                && !(v.is_finite() && v > 0.0)
+            {
                 return invalid(key, format!("= {v} must be finite and positive"));
             }
+        }
+        if o.first_update == 0 {
+            return invalid("online.first_update", "must be at least 1".into());
+        }
+        if !(o.cold_start_share.is_finite() && o.cold_start_share > 0.0) {
+            return invalid(
+                "online.cold_start_share",
+                format!("= {} must be finite and positive", o.cold_start_share),
+            );
         }
         let d = &self.drift;
         if !(d.psi_moderate > 0.0 && d.psi_moderate.is_finite()) {
@@ -666,12 +747,6 @@ impl Config {
             return invalid(
                 "offline.holdout",
                 format!("= {} must be in [0, 1)", off.holdout),
-            );
-        }
-        if !(off.learning_rate.is_finite() && off.learning_rate > 0.0) {
-            return invalid(
-                "offline.learning_rate",
-                format!("= {} must be finite and positive", off.learning_rate),
             );
         }
         let r = &self.retrain;

@@ -47,6 +47,9 @@ pub struct IngestAck {
     /// Samples in the buffer after this call (0 when the call triggered an
     /// update).
     pub buffered: usize,
+    /// New samples still needed before the next update starts (the update
+    /// schedule, cold start included).
+    pub until_update: usize,
 }
 
 /// Host → Ingest: hand every buffered sample to training now.
@@ -372,8 +375,8 @@ pub struct IngestStats {
     /// Accepted samples when training last started (the CTR document's
     /// `last_training_data_count`).
     pub at_last_training: u64,
-    /// New samples that start training (`online.min_samples_per_update`,
-    /// the document's `online_training_threshold`).
+    /// New samples that start the next update: `online.min_samples_per_update`
+    /// (the online-training threshold), or less during the cold start.
     pub threshold: u64,
     /// New samples still needed before training starts.
     pub until_trigger: u64,

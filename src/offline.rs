@@ -27,6 +27,10 @@ use crate::config::OfflineConfig;
 use crate::metrics::Scores;
 use crate::rows::{Rows, SparseRows};
 
+/// The offline rate when [`OfflineConfig::learning_rate`] is unset: the
+/// moderate rate of constant SGD.
+pub const DEFAULT_LEARNING_RATE: f32 = refit_plugin::LearningRates::SGD.moderate;
+
 /// What an offline training did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trained {
@@ -42,7 +46,9 @@ pub struct Trained {
 
 /// Trains `model` on `rows`/`labels` (row-major) as `config` says: the last
 /// `holdout` share of the rows is held out, the rest is shuffled (seeded)
-/// and fed `epochs` times in calls of `batch_size` rows.
+/// and fed `epochs` times in calls of `batch_size` rows, at
+/// `config.learning_rate` (unset: [`DEFAULT_LEARNING_RATE`]; the agent sets
+/// the model kind's moderate rate).
 pub fn train(
     model: &mut dyn Model,
     rows: &[f32],
@@ -87,12 +93,13 @@ pub fn train_rows(
     let mut order: Vec<usize> = (0..train_rows).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut y = Vec::with_capacity(config.batch_size);
+    let lr = config.learning_rate.unwrap_or(DEFAULT_LEARNING_RATE);
     for _ in 0..config.epochs {
         order.shuffle(&mut rng);
         for chunk in order.chunks(config.batch_size) {
             y.clear();
             y.extend(chunk.iter().map(|&i| labels[i]));
-            gather(rows, chunk, width).fit(model, width, &y, config.learning_rate)?;
+            gather(rows, chunk, width).fit(model, width, &y, lr)?;
         }
     }
     let holdout = if holdout_rows > 0 {

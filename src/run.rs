@@ -2,9 +2,15 @@
 //! chunk with the served model before ingesting it (progressive
 //! validation), and summarise what the agent did.
 //!
-//! The stream is replayed as if rows arrived slower than training: when a
-//! chunk starts an update, the run waits until that update is served before
-//! predicting the next chunk, so the figures do not depend on thread timing.
+//! The protocol: every row is predicted by the newest model that could have
+//! been served without seeing it. Chunks follow the agent's update schedule
+//! (`online.min_samples_per_update`, and the cold start's smaller updates
+//! before it): a chunk ends exactly where the samples that start an update
+//! are complete, and the run waits until that update is served before it
+//! predicts the next chunk, as when rows arrive slower than training. So
+//! the figures do not depend on thread timing, and no row is predicted by a
+//! model older than it had to be. A cap on the chunk size (`--chunk`)
+//! splits chunks without changing any prediction.
 
 use serde::Serialize;
 
@@ -91,13 +97,14 @@ fn metric(task: Task, p: &[f32], y: &[f32]) -> Metric {
     }
 }
 
-/// Streams `rows`/`labels` through `agent` in chunks of `chunk` rows,
-/// flushes, and summarises; `progress` gets the rows done so far.
+/// Streams `rows`/`labels` through `agent` as the update schedule chunks
+/// them (at most `max_chunk` rows per ingest call when given), flushes, and
+/// summarises; `progress` gets the rows done so far.
 pub fn run(
     agent: &Agent,
     rows: &[f32],
     labels: &[f32],
-    chunk: usize,
+    max_chunk: Option<usize>,
     window: usize,
     mut progress: impl FnMut(usize),
 ) -> Result<RunSummary, AgentError> {
@@ -106,12 +113,16 @@ pub fn run(
     let events = agent.subscribe()?;
     let started = std::time::Instant::now();
     let mut predictions = Vec::with_capacity(labels.len());
-    let chunk = chunk.max(1);
-    for (i, (x, y)) in rows
-        .chunks(chunk * width)
-        .zip(labels.chunks(chunk))
-        .enumerate()
-    {
+    let cap = max_chunk.unwrap_or(usize::MAX).max(1);
+    // Samples that complete the next update.
+    let mut until_update = agent.stats()?.ingest.until_trigger as usize;
+    let mut done = 0;
+    while done < labels.len() {
+        let n = until_update.clamp(1, cap).min(labels.len() - done);
+        let (x, y) = (
+            &rows[done * width..(done + n) * width],
+            &labels[done..done + n],
+        );
         predictions.extend(agent.predict(x)?.values);
         let ack = agent.ingest(x, y)?;
         if ack.buffered < y.len() {
@@ -119,7 +130,9 @@ pub fn run(
             // stream goes on, as when rows arrive slower than training.
             agent.sync()?;
         }
-        progress((i * chunk + y.len()).min(labels.len()));
+        until_update = ack.until_update;
+        done += n;
+        progress(done);
     }
     agent.flush()?;
     let elapsed = started.elapsed().as_secs_f64();

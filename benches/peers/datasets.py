@@ -62,6 +62,14 @@ def streams(out, refit, synthetic_rows):
          "note": f"scikit-learn make_classification, {synthetic_rows} rows, 20 features, i.i.d."}
     )
 
+    x, y = sk_data.make_moons(n_samples=5_000, noise=0.2, random_state=0)
+    write_csv(out / "moons.csv", ["x0", "x1"], x, y)
+    described.append(
+        {"name": "moons", "task": "classification", "file": "moons.csv", "events": [],
+         "stationary": True,
+         "note": "scikit-learn make_moons(5000, noise=0.2, random_state=0): two features, nonlinear"}
+    )
+
     bc = sk_data.load_breast_cancer()
     order = np.random.default_rng(0).permutation(len(bc.target))
     write_csv(out / "breast_cancer.csv", [f"f{i}" for i in range(bc.data.shape[1])],

@@ -39,6 +39,9 @@ pub struct Ingest {
     rows: Rows,
     labels: Vec<f32>,
     accepted: u64,
+    /// Samples the starting model had learned (its stored count), for the
+    /// cold-start schedule.
+    learned_before: u64,
     handed: u64,
     done: u64,
     refusals: u64,
@@ -60,12 +63,14 @@ pub struct Ingest {
 impl Ingest {
     /// An ingest actor for `spec` under `config`, checking rows against
     /// `schema` (dense) or the model's `dim` coordinates (sparse), logging
-    /// accepted samples to `log`, and sending batches to `drift`.
+    /// accepted samples to `log`, and sending batches to `drift`; the model
+    /// it feeds has learned `learned` samples before.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         spec: ModelSpec,
         input: (InputKind, usize),
         schema: Preprocessor,
+        learned: u64,
         config: &Config,
         log: Option<SampleLog>,
         clock: Arc<dyn Clock>,
@@ -81,6 +86,7 @@ impl Ingest {
             rows: Rows::empty(input.0, input.1),
             labels: Vec::new(),
             accepted: 0,
+            learned_before: learned,
             handed: 0,
             done: 0,
             refusals: 0,
@@ -99,6 +105,19 @@ impl Ingest {
 
     fn pending(&self) -> u64 {
         self.accepted - self.done
+    }
+
+    /// Buffered samples that start the next update (the schedule of
+    /// [`OnlineConfig::update_size`]).
+    fn threshold(&self) -> usize {
+        self.online.update_size(self.learned_before + self.handed)
+    }
+
+    /// Emits an update when the buffer has reached the threshold.
+    fn maybe_emit(&mut self) {
+        if self.labels.len() >= self.threshold() {
+            self.emit(Trigger::Threshold);
+        }
     }
 
     fn check(&self, msg: &IngestSamples) -> Result<(), PluginError> {
@@ -207,13 +226,12 @@ impl Ingest {
             self.positive += pos;
             self.negative += n as u64 - pos;
         }
-        if self.labels.len() >= self.online.min_samples_per_update {
-            self.emit(Trigger::Threshold);
-        }
+        self.maybe_emit();
         Ok(IngestAck {
             accepted: n,
             pending: self.pending() as usize,
             buffered: self.labels.len(),
+            until_update: self.threshold().saturating_sub(self.labels.len()),
         })
     }
 
@@ -333,9 +351,8 @@ impl Handler<GetIngestStats> for Ingest {
             positive: self.positive,
             negative: self.negative,
             at_last_training: self.handed,
-            threshold: self.online.min_samples_per_update as u64,
-            until_trigger: (self.online.min_samples_per_update as u64)
-                .saturating_sub(self.labels.len() as u64),
+            threshold: self.threshold() as u64,
+            until_trigger: (self.threshold() as u64).saturating_sub(self.labels.len() as u64),
         })
     }
 }
@@ -352,8 +369,6 @@ impl Handler<ConfigChanged> for Ingest {
             // The schedule tick follows the new frequency.
             self.schedule(ctx);
         }
-        if self.labels.len() >= self.online.min_samples_per_update {
-            self.emit(Trigger::Threshold);
-        }
+        self.maybe_emit();
     }
 }

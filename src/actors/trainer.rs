@@ -40,6 +40,9 @@ pub struct TrainerSetup {
     pub fresh: FreshModel,
     /// `[learning_rate]`, `[online]`, `[offline]`, `[retrain]`.
     pub config: Arc<Config>,
+    /// The model kind's learning rates, for the keys `[learning_rate]`
+    /// leaves out.
+    pub kind_rates: LearningRates,
     /// The clock of the schedule rules.
     pub clock: Arc<dyn Clock>,
     /// Holdout metrics of the version the model comes from, when offline.
@@ -52,7 +55,9 @@ pub struct TrainerSetup {
 pub struct Trainer {
     model: Box<dyn Model>,
     fresh: FreshModel,
+    /// The rates in force: `[learning_rate]` over `kind_rates`.
     rates: LearningRates,
+    kind_rates: LearningRates,
     online: OnlineConfig,
     offline: OfflineConfig,
     retrain: RetrainConfig,
@@ -83,17 +88,19 @@ impl Trainer {
         server: Addr<Server>,
     ) -> Self {
         let c = setup.config;
+        let rates = c.learning_rate.resolve(setup.kind_rates);
         Self {
             model: setup.model,
             fresh: setup.fresh,
-            rates: c.learning_rate,
+            rates,
+            kind_rates: setup.kind_rates,
             stats: TrainerStats {
-                learning_rate: c.learning_rate.stable,
+                learning_rate: rates.stable,
                 offline_metrics: setup.offline_metrics,
                 ..TrainerStats::default()
             },
             online: c.online.clone(),
-            offline: c.offline.clone(),
+            offline: resolve_offline(&c.offline, rates),
             retrain: c.retrain.clone(),
             last_offline_ms: setup.clock.now_ms(),
             last_degradation_ms: None,
@@ -160,6 +167,15 @@ impl Trainer {
 
     fn publish(&self, event: Event) {
         self.server.do_send(Publish(event));
+    }
+}
+
+/// `[offline]` with its learning rate set: the configured one, else the
+/// kind's moderate rate.
+fn resolve_offline(offline: &OfflineConfig, rates: LearningRates) -> OfflineConfig {
+    OfflineConfig {
+        learning_rate: Some(offline.learning_rate.unwrap_or(rates.moderate)),
+        ..offline.clone()
     }
 }
 
@@ -371,9 +387,9 @@ impl Handler<GetTrainerStats> for Trainer {
 impl Handler<ConfigChanged> for Trainer {
     type Result = ();
     fn handle(&mut self, msg: ConfigChanged, _: &mut Context<Self>) {
-        self.rates = msg.0.learning_rate;
+        self.rates = msg.0.learning_rate.resolve(self.kind_rates);
         self.online = msg.0.online.clone();
-        self.offline = msg.0.offline.clone();
+        self.offline = resolve_offline(&msg.0.offline, self.rates);
         self.retrain = msg.0.retrain.clone();
     }
 }
@@ -415,7 +431,10 @@ impl Handler<TrainOffline> for Trainer {
         let meta = VersionMeta {
             parent: None,
             samples_seen: trained.train_rows as u64,
-            learning_rate: self.offline.learning_rate,
+            learning_rate: self
+                .offline
+                .learning_rate
+                .unwrap_or(offline::DEFAULT_LEARNING_RATE),
             severity: self.stats.severity,
             metrics: trained.holdout,
             reason: msg.reason.clone(),

@@ -27,6 +27,12 @@ enum Command {
     /// Run the agent on a demo stream or a CSV file: each chunk is predicted
     /// by the served model, then ingested; prints updates, checkpoints,
     /// drift alerts, learning-rate changes and the metric per window.
+    ///
+    /// The progressive metric is honest: every row is predicted by the
+    /// newest model that could have been served without seeing it. Chunks
+    /// follow the update schedule (the cold start's growing updates, then
+    /// `online.min_samples_per_update`): a chunk ends where an update
+    /// starts, and the next chunk waits until that update is served.
     Run(RunArgs),
     /// Write a built-in demo stream as CSV.
     Demo(DemoArgs),
@@ -160,9 +166,15 @@ struct RunArgs {
     /// built-in defaults).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Rows per ingest call.
-    #[arg(long, default_value_t = 100)]
-    chunk: usize,
+    /// Rows per ingest call at most (default: each chunk is the rest of
+    /// the next update, as the update schedule says; a smaller cap changes
+    /// no prediction).
+    #[arg(long)]
+    chunk: Option<usize>,
+    /// Write every row's progressive prediction here (CSV, one column
+    /// `prediction`, in stream order).
+    #[arg(long)]
+    predictions: Option<PathBuf>,
     /// Rows per reported window.
     #[arg(long, default_value_t = 4_000)]
     window: usize,
@@ -493,7 +505,7 @@ fn stream(name: &str, rows: usize, seed: u64) -> Result<demo::DemoStream> {
 }
 
 fn run(args: RunArgs) -> Result<()> {
-    if args.chunk == 0 || args.window == 0 {
+    if args.chunk == Some(0) || args.window == 0 {
         bail!("--chunk and --window must be at least 1");
     }
     let rate = match args.rate {
@@ -583,7 +595,22 @@ fn run(args: RunArgs) -> Result<()> {
     let shutdown = agent.shutdown();
     let summary = summary.with_context(|| format!("streaming {name}"))?;
     shutdown.context("shutting the agent down")?;
+    if let Some(path) = &args.predictions {
+        write_predictions(path, &summary.predictions)
+            .with_context(|| format!("writing the predictions to {}", path.display()))?;
+    }
     print_run(&args, &name, &features, &config, task, resumed, &summary)
+}
+
+/// Writes progressive predictions as a one-column CSV file.
+fn write_predictions(path: &std::path::Path, predictions: &[f32]) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "prediction")?;
+    for p in predictions {
+        writeln!(out, "{p}")?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// Starts the HTTP API and dashboard for `agent` (on `bind`, else

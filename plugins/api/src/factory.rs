@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::{Model, ModelSpec, PluginError, envelope};
+use crate::{LearningRates, Model, ModelSpec, PluginError, envelope};
 
 /// Plugin hyper-parameters, as given in the `[model.params]` table of the
 /// config. Each plugin deserialises its own typed struct from it and names
@@ -18,6 +18,14 @@ pub trait PluginFactory: Send + Sync {
 
     /// A model from bytes that one of this factory's models saved.
     fn load(&self, bytes: &[u8]) -> Result<Box<dyn Model>, PluginError>;
+
+    /// The learning rates a model made with `params` learns well with, by
+    /// drift severity: the agent uses them for every `[learning_rate]` key
+    /// the config leaves out. By default [`LearningRates::SGD`].
+    fn learning_rates(&self, params: &Params) -> LearningRates {
+        let _ = params;
+        LearningRates::SGD
+    }
 }
 
 /// Maps kind names to factories. The agent starts from the built-in set; a

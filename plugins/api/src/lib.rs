@@ -76,7 +76,9 @@ mod batch;
 pub mod envelope;
 mod error;
 mod factory;
+pub mod label_scale;
 pub mod preprocess;
+mod rates;
 pub mod safeguard;
 mod sparse;
 mod spec;
@@ -87,6 +89,7 @@ use std::sync::Arc;
 pub use batch::Batch;
 pub use error::PluginError;
 pub use factory::{Params, PluginFactory, PluginRegistry, parse_params};
+pub use rates::LearningRates;
 pub use sparse::{InputKind, SparseBatch};
 pub use spec::{ModelSpec, Task};
 

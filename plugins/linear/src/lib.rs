@@ -37,10 +37,13 @@ mod warm_start;
 use std::sync::Arc;
 
 use refit_plugin::{
-    Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry, parse_params,
+    LearningRates, Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry,
+    parse_params,
 };
 
-pub use model::{FORMAT_VERSION, LinearModel, LinearParams, Loss, Update, default_device};
+pub use model::{
+    FORMAT_VERSION, LinearModel, LinearParams, Loss, Optimizer, Update, default_device,
+};
 pub use snapshot::LinearSnapshot;
 pub use warm_start::{COEFFICIENTS_FORMAT, COEFFICIENTS_VERSION, Coefficients};
 
@@ -68,6 +71,16 @@ impl PluginFactory for LinearFactory {
 
     fn load(&self, bytes: &[u8]) -> Result<Box<dyn Model>, PluginError> {
         Ok(Box::new(LinearModel::load(self.0, bytes)?))
+    }
+
+    /// The table of the configured optimizer ([`Optimizer::learning_rates`]);
+    /// parameters that do not parse fall back to the default optimizer's
+    /// (creating the model names the problem).
+    fn learning_rates(&self, params: &Params) -> LearningRates {
+        parse_params::<LinearParams>(self.0.kind(), params)
+            .map(|p| p.optimizer)
+            .unwrap_or_default()
+            .learning_rates()
     }
 }
 

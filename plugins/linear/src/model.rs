@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
+use refit_plugin::label_scale::LabelScaler;
 use refit_plugin::preprocess::{PreprocessConfig, Preprocessor};
 use refit_plugin::safeguard::Safeguard;
 use refit_plugin::{
@@ -12,8 +13,13 @@ use serde::{Deserialize, Serialize};
 use crate::snapshot::LinearSnapshot;
 use crate::warm_start::Coefficients;
 
-/// Payload format version written by this build.
-pub const FORMAT_VERSION: u32 = 1;
+/// Payload format version written by this build: 2 adds the optimizer,
+/// its per-coordinate state and the label scaler. Version 1 files load as
+/// what they were: constant SGD, no label scaling.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// AdaGrad's guard against dividing by a zero accumulator (River's).
+const ADAGRAD_EPSILON: f32 = 1e-8;
 
 /// The loss a [`LinearModel`] minimises, which fixes its kind and task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +74,51 @@ pub struct LinearParams {
     /// How a [`partial_fit`](Model::partial_fit) call steps through its
     /// rows. Default [`Update::PerSample`].
     pub update: Update,
+    /// How a step turns a gradient into a weight change. Default
+    /// [`Optimizer::Adagrad`].
+    pub optimizer: Optimizer,
+    /// AdaGrad's starting sum of squared gradients, per coordinate. Default
+    /// 4: it damps the first steps of a fresh model (the first step is
+    /// `lr g / sqrt(4 + g^2)` instead of `lr sign(g)`), which a few rows of
+    /// noise would otherwise throw far.
+    pub initial_accumulator: f32,
+    /// Regression only: learn on standardised labels and answer in label
+    /// units (see [`refit_plugin::label_scale`]). Default true; ignored by
+    /// logistic regression.
+    pub scale_label: bool,
+}
+
+/// The step rule of a linear model (`[model.params] optimizer`).
+///
+/// With `adagrad` the learning rate is AdaGrad's base rate: coordinate `j`
+/// moves by `lr * g_j / sqrt(G_j)`, where `G_j` sums the squares of every
+/// gradient coordinate `j` has had (the intercept too), so early steps are
+/// large and each coordinate slows as it accumulates evidence. With `sgd`
+/// the rate is the constant per-row step of scikit-learn's
+/// `learning_rate="constant"` (`eta0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimizer {
+    /// Per-coordinate adaptive steps (Duchi, Hazan and Singer 2011).
+    #[default]
+    Adagrad,
+    /// Constant-rate SGD.
+    Sgd,
+}
+
+impl Optimizer {
+    /// The learning-rate table this optimizer learns well with (the agent
+    /// uses it where `[learning_rate]` leaves a key out).
+    pub fn learning_rates(self) -> refit_plugin::LearningRates {
+        match self {
+            Optimizer::Adagrad => refit_plugin::LearningRates {
+                stable: 0.1,
+                moderate: 0.2,
+                severe: 0.5,
+            },
+            Optimizer::Sgd => refit_plugin::LearningRates::SGD,
+        }
+    }
 }
 
 /// How a linear model steps through the rows of one
@@ -98,16 +149,22 @@ impl Default for LinearParams {
             preprocessing: PreprocessConfig::default(),
             safeguard: Safeguard::default(),
             update: Update::PerSample,
+            optimizer: Optimizer::Adagrad,
+            initial_accumulator: 4.0,
+            scale_label: true,
         }
     }
 }
 
 impl LinearParams {
-    /// Raw SGD: no preprocessing, default safeguard. This is what
-    /// scikit-learn's `SGDClassifier`/`SGDRegressor` do.
+    /// Raw constant-rate SGD: no preprocessing, no label scaling, default
+    /// safeguard. This is what scikit-learn's
+    /// `SGDClassifier`/`SGDRegressor` do with `learning_rate="constant"`.
     pub fn raw() -> Self {
         Self {
             preprocessing: PreprocessConfig::identity(),
+            optimizer: Optimizer::Sgd,
+            scale_label: false,
             ..Self::default()
         }
     }
@@ -117,6 +174,12 @@ impl LinearParams {
             return Err(PluginError::InvalidParams(format!(
                 "l2 = {} must be finite and >= 0",
                 self.l2
+            )));
+        }
+        if !(self.initial_accumulator.is_finite() && self.initial_accumulator >= 0.0) {
+            return Err(PluginError::InvalidParams(format!(
+                "initial_accumulator = {} must be finite and >= 0",
+                self.initial_accumulator
             )));
         }
         self.safeguard.check()
@@ -168,6 +231,12 @@ pub struct LinearModel {
     /// The weights and the preprocessor: the serving snapshot. The Burn
     /// paths (mini-batch steps, batch predict) build their tensors from it.
     snapshot: Arc<LinearSnapshot>,
+    /// Running statistics of the training labels (learned only when
+    /// labels are scaled).
+    label: LabelScaler,
+    /// AdaGrad's sums of squared gradients, one per coefficient then the
+    /// intercept's (empty with constant SGD).
+    accumulators: Vec<f32>,
     steps: u64,
 }
 
@@ -186,15 +255,16 @@ impl LinearModel {
         let spec = ModelSpec::new(loss.kind(), loss.task(), features);
         let pre = Preprocessor::new(&spec.features, &params.preprocessing)?;
         let width = pre.encoded_width();
-        Self::from_parts(spec, loss, params, pre, vec![0.0; width], 0.0, 0)
+        Self::from_parts(spec, loss, params, pre, State::zero(width))
     }
 
     /// A model that starts from given coefficients and intercept (warm start
     /// from a batch-trained model). The feature names come with them.
     ///
-    /// The coefficients apply to raw feature values, so the model keeps raw
-    /// numeric features: `params.preprocessing` is replaced by
-    /// [`PreprocessConfig::identity`].
+    /// The coefficients apply to raw feature values and answer in label
+    /// units, so the model keeps raw numeric features and labels:
+    /// `params.preprocessing` is replaced by [`PreprocessConfig::identity`]
+    /// and `scale_label` is off.
     pub fn from_coefficients(
         coefficients: &Coefficients,
         params: LinearParams,
@@ -208,19 +278,15 @@ impl LinearModel {
         coefficients.check()?;
         let params = LinearParams {
             preprocessing: PreprocessConfig::identity(),
+            scale_label: false,
             ..params
         };
         let spec = ModelSpec::new(loss.kind(), loss.task(), coefficients.features.clone());
         let pre = Preprocessor::new(&spec.features, &params.preprocessing)?;
-        Self::from_parts(
-            spec,
-            loss,
-            params,
-            pre,
-            coefficients.coefficients.clone(),
-            coefficients.intercept,
-            0,
-        )
+        let mut state = State::zero(coefficients.coefficients.len());
+        state.w = coefficients.coefficients.clone();
+        state.b = coefficients.intercept;
+        Self::from_parts(spec, loss, params, pre, state)
     }
 
     fn from_parts(
@@ -228,10 +294,15 @@ impl LinearModel {
         loss: Loss,
         params: LinearParams,
         pre: Preprocessor,
-        w: Vec<f32>,
-        b: f32,
-        steps: u64,
+        state: State,
     ) -> Result<Self, PluginError> {
+        let State {
+            w,
+            b,
+            accumulators,
+            label,
+            steps,
+        } = state;
         params.check()?;
         if spec.width() == 0 {
             return Err(PluginError::InvalidParams(
@@ -253,19 +324,60 @@ impl LinearModel {
                 w.len()
             )));
         }
+        let accumulators = match params.optimizer {
+            Optimizer::Sgd => Vec::new(),
+            Optimizer::Adagrad if accumulators.is_empty() => {
+                vec![params.initial_accumulator; width + 1]
+            }
+            Optimizer::Adagrad => accumulators,
+        };
+        if !accumulators.is_empty()
+            && (accumulators.len() != width + 1
+                || !accumulators.iter().all(|g| g.is_finite() && *g >= 0.0))
+        {
+            return Err(PluginError::InvalidParams(format!(
+                "AdaGrad needs {} finite, non-negative accumulators, {} given",
+                width + 1,
+                accumulators.len()
+            )));
+        }
+        if !label.is_finite() {
+            return Err(PluginError::InvalidParams(
+                "the label scaler's statistics are not finite".into(),
+            ));
+        }
         let device = default_device();
         let pre = Arc::new(pre);
         let spec = Arc::new(spec);
-        let snapshot = Arc::new(LinearSnapshot::new(spec.clone(), loss, pre.clone(), w, b));
-        Ok(Self {
+        let mut model = Self {
+            snapshot: Arc::new(LinearSnapshot::new(spec.clone(), loss, pre.clone(), w, b)),
             spec,
             loss,
             params,
             device,
             pre,
-            snapshot,
+            accumulators,
+            label,
             steps,
-        })
+        };
+        model.snapshot = model.snapshot_with(model.coefficients().to_vec(), b);
+        Ok(model)
+    }
+
+    /// Whether labels are standardised (regression with `scale_label`).
+    fn scales_label(&self) -> bool {
+        self.params.scale_label && self.loss == Loss::Squared
+    }
+
+    /// A serving snapshot of these weights under the current preprocessor
+    /// and label scaler.
+    fn snapshot_with(&self, w: Vec<f32>, b: f32) -> Arc<LinearSnapshot> {
+        let mut snapshot =
+            LinearSnapshot::new(self.spec.clone(), self.loss, self.pre.clone(), w, b);
+        if self.scales_label() {
+            snapshot = snapshot.with_output_scale(self.label.mean(), self.label.sd());
+        }
+        Arc::new(snapshot)
     }
 
     /// Moves the model to another Burn device (e.g. a GPU device when built
@@ -306,11 +418,33 @@ impl LinearModel {
         self.steps
     }
 
-    /// Coefficients and intercept over the raw features, with the
-    /// standardisation folded in (`None` when a feature is categorical).
+    /// Coefficients and intercept over the raw features and in label
+    /// units, with the standardisation of features (and labels) folded in
+    /// (`None` when a feature is categorical).
     pub fn raw_coefficients(&self) -> Option<(Vec<f32>, f32)> {
-        self.pre
-            .unfold_linear(self.coefficients(), self.intercept())
+        let (w, b) = self
+            .pre
+            .unfold_linear(self.coefficients(), self.intercept())?;
+        if !self.scales_label() {
+            return Some((w, b));
+        }
+        let sd = self.label.sd();
+        Some((
+            w.into_iter().map(|v| v * sd).collect(),
+            self.label.unscale(b),
+        ))
+    }
+
+    /// The optimizer's state: AdaGrad's sums of squared gradients, one per
+    /// coefficient then the intercept's (empty with constant SGD).
+    pub fn accumulators(&self) -> &[f32] {
+        &self.accumulators
+    }
+
+    /// The running statistics of the training labels (learned only by a
+    /// regressor with `scale_label`).
+    pub fn label_scaler(&self) -> &LabelScaler {
+        &self.label
     }
 
     /// The coefficients in the warm-start JSON format, over the raw features
@@ -346,10 +480,94 @@ impl LinearModel {
     }
 }
 
+/// Everything a model learns, as [`LinearModel::from_parts`] takes it.
+struct State {
+    w: Vec<f32>,
+    b: f32,
+    /// Empty: fresh (AdaGrad starts from zeros).
+    accumulators: Vec<f32>,
+    label: LabelScaler,
+    steps: u64,
+}
+
+impl State {
+    /// The untrained model of `width` encoded columns.
+    fn zero(width: usize) -> Self {
+        Self {
+            w: vec![0.0; width],
+            b: 0.0,
+            accumulators: Vec::new(),
+            label: LabelScaler::default(),
+            steps: 0,
+        }
+    }
+}
+
+/// How one row's gradient `g = scale * (e x + l2 w)` (and `scale * e` for
+/// the intercept) moves the weights.
+trait StepRule {
+    fn weights(&mut self, w: &mut [f32], x: &[f32], e: f32, l2: f32, lr: f32, scale: f32);
+    fn intercept(&mut self, b: &mut f32, e: f32, lr: f32, scale: f32);
+}
+
+/// Constant-rate SGD: `w -= lr g`.
+struct ConstantStep;
+
+impl StepRule for ConstantStep {
+    #[inline(always)]
+    fn weights(&mut self, w: &mut [f32], x: &[f32], e: f32, l2: f32, lr: f32, scale: f32) {
+        let eta = lr * scale;
+        if l2 == 0.0 {
+            // As scikit-learn's plain SGD: w += (-eta * dloss) x.
+            let step = eta * e;
+            for (wj, xj) in w.iter_mut().zip(x) {
+                *wj -= step * xj;
+            }
+        } else {
+            for (wj, xj) in w.iter_mut().zip(x) {
+                *wj -= eta * (e * xj + l2 * *wj);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn intercept(&mut self, b: &mut f32, e: f32, lr: f32, scale: f32) {
+        *b -= lr * scale * e;
+    }
+}
+
+/// AdaGrad: `G += g^2`, `w -= lr g / (sqrt(G) + eps)`, per coordinate.
+struct AdagradStep<'a> {
+    weights: &'a mut [f32],
+    intercept: &'a mut f32,
+}
+
+impl StepRule for AdagradStep<'_> {
+    #[inline(always)]
+    fn weights(&mut self, w: &mut [f32], x: &[f32], e: f32, l2: f32, lr: f32, scale: f32) {
+        let se = scale * e;
+        let sl2 = scale * l2;
+        for ((wj, gj), xj) in w.iter_mut().zip(self.weights.iter_mut()).zip(x) {
+            let g = se * xj + sl2 * *wj;
+            *gj += g * g;
+            *wj -= lr * g / (gj.sqrt() + ADAGRAD_EPSILON);
+        }
+    }
+
+    #[inline(always)]
+    fn intercept(&mut self, b: &mut f32, e: f32, lr: f32, scale: f32) {
+        let g = scale * e;
+        *self.intercept += g * g;
+        *b -= lr * g / (self.intercept.sqrt() + ADAGRAD_EPSILON);
+    }
+}
+
 /// The outcome of one call's steps, before the safeguard's weight check.
 struct Step {
     /// Coefficients then intercept.
     weights: Vec<f32>,
+    /// The optimizer's state after the steps (empty with constant SGD).
+    accumulators: Vec<f32>,
     /// Sum over the rows of each row's loss before the step that used it.
     loss_sum: f64,
     /// Largest gradient norm of the call's steps.
@@ -413,14 +631,45 @@ impl LossSum {
 }
 
 impl LinearModel {
-    /// One SGD step per encoded row, in order, on a copy of the weights.
+    /// One step per encoded row, in order, on a copy of the weights and of
+    /// the optimizer's state.
     fn per_sample(&self, encoded: &[f32], y: &[f32], lr: f32) -> Result<Step, PluginError> {
+        match self.params.optimizer {
+            Optimizer::Sgd => self.per_sample_with(encoded, y, lr, ConstantStep),
+            Optimizer::Adagrad => {
+                let mut accumulators = self.accumulators.clone();
+                let (weights, intercept) = accumulators.split_at_mut(self.coefficients().len());
+                let mut step = self.per_sample_with(
+                    encoded,
+                    y,
+                    lr,
+                    AdagradStep {
+                        weights,
+                        intercept: &mut intercept[0],
+                    },
+                )?;
+                step.accumulators = accumulators;
+                Ok(step)
+            }
+        }
+    }
+
+    /// The per-row loop, with `rule` turning each row's (clipped) gradient
+    /// into a weight change.
+    fn per_sample_with(
+        &self,
+        encoded: &[f32],
+        y: &[f32],
+        lr: f32,
+        mut rule: impl StepRule,
+    ) -> Result<Step, PluginError> {
         let d = self.coefficients().len();
         let mut w = self.coefficients().to_vec();
         let mut b = self.intercept();
         let (l2, fit_intercept) = (self.params.l2, self.params.fit_intercept);
         let mut step = Step {
             weights: Vec::new(),
+            accumulators: Vec::new(),
             loss_sum: 0.0,
             grad_norm: 0.0,
             clipped: false,
@@ -454,20 +703,9 @@ impl LinearModel {
             };
             max_sq = max_sq.max(sq);
             step.clipped |= scale < 1.0;
-            let eta = lr * scale;
-            if l2 == 0.0 {
-                // As scikit-learn's plain SGD: w += (-eta * dloss) x.
-                let step = eta * e;
-                for (wj, xj) in w.iter_mut().zip(x) {
-                    *wj -= step * xj;
-                }
-            } else {
-                for (wj, xj) in w.iter_mut().zip(x) {
-                    *wj -= eta * (e * xj + l2 * *wj);
-                }
-            }
+            rule.weights(&mut w, x, e, l2, lr, scale);
             if fit_intercept {
-                b -= eta * e;
+                rule.intercept(&mut b, e, lr, scale);
             }
         }
         w.push(b);
@@ -517,14 +755,29 @@ impl LinearModel {
             .sqrt();
         let scale = self.params.safeguard.gradient_scale(norm)?;
         let eta = lr * scale;
-        let weights = w0
-            .iter()
-            .chain([&b0])
-            .zip(&grad)
-            .map(|(w, g)| w - eta * g)
-            .collect();
+        let mut accumulators = self.accumulators.clone();
+        let weights = match self.params.optimizer {
+            Optimizer::Sgd => w0
+                .iter()
+                .chain([&b0])
+                .zip(&grad)
+                .map(|(w, g)| w - eta * g)
+                .collect(),
+            Optimizer::Adagrad => w0
+                .iter()
+                .chain([&b0])
+                .zip(&grad)
+                .zip(accumulators.iter_mut())
+                .map(|((w, g), acc)| {
+                    let g = g * scale;
+                    *acc += g * g;
+                    w - lr * g / (acc.sqrt() + ADAGRAD_EPSILON)
+                })
+                .collect(),
+        };
         Ok(Step {
             weights,
+            accumulators,
             loss_sum,
             grad_norm: norm,
             clipped: scale < 1.0,
@@ -588,6 +841,17 @@ impl Model for LinearModel {
         let mut pre = (*self.pre).clone();
         let encoded = pre.learn_and_encode_borrowed(x)?;
         validate::labels(&self.spec, x.rows(), y)?;
+        // Regression labels scale with the statistics that include this
+        // batch (as the features do).
+        let mut label = self.label.clone();
+        let scaled: Vec<f32>;
+        let y = if self.scales_label() {
+            label.learn(y);
+            scaled = y.iter().map(|&v| label.scale(v)).collect();
+            &scaled[..]
+        } else {
+            y
+        };
         let step = match self.params.update {
             Update::PerSample => self.per_sample(&encoded, y, lr)?,
             Update::MiniBatch => self.mini_batch(encoded.into_owned(), y, lr)?,
@@ -598,16 +862,19 @@ impl Model for LinearModel {
             .check_weights(&next, lr, |i| weight_name(&pre, i))?;
         let b = next.pop().unwrap_or_else(|| self.intercept());
         self.pre = Arc::new(pre);
+        self.label = label;
+        self.accumulators = step.accumulators;
         self.steps += step.steps;
-        self.snapshot = Arc::new(LinearSnapshot::new(
-            self.spec.clone(),
-            self.loss,
-            self.pre.clone(),
-            next,
-            b,
-        ));
+        self.snapshot = self.snapshot_with(next, b);
         let n = y.len();
-        Ok(FitReport::new(n, step.loss_sum / n as f64).with_gradient(step.grad_norm, step.clipped))
+        // The loss in label units.
+        let units = if self.scales_label() {
+            f64::from(self.label.sd()).powi(2)
+        } else {
+            1.0
+        };
+        Ok(FitReport::new(n, units * step.loss_sum / n as f64)
+            .with_gradient(step.grad_norm, step.clipped))
     }
 
     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
@@ -619,7 +886,12 @@ impl Model for LinearModel {
             .tensor(self.pre.encode_batch(x)?, x.rows())
             .matmul(self.weight_tensor())
             + b;
-        read_f32(self.link(z).reshape([x.rows()]))
+        let out = read_f32(self.link(z).reshape([x.rows()]))?;
+        Ok(if self.scales_label() {
+            out.into_iter().map(|z| self.label.unscale(z)).collect()
+        } else {
+            out
+        })
     }
 
     fn snapshot(&self) -> Arc<dyn Predictor> {
@@ -633,6 +905,8 @@ impl Model for LinearModel {
             coefficients: self.coefficients().iter().map(|v| v.to_bits()).collect(),
             intercept: self.intercept().to_bits(),
             steps: self.steps,
+            accumulators: self.accumulators.iter().map(|v| v.to_bits()).collect(),
+            label: self.label.clone(),
         };
         let bytes = serde_json::to_vec(&payload)
             .map_err(|e| PluginError::Backend(format!("encoding payload: {e}")))?;
@@ -643,8 +917,10 @@ impl Model for LinearModel {
     }
 }
 
-/// The payload of format version 1: weights as exact `f32` bit patterns and
-/// the preprocessor's statistics, so a round trip is bit-identical.
+/// The payload: weights and the optimizer's state as exact `f32` bit
+/// patterns, the preprocessor's and the label scaler's statistics, so a
+/// round trip is bit-identical. Version 1 had neither optimizer state nor
+/// label scaler (both default when absent).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Payload {
@@ -653,6 +929,10 @@ struct Payload {
     coefficients: Vec<u32>,
     intercept: u32,
     steps: u64,
+    #[serde(default)]
+    accumulators: Vec<u32>,
+    #[serde(default)]
+    label: LabelScaler,
 }
 
 impl LinearModel {
@@ -662,6 +942,13 @@ impl LinearModel {
         let mut p: Payload = serde_json::from_slice(payload)
             .map_err(|e| PluginError::Corrupt(format!("{} payload: {e}", loss.kind())))?;
         p.preprocessor.refresh();
+        p.label.refresh();
+        if header.format_version == 1 {
+            // Written before the optimizer and label scaling existed: it
+            // learned by constant SGD on raw labels.
+            p.params.optimizer = Optimizer::Sgd;
+            p.params.scale_label = false;
+        }
         let spec = header.spec();
         if p.preprocessor.raw_width() != spec.width()
             || p.coefficients.len() != p.preprocessor.encoded_width()
@@ -673,16 +960,15 @@ impl LinearModel {
                 spec.width()
             )));
         }
-        Self::from_parts(
-            spec,
-            loss,
-            p.params,
-            p.preprocessor,
-            p.coefficients.into_iter().map(f32::from_bits).collect(),
-            f32::from_bits(p.intercept),
-            p.steps,
-        )
-        .map_err(|e| PluginError::Corrupt(e.to_string()))
+        let state = State {
+            w: p.coefficients.into_iter().map(f32::from_bits).collect(),
+            b: f32::from_bits(p.intercept),
+            accumulators: p.accumulators.into_iter().map(f32::from_bits).collect(),
+            label: p.label,
+            steps: p.steps,
+        };
+        Self::from_parts(spec, loss, p.params, p.preprocessor, state)
+            .map_err(|e| PluginError::Corrupt(e.to_string()))
     }
 }
 

@@ -16,6 +16,10 @@ pub struct LinearSnapshot {
     pre: Arc<Preprocessor>,
     w: Vec<f32>,
     b: f32,
+    /// A regressor's answer is `center + sd * (w.x + b)` (label scaling;
+    /// 0 and 1 without it).
+    center: f32,
+    sd: f32,
 }
 
 impl LinearSnapshot {
@@ -32,7 +36,17 @@ impl LinearSnapshot {
             pre,
             w,
             b,
+            center: 0.0,
+            sd: 1.0,
         }
+    }
+
+    /// Answers in label units: `center + sd * z` for a regressor's raw
+    /// output `z`.
+    pub(crate) fn with_output_scale(mut self, center: f32, sd: f32) -> Self {
+        self.center = center;
+        self.sd = sd;
+        self
     }
 
     /// Coefficients over the encoded columns.
@@ -56,7 +70,7 @@ impl Predictor for LinearSnapshot {
         let z = self.pre.dot(row, &self.w)? + self.b;
         Ok(match self.loss {
             Loss::Log => crate::model::sigmoid_f32(z),
-            Loss::Squared => z,
+            Loss::Squared => self.center + self.sd * z,
         })
     }
 }

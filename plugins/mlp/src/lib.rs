@@ -20,7 +20,8 @@ mod snapshot;
 use std::sync::Arc;
 
 use refit_plugin::{
-    Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry, parse_params,
+    LearningRates, Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry,
+    parse_params,
 };
 
 pub use model::{FORMAT_VERSION, MlpModel, MlpParams, Optimizer, default_device};
@@ -41,6 +42,15 @@ impl PluginFactory for MlpFactory {
 
     fn load(&self, bytes: &[u8]) -> Result<Box<dyn Model>, PluginError> {
         Ok(Box::new(MlpModel::load(bytes)?))
+    }
+
+    /// [`MlpParams::learning_rates`] of the configured parameters;
+    /// parameters that do not parse fall back to the defaults' (creating
+    /// the model names the problem).
+    fn learning_rates(&self, params: &Params) -> LearningRates {
+        parse_params::<MlpParams>("mlp", params)
+            .unwrap_or_default()
+            .learning_rates()
     }
 }
 

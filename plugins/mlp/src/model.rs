@@ -4,6 +4,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
+use refit_plugin::label_scale::LabelScaler;
 use refit_plugin::preprocess::{PreprocessConfig, Preprocessor};
 use refit_plugin::safeguard::Safeguard;
 use refit_plugin::{
@@ -14,8 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::net::{HostLayer, Net};
 use crate::snapshot::MlpSnapshot;
 
-/// Payload format version written by this build.
-pub const FORMAT_VERSION: u32 = 1;
+/// Payload format version written by this build: 2 adds the mini-batch
+/// schedule and the label scaler. Version 1 files load as what they were:
+/// one step per call on raw labels.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The optimizer of an [`MlpModel`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +46,15 @@ pub struct MlpParams {
     /// Divergence safeguard (the gradient norm is taken over every
     /// parameter of the network).
     pub safeguard: Safeguard,
+    /// Rows per optimizer step inside a [`partial_fit`](Model::partial_fit)
+    /// call; 0 takes the whole call as one step. Default 8: a network
+    /// learning online needs many small steps, not one step per update.
+    pub batch_size: usize,
+    /// Passes over a call's rows, each in `batch_size` steps. Default 2.
+    pub passes: usize,
+    /// Regression only: learn on standardised labels and answer in label
+    /// units (see [`refit_plugin::label_scale`]). Default true.
+    pub scale_label: bool,
 }
 
 impl Default for MlpParams {
@@ -53,6 +65,9 @@ impl Default for MlpParams {
             seed: 42,
             preprocessing: PreprocessConfig::default(),
             safeguard: Safeguard::default(),
+            batch_size: 8,
+            passes: 2,
+            scale_label: true,
         }
     }
 }
@@ -65,7 +80,31 @@ impl MlpParams {
                 self.hidden
             )));
         }
+        if self.passes == 0 {
+            return Err(PluginError::InvalidParams(
+                "passes = 0: every call needs at least one pass".into(),
+            ));
+        }
         self.safeguard.check()
+    }
+
+    /// The learning rates these parameters learn well with: Adam's rate
+    /// (the same step size for every weight, whatever the gradient's
+    /// scale) or, with SGD, a step on the mean gradient of `batch_size`
+    /// rows.
+    pub fn learning_rates(&self) -> refit_plugin::LearningRates {
+        match self.optimizer {
+            Optimizer::Adam => refit_plugin::LearningRates {
+                stable: 0.01,
+                moderate: 0.02,
+                severe: 0.05,
+            },
+            Optimizer::Sgd => refit_plugin::LearningRates {
+                stable: 0.01,
+                moderate: 0.05,
+                severe: 0.1,
+            },
+        }
     }
 
     fn optimizer(&self) -> ModuleOptimizer {
@@ -77,9 +116,11 @@ impl MlpParams {
 }
 
 /// A multi-layer perceptron (dense layers, ReLU, one output unit) trained with
-/// Burn autodiff: each [`partial_fit`](Model::partial_fit) is one optimizer
-/// step on the batch mean loss (log loss on the logit for classification,
-/// squared error for regression).
+/// Burn autodiff: each [`partial_fit`](Model::partial_fit) makes
+/// [`MlpParams::passes`] passes over its rows, one optimizer step per
+/// [`MlpParams::batch_size`] rows on their mean loss (log loss on the logit
+/// for classification, squared error for regression, on standardised
+/// labels with [`MlpParams::scale_label`]).
 ///
 /// ```
 /// use refit_mlp::{MlpModel, MlpParams};
@@ -106,6 +147,9 @@ pub struct MlpModel {
     net: Net,
     optim: ModuleOptimizer,
     snapshot: Arc<MlpSnapshot>,
+    /// Running statistics of the training labels (learned only when
+    /// labels are scaled).
+    label: LabelScaler,
     steps: u64,
 }
 
@@ -146,7 +190,7 @@ impl MlpModel {
         let pre = Preprocessor::new(&spec.features, &params.preprocessing)?;
         let ad = device.clone().autodiff();
         let net = Net::init(&layer_sizes(&pre, &params), params.seed, &ad);
-        Self::from_net(spec, params, pre, ad, net, 0)
+        Self::from_net(spec, params, pre, ad, net, LabelScaler::default(), 0)
     }
 
     fn from_net(
@@ -155,20 +199,48 @@ impl MlpModel {
         pre: Preprocessor,
         device: Device,
         net: Net,
+        label: LabelScaler,
         steps: u64,
     ) -> Result<Self, PluginError> {
         let host = net.to_host().map_err(PluginError::Backend)?;
-        let pre = Arc::new(pre);
-        Ok(Self {
-            snapshot: Arc::new(MlpSnapshot::new(spec.clone(), pre.clone(), host)),
+        let mut model = Self {
+            snapshot: Arc::new(MlpSnapshot::new(
+                spec.clone(),
+                Arc::new(pre.clone()),
+                Vec::new(),
+            )),
             optim: params.optimizer(),
             spec,
             params,
             device,
-            pre,
+            pre: Arc::new(pre),
             net,
+            label,
             steps,
-        })
+        };
+        model.snapshot = model.snapshot_of(host);
+        Ok(model)
+    }
+
+    /// Whether labels are standardised (regression with `scale_label`).
+    fn scales_label(&self) -> bool {
+        self.params.scale_label && self.spec.task == Task::Regression
+    }
+
+    /// The serving snapshot of `host` weights under the current
+    /// preprocessor and label scaler.
+    fn snapshot_of(&self, host: Vec<HostLayer>) -> Arc<MlpSnapshot> {
+        let mut snapshot = MlpSnapshot::new(self.spec.clone(), self.pre.clone(), host);
+        if self.scales_label() {
+            snapshot = snapshot.with_output_scale(self.label.mean(), self.label.sd());
+        }
+        Arc::new(snapshot)
+    }
+
+    /// The running statistics of the training labels (learned only by a
+    /// regressor with `scale_label`).
+    pub fn label_scaler(&self) -> &LabelScaler {
+        &self.label
     }
 
     /// The preprocessing stage.
@@ -216,25 +288,51 @@ impl Model for MlpModel {
         let mut pre = (*self.pre).clone();
         let encoded = pre.learn_and_encode(x)?;
         validate::labels(&self.spec, x.rows(), y)?;
+        let mut label = self.label.clone();
+        let y: Vec<f32> = if self.scales_label() {
+            label.learn(y);
+            y.iter().map(|&v| label.scale(v)).collect()
+        } else {
+            y.to_vec()
+        };
         let n = x.rows();
-        let xt = Self::tensor(encoded, n, &self.device);
-        let yt = Tensor::<2>::from_data(TensorData::new(y.to_vec(), [n, 1]), &self.device);
-        let loss = self.loss(self.net.forward(xt), yt);
-        let loss_before = loss
-            .clone()
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| PluginError::Backend(format!("{e:?}")))?[0];
-        let mut grads = GradientsParams::from_grads(loss.backward(), &self.net);
-        let norm = self.net.grad_norm(&grads).map_err(PluginError::Backend)?;
-        let scale = self.params.safeguard.gradient_scale(norm)?;
-        if scale < 1.0 {
-            self.net.scale_grads(&mut grads, scale);
+        let width = encoded.len() / n;
+        let rows = if self.params.batch_size == 0 {
+            n
+        } else {
+            self.params.batch_size
+        };
+        // The optimizer keeps state (Adam moments): step copies, keep them
+        // only if every step passes the safeguard.
+        let (mut net, mut optim) = (self.net.clone(), self.optim.clone());
+        let (mut loss_first_pass, mut max_norm, mut clipped, mut steps) =
+            (0.0f64, 0.0f64, false, 0);
+        for pass in 0..self.params.passes {
+            for (xs, ys) in encoded.chunks(rows * width).zip(y.chunks(rows)) {
+                let m = ys.len();
+                let xt = Self::tensor(xs.to_vec(), m, &self.device);
+                let yt = Tensor::<2>::from_data(TensorData::new(ys.to_vec(), [m, 1]), &self.device);
+                let loss = self.loss(net.forward(xt), yt);
+                if pass == 0 {
+                    let before = loss
+                        .clone()
+                        .into_data()
+                        .try_to_vec::<f32>()
+                        .map_err(|e| PluginError::Backend(format!("{e:?}")))?[0];
+                    loss_first_pass += f64::from(before) * m as f64;
+                }
+                let mut grads = GradientsParams::from_grads(loss.backward(), &net);
+                let norm = net.grad_norm(&grads).map_err(PluginError::Backend)?;
+                let scale = self.params.safeguard.gradient_scale(norm)?;
+                if scale < 1.0 {
+                    net.scale_grads(&mut grads, scale);
+                }
+                net = optim.step(f64::from(lr), net, grads);
+                max_norm = max_norm.max(norm);
+                clipped |= scale < 1.0;
+                steps += 1;
+            }
         }
-        // The optimizer keeps state (Adam moments): step a copy, keep it only
-        // if the new weights pass the safeguard.
-        let mut optim = self.optim.clone();
-        let net = optim.step(f64::from(lr), self.net.clone(), grads);
         let host = net.to_host().map_err(PluginError::Backend)?;
         for (i, layer) in host.iter().enumerate() {
             let all: Vec<f32> = layer.weight.iter().chain(&layer.bias).copied().collect();
@@ -245,9 +343,16 @@ impl Model for MlpModel {
         self.net = net;
         self.optim = optim;
         self.pre = Arc::new(pre);
-        self.steps += 1;
-        self.snapshot = Arc::new(MlpSnapshot::new(self.spec.clone(), self.pre.clone(), host));
-        Ok(FitReport::new(n, f64::from(loss_before)).with_gradient(norm, scale < 1.0))
+        self.label = label;
+        self.steps += steps;
+        self.snapshot = self.snapshot_of(host);
+        // The first pass's losses, each before its own step, in label units.
+        let units = if self.scales_label() {
+            f64::from(self.label.sd()).powi(2)
+        } else {
+            1.0
+        };
+        Ok(FitReport::new(n, units * loss_first_pass / n as f64).with_gradient(max_norm, clipped))
     }
 
     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
@@ -258,10 +363,16 @@ impl Model for MlpModel {
             Task::Classification => sigmoid(z),
             Task::Regression => z,
         };
-        out.reshape([x.rows()])
+        let out = out
+            .reshape([x.rows()])
             .into_data()
             .try_to_vec::<f32>()
-            .map_err(|e| PluginError::Backend(format!("{e:?}")))
+            .map_err(|e| PluginError::Backend(format!("{e:?}")))?;
+        Ok(if self.scales_label() {
+            out.into_iter().map(|z| self.label.unscale(z)).collect()
+        } else {
+            out
+        })
     }
 
     fn snapshot(&self) -> Arc<dyn Predictor> {
@@ -273,6 +384,7 @@ impl Model for MlpModel {
             params: self.params.clone(),
             preprocessor: (*self.pre).clone(),
             steps: self.steps,
+            label: self.label.clone(),
             layers: self
                 .snapshot
                 .layers()
@@ -294,14 +406,17 @@ impl Model for MlpModel {
     }
 }
 
-/// Payload of format version 1: the weights as exact `f32` bit patterns.
-/// Optimizer state (Adam moments) is not saved: a loaded model restarts them.
+/// The payload: the weights as exact `f32` bit patterns and the label
+/// scaler's statistics (absent from version 1). Optimizer state (Adam
+/// moments) is not saved: a loaded model restarts them.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Payload {
     params: MlpParams,
     preprocessor: Preprocessor,
     steps: u64,
+    #[serde(default)]
+    label: LabelScaler,
     layers: Vec<LayerBits>,
 }
 
@@ -320,6 +435,18 @@ impl MlpModel {
         let (header, payload) = envelope::decode_for(bytes, "mlp", FORMAT_VERSION)?;
         let mut p: Payload = serde_json::from_slice(payload)
             .map_err(|e| PluginError::Corrupt(format!("mlp payload: {e}")))?;
+        if header.format_version == 1 {
+            // Written when a call was one step on raw labels.
+            p.params.batch_size = 0;
+            p.params.passes = 1;
+            p.params.scale_label = false;
+        }
+        p.label.refresh();
+        if !p.label.is_finite() {
+            return Err(PluginError::Corrupt(
+                "the label scaler's statistics are not finite".into(),
+            ));
+        }
         p.params
             .check()
             .map_err(|e| PluginError::Corrupt(e.to_string()))?;
@@ -363,7 +490,7 @@ impl MlpModel {
         }
         let ad = default_device().autodiff();
         let net = Net::from_host(&host, &ad);
-        Self::from_net(spec, p.params, p.preprocessor, ad, net, p.steps)
+        Self::from_net(spec, p.params, p.preprocessor, ad, net, p.label, p.steps)
     }
 }
 

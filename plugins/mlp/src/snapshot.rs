@@ -12,11 +12,29 @@ pub struct MlpSnapshot {
     spec: ModelSpec,
     pre: Arc<Preprocessor>,
     layers: Vec<HostLayer>,
+    /// A regressor's answer is `center + sd * z` (label scaling; 0 and 1
+    /// without it).
+    center: f32,
+    sd: f32,
 }
 
 impl MlpSnapshot {
     pub(crate) fn new(spec: ModelSpec, pre: Arc<Preprocessor>, layers: Vec<HostLayer>) -> Self {
-        Self { spec, pre, layers }
+        Self {
+            spec,
+            pre,
+            layers,
+            center: 0.0,
+            sd: 1.0,
+        }
+    }
+
+    /// Answers in label units: `center + sd * z` for a regressor's raw
+    /// output `z`.
+    pub(crate) fn with_output_scale(mut self, center: f32, sd: f32) -> Self {
+        self.center = center;
+        self.sd = sd;
+        self
     }
 
     pub(crate) fn layers(&self) -> &[HostLayer] {
@@ -48,7 +66,7 @@ impl Predictor for MlpSnapshot {
         let z = h[0];
         Ok(match self.spec.task {
             Task::Classification => 1.0 / (1.0 + (-z).exp()),
-            Task::Regression => z,
+            Task::Regression => self.center + self.sd * z,
         })
     }
 }
