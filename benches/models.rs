@@ -2,8 +2,9 @@
 //!
 //! - `partial_fit/<kind>/d<features>/b<batch>`: rows/s of one `partial_fit`
 //!   call at batch sizes 1, 32, 256, 4096 and 20 or 100 features
-//!   (`logistic` steps per row, its default; `logistic_mini_batch` takes one
-//!   Burn step per batch);
+//!   (`logistic` takes an AdaGrad step per row, its default; `logistic_sgd`
+//!   a constant-rate SGD step per row; `logistic_mini_batch` one AdaGrad
+//!   step per batch on Burn tensors);
 //! - `predict_row/<kind>/d<features>`: one row through the serving snapshot.
 //!
 //! Run: `cargo bench --bench models` (single-threaded: the built-in plugins
@@ -38,15 +39,25 @@ fn model_with(kind: &str, task: Task, width: usize, params: Params) -> Box<dyn M
 fn partial_fit(c: &mut Criterion) {
     let mut mini_batch = Params::new();
     mini_batch.insert("update".into(), "mini_batch".into());
+    let mut sgd = Params::new();
+    sgd.insert("optimizer".into(), "sgd".into());
     let variants = KINDS
         .iter()
         .map(|&(kind, task)| (kind.to_owned(), kind, task, Params::new()))
-        .chain([(
-            "logistic_mini_batch".to_owned(),
-            "logistic",
-            Task::Classification,
-            mini_batch,
-        )]);
+        .chain([
+            (
+                "logistic_sgd".to_owned(),
+                "logistic",
+                Task::Classification,
+                sgd,
+            ),
+            (
+                "logistic_mini_batch".to_owned(),
+                "logistic",
+                Task::Classification,
+                mini_batch,
+            ),
+        ]);
     for (label, kind, task, params) in variants {
         let mut group = c.benchmark_group(format!("partial_fit/{label}"));
         group.warm_up_time(Duration::from_millis(500));

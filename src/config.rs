@@ -340,23 +340,27 @@ pub struct OnlineConfig {
 impl OnlineConfig {
     /// Samples that start the next update of a model that has learned
     /// `learned` samples: `min_samples_per_update`, or during the cold start
-    /// `max(first_update, ceil(cold_start_share * learned))` below it.
+    /// `max(first_update, ceil(cold_start_share * learned))`, cut so that
+    /// the cold start ends exactly at `min_samples_per_update` learned
+    /// samples (later updates then fall where the fixed schedule's do).
     ///
     /// ```
     /// let online = refit::config::OnlineConfig::default();
-    /// let sizes: Vec<usize> = [0, 10, 32, 33, 320, 999, 1000, 50_000]
+    /// let sizes: Vec<usize> = [0, 10, 32, 33, 320, 990, 999, 1000, 50_000]
     ///     .iter()
     ///     .map(|&learned| online.update_size(learned))
     ///     .collect();
-    /// assert_eq!(sizes, [1, 1, 1, 2, 10, 32, 1000, 1000]);
+    /// assert_eq!(sizes, [1, 1, 1, 2, 10, 10, 1, 1000, 1000]);
     /// ```
     pub fn update_size(&self, learned: u64) -> usize {
         let max = self.min_samples_per_update;
         if !self.cold_start || learned >= max as u64 {
             return max;
         }
+        // learned < max: the conversion is exact and the rest is >= 1.
+        let rest = max - learned as usize;
         let grown = (learned as f64 * self.cold_start_share).ceil() as usize;
-        grown.max(self.first_update).min(max)
+        grown.max(self.first_update).min(rest)
     }
 }
 
@@ -476,6 +480,21 @@ impl DriftConfig {
         } else {
             Severity::Stable
         }
+    }
+
+    /// The fewest window samples whose PSI raises the severity: 20 per bin
+    /// (at most the whole window). The PSI of `n` samples drawn from the
+    /// reference itself is about `(bins - 1) / n` (a chi-square over `n`),
+    /// so a window of a few dozen samples, as right after the reference
+    /// completes or is re-based, would cross the thresholds by chance; at
+    /// 20 per bin that noise is about 0.05.
+    ///
+    /// ```
+    /// let c = refit::config::DriftConfig::default();
+    /// assert_eq!(c.min_psi_window(), 200);
+    /// ```
+    pub fn min_psi_window(&self) -> usize {
+        self.window.min(20 * self.bins)
     }
 }
 
@@ -609,6 +628,34 @@ impl ModelConfig {
 }
 
 impl Config {
+    /// The learning rates in force: `[learning_rate]` over the table of the
+    /// configured kind in `plugins` (an unknown kind is an error naming
+    /// `model.kind`).
+    ///
+    /// ```
+    /// use refit::config::Config;
+    /// let mut c = Config::default();
+    /// c.learning_rate.severe = Some(0.9);
+    /// let rates = c.learning_rates(&refit::plugins::builtin()).unwrap();
+    /// // The logistic kind's AdaGrad table, with the configured severe rate.
+    /// assert_eq!((rates.stable, rates.severe), (0.1, 0.9));
+    /// ```
+    pub fn learning_rates(
+        &self,
+        plugins: &refit_plugin::PluginRegistry,
+    ) -> Result<LearningRates, ConfigError> {
+        let factory = plugins
+            .get(&self.model.kind)
+            .map_err(|e| ConfigError::Invalid {
+                origin: "config".into(),
+                key: "model.kind".into(),
+                problem: e.to_string(),
+            })?;
+        Ok(self
+            .learning_rate
+            .resolve(factory.learning_rates(&self.model.plugin_params()?)))
+    }
+
     /// Parses and validates TOML text.
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
         Self::parse(text, "config")

@@ -9,7 +9,9 @@
 //! let s = refit::demo::churn(1, 4_000);
 //! let spec = ModelSpec::new("logistic", Task::Classification, s.features.clone());
 //! let mut model = plugins::builtin().create(spec, &Params::new()).unwrap();
-//! let report = refit::offline::train(model.as_mut(), &s.x, &s.y, &OfflineConfig::default()).unwrap();
+//! // The logistic kind's moderate rate (AdaGrad), as the agent would pick.
+//! let config = OfflineConfig { learning_rate: Some(0.2), ..OfflineConfig::default() };
+//! let report = refit::offline::train(model.as_mut(), &s.x, &s.y, &config).unwrap();
 //! assert_eq!((report.train_rows, report.holdout_rows), (3_200, 800));
 //! let Some(refit::metrics::Scores::Classification { auc: Some(auc), .. }) = report.holdout else {
 //!     panic!("a classifier's holdout")

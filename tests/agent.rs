@@ -14,6 +14,8 @@ fn config(dir: &std::path::Path) -> Config {
     let mut c = Config::default();
     c.agent.data_dir = dir.to_owned();
     c.online.min_samples_per_update = 100;
+    // These tests count updates of exactly the threshold's size.
+    c.online.cold_start = false;
     c.online.batch_size = 32;
     c
 }
@@ -58,7 +60,12 @@ fn threshold_and_flush_trigger_updates_and_every_sample_is_accounted_for() {
     agent.ingest(&s2.x, &s2.y).unwrap();
     agent.flush().unwrap();
     let updates = applied(&events);
-    assert_eq!(updates, vec![(Trigger::Flush, 30, 0.001)]);
+    // At the logistic kind's stable rate.
+    let stable = Config::default()
+        .learning_rates(&plugins::builtin())
+        .unwrap()
+        .stable;
+    assert_eq!(updates, vec![(Trigger::Flush, 30, stable)]);
     let stats = agent.stats().unwrap();
     assert_eq!(stats.ingest.accepted, 280);
     assert_eq!(
@@ -313,6 +320,7 @@ fn covariate_shift_raises_the_learning_rate() {
     // PSI only: the loss-stream detectors would (rightly) react to the
     // concept drift, which this test is not about.
     c.drift.concept.detector = refit::drift::concept::Detector::None;
+    let rates = c.learning_rates(&refit::plugins::builtin()).unwrap();
     let agent = churn_agent(c.clone());
     let events = agent.subscribe().unwrap();
     let s = demo::churn(42, demo::DEFAULT_ROWS);
@@ -341,7 +349,7 @@ fn covariate_shift_raises_the_learning_rate() {
     {
         assert_eq!(
             (*lr, *sev),
-            (c.learning_rate.stable, Severity::Stable),
+            (rates.stable, Severity::Stable),
             "update at {start}"
         );
     }
@@ -355,7 +363,7 @@ fn covariate_shift_raises_the_learning_rate() {
     assert!(
         lr_by_start[first..first + 3]
             .iter()
-            .any(|u| u.2 == Severity::Severe && u.1 == c.learning_rate.severe),
+            .any(|u| u.2 == Severity::Severe && u.1 == rates.severe),
         "{:?}",
         &lr_by_start[first..first + 3]
     );
@@ -365,7 +373,7 @@ fn covariate_shift_raises_the_learning_rate() {
     let last = lr_by_start.last().unwrap();
     assert_eq!(
         (last.1, last.2),
-        (c.learning_rate.stable, Severity::Stable),
+        (rates.stable, Severity::Stable),
         "{lr_by_start:?}"
     );
     eprintln!(
@@ -383,7 +391,7 @@ fn churn_run(rates: refit::config::LearningRates) -> (Vec<f64>, Vec<refit::run::
     let dir = tempfile::tempdir().unwrap();
     let mut c = Config::default();
     c.agent.data_dir = dir.path().to_owned();
-    c.learning_rate = rates;
+    c.learning_rate = rates.into();
     c.drift.concept.detector = refit::drift::concept::Detector::None;
     let agent = churn_agent(c);
     let s = demo::churn(42, demo::DEFAULT_ROWS);
@@ -395,7 +403,9 @@ fn churn_run(rates: refit::config::LearningRates) -> (Vec<f64>, Vec<refit::run::
 
 #[test]
 fn drift_driven_rate_recovers_faster_than_a_pinned_rate() {
-    let default = Config::default().learning_rate;
+    let default = Config::default()
+        .learning_rates(&refit::plugins::builtin())
+        .unwrap();
     let pinned = refit::config::LearningRates {
         moderate: default.stable,
         severe: default.stable,

@@ -13,6 +13,19 @@ fn refit(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .expect("the binary runs")
 }
 
+/// Updates the default schedule makes over `rows` rows (the cold start's,
+/// then one per `min_samples_per_update`), the last one by the final flush
+/// when rows are left over.
+fn scheduled_updates(rows: usize) -> usize {
+    let online = refit::config::OnlineConfig::default();
+    let (mut learned, mut updates) = (0, 0);
+    while learned < rows {
+        learned += online.update_size(learned as u64).min(rows - learned);
+        updates += 1;
+    }
+    updates
+}
+
 #[test]
 fn run_on_the_demo_stream_prints_a_json_summary() {
     let dir = tempfile::tempdir().unwrap();
@@ -37,7 +50,7 @@ fn run_on_the_demo_stream_prints_a_json_summary() {
         assert!(v.get(key).is_some(), "missing {key} in {v}");
     }
     assert_eq!(v["samples"], 20_000);
-    assert_eq!(v["updates"], 20);
+    assert_eq!(v["updates"], scheduled_updates(20_000));
     assert_eq!(v["metric"]["name"], "auc");
     // The covariate shift raises the rate: stable -> moderate -> severe.
     let severities: Vec<&str> = v["lr_changes"]
@@ -209,6 +222,12 @@ fn drift_compares_two_csv_files() {
 #[test]
 fn versions_and_rollback_work_on_the_files_refit_run_leaves() {
     let dir = tempfile::tempdir().unwrap();
+    // One version per 1 000 rows: the fixed schedule.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[online]\ncold_start = false\n",
+    )
+    .unwrap();
     let out = refit(dir.path(), &["run", "--rows", "6000", "--json"]);
     assert!(
         out.status.success(),

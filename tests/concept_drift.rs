@@ -13,7 +13,7 @@ fn run(rates: LearningRates) -> RunSummary {
     let dir = tempfile::tempdir().unwrap();
     let mut c = Config::default();
     c.agent.data_dir = dir.path().to_owned();
-    c.learning_rate = rates;
+    c.learning_rate = rates.into();
     let agent = Agent::builder(c)
         .features(demo::CHURN_FEATURES)
         .start()
@@ -52,8 +52,11 @@ fn recovery(summary: &RunSummary, y: &[f32]) -> Option<usize> {
 #[test]
 fn concept_drift_is_flagged_and_the_raised_rate_recovers_sooner() {
     let s = demo::churn(42, demo::DEFAULT_ROWS);
-    let driven = run(LearningRates::default());
-    let stable = LearningRates::default().stable;
+    let shipped = Config::default()
+        .learning_rates(&refit::plugins::builtin())
+        .unwrap();
+    let driven = run(shipped);
+    let stable = shipped.stable;
     let fixed = run(LearningRates {
         stable,
         moderate: stable,

@@ -15,7 +15,8 @@ fn ctr_config(dir: &std::path::Path, threshold: usize) -> Config {
     let mut c = Config::from_toml_str(&format!(
         "[agent]\nname = \"ctr\"\nfile_prefix = \"ctr_model\"\n\
          [model]\nkind = \"ftrl\"\n[model.params]\nbits = 16\n\
-         [online]\nmin_samples_per_update = {threshold}\ncheckpoint_retention = 5\n"
+         [online]\nmin_samples_per_update = {threshold}\ncold_start = false\n\
+         checkpoint_retention = 5\n"
     ))
     .unwrap();
     c.agent.data_dir = dir.to_owned();

@@ -89,6 +89,8 @@ fn eight_weeks_of_daily_updates_retrain_every_four_weeks() {
     c.agent.data_dir = dir.path().to_owned();
     c.online.update_frequency = "1d".parse().unwrap();
     c.online.min_samples_per_update = 100_000;
+    // Only the daily schedule triggers updates.
+    c.online.cold_start = false;
     let clock = ManualClock::new();
     let agent = Agent::builder(c)
         .features(demo::CHURN_FEATURES)

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -37,6 +38,10 @@ LEARNERS = [
      {"learner": "agent_sync", "config": "refit_agent.toml"}),
     ("refit_agent_async", "refit agent, standardisation, drift-driven rates (async ingest)", "refit",
      {"learner": "agent_async", "config": "refit_agent.toml"}),
+    ("refit_run", "refit agent through `refit run`, shipped config.toml (kind logistic / linear)", "refit_run",
+     {"kind": None}),
+    ("refit_run_mlp", "refit agent through `refit run`, shipped config.toml, kind = \"mlp\"", "refit_run",
+     {"kind": "mlp"}),
     ("sklearn", "scikit-learn SGD partial_fit, same settings", "python", {"learner": "sklearn"}),
     ("sklearn_default", "scikit-learn SGD partial_fit, defaults", "python", {"learner": "sklearn_default"}),
     ("river", "River linear model, same settings (= River's defaults)", "python", {"learner": "river"}),
@@ -49,16 +54,56 @@ LEARNERS = [
 # The peers: every one has fixed settings (for the drift-recovery target).
 PEERS = ["sklearn", "sklearn_default", "river", "river_default", "vw", "vw_default"]
 WINDOW = 4_000  # rows of the windows after each drift
+FIRST = 1_000  # the cold-start window: the first rows of every stream
 RECOVERY_WINDOW = 1_000  # trailing window of the recovery criterion
 WIDE_RECOVERY_WINDOW = 2_000  # shown alongside: coarser, less noisy
 RECOVERY_STEP = 100
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+def run_refit_cli(stream, csv, work, lid, kind):
+    """`refit run --fresh --input CSV --label label` as a user runs it: the
+    shipped config.toml with only `kind` (and, for a regression MLP, `task`)
+    set, in a fresh data directory. Throughput is the run's own figure (rows
+    through predict, ingest and every update, wall clock); the process's
+    peak memory comes from wait4."""
+    run_dir = work / f"{stream['name']}.{lid}"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    regression = stream["task"] == "regression"
+    kind = kind or ("linear" if regression else "logistic")
+    text = (ROOT / "config.toml").read_text()
+    text = text.replace('kind = "logistic"', f'kind = "{kind}"', 1)
+    if kind == "mlp" and regression:
+        text = text.replace('# task = "classification"', 'task = "regression"', 1)
+    (run_dir / "config.toml").write_text(text)
+    preds = run_dir / "predictions.csv"
+    cmd = [str(ROOT / "target/release/refit"), "run", "--fresh", "--input", str(csv), "--label", "label",
+           "--json", "--predictions", str(preds)]
+    child = subprocess.Popen(cmd, cwd=run_dir, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True, env=dict(os.environ, **ONE_THREAD))
+    stdout = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed with status {status}")
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    return {
+        "rows_per_second": summary["rows_per_s"],
+        "predict_p50_ns": None,
+        "predict_p99_ns": None,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "updates": summary["updates"],
+        "predictions": np.loadtxt(preds, skiprows=1, ndmin=1).astype(float),
+    }
+
+
 def run_learner(stream, data_dir, work, learner, passes):
     lid, _, runner, extra = learner
     csv = data_dir / stream["file"]
     out = work / f"{stream['name']}.{lid}.f32"
+    if runner == "refit_run":
+        return run_refit_cli(stream, csv, work, lid, extra["kind"])
     if runner == "refit":
         cmd = [str(ROOT / "target/release/examples/peer_refit"), "--csv", str(csv), "--label", "label",
                "--task", stream["task"], "--learner", extra["learner"],
@@ -84,6 +129,11 @@ def metric(task, p, y):
         return float(np.sqrt(np.mean((p - y) ** 2)))
 
 
+def mae(p, y):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.mean(np.abs(p - y)))
+
+
 def recovery(p, y, at, limit, window=RECOVERY_WINDOW):
     """Rows after `at` until the trailing `window`-row AUC (all rows after
     `at`) is back within 0.01 of the AUC over the WINDOW rows before `at`;
@@ -105,7 +155,9 @@ def recovery(p, y, at, limit, window=RECOVERY_WINDOW):
 def score(stream, measured, y):
     p = measured["predictions"]
     task = stream["task"]
-    s = {"overall": metric(task, p, y), "windows": []}
+    s = {"overall": metric(task, p, y), "windows": [], "first": metric(task, p[:FIRST], y[:FIRST])}
+    if task == "regression":
+        s["mae"], s["first_mae"] = mae(p, y), mae(p[:FIRST], y[:FIRST])
     for ev in stream["events"]:
         for start, what in [(ev["start"], f"{ev['kind']} drift starts")] + (
             [(ev["end"], f"{ev['kind']} shift complete")] if ev["end"] != ev["start"] else []
@@ -125,6 +177,8 @@ def fmt_rate(r):
 
 
 def fmt_ns(ns):
+    if ns is None:
+        return "n/a"
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 
 
@@ -158,7 +212,10 @@ def report(streams, results, quick, seconds):
         kind = "AUC" if stream["task"] == "classification" else "RMSE"
         lines += [f"## {name} ({stream['task']})", "", stream["note"] + ".", ""]
         win_names = [w[0] for w in next(iter(rs.values()))["score"]["windows"]]
-        head = ["learner", "learn rows/s", "predict p50", "predict p99", "peak MiB", f"{kind} overall"]
+        head = ["learner", "learn rows/s", "predict p50", "predict p99", "peak MiB", f"{kind} overall",
+                f"{kind} first {FIRST:,} rows"]
+        if stream["task"] == "regression":
+            head += ["MAE overall", f"MAE first {FIRST:,} rows"]
         head += [f"{kind} {w}" for w in win_names]
         if "recovery" in next(iter(rs.values()))["score"]:
             head += ["pre-drift AUC", f"rows to recover ({RECOVERY_WINDOW:,}-row window)",
@@ -168,7 +225,10 @@ def report(streams, results, quick, seconds):
             m = rs[lid]
             sc = m["score"]
             row = [label, fmt_rate(m["rows_per_second"]), fmt_ns(m["predict_p50_ns"]),
-                   fmt_ns(m["predict_p99_ns"]), f"{m['peak_rss_mib']:.0f}", fmt_metric(sc["overall"])]
+                   fmt_ns(m["predict_p99_ns"]), f"{m['peak_rss_mib']:.0f}", fmt_metric(sc["overall"]),
+                   fmt_metric(sc["first"])]
+            if stream["task"] == "regression":
+                row += [fmt_metric(sc["mae"]), fmt_metric(sc["first_mae"])]
             row += [fmt_metric(v) for _, v in sc["windows"]]
             if "recovery" in sc:
                 row += [fmt_metric(sc["pre_drift"])] + [
@@ -234,6 +294,47 @@ def targets(streams, results):
                        f"0.01 of the {WINDOW:,} rows before it; {w:,} is the floor): refit agent "
                        f"{'not recovered' if mine is None else f'{mine:,} rows'}; fixed-setting peers: {listed}: "
                        f"**{'met' if beaten else 'missed'}**.")
+    return out + [""] + quality_targets(results)
+
+
+def quality_targets(results):
+    """Issue 16: what a user meets through `refit run` with the shipped
+    config, against the targets and River's StandardScaler pipeline."""
+    out = ["## Targets (issue 16: the agent through `refit run`, shipped config)", ""]
+
+    def line(what, value, target, ok):
+        out.append(f"- {what}: {fmt_metric(value)} (target {target}): **{'met' if ok else 'missed'}**.")
+
+    if "phishing" in results:
+        v = results["phishing"]["refit_run"]["score"]["overall"]
+        line("Phishing AUC", v, ">= 0.95", v >= 0.95)
+    if "trump_approval" in results:
+        v = results["trump_approval"]["refit_run"]["score"]["mae"]
+        line("TrumpApproval MAE", v, "<= 0.6", v <= 0.6)
+    for name, key, better in [("breast_cancer", "overall", 1), ("diabetes", "overall", -1),
+                              ("diabetes", "mae", -1)]:
+        if name in results:
+            me = results[name]["refit_run"]["score"][key]
+            river = results[name]["river_default"]["score"][key]
+            what = {"overall": "AUC" if better > 0 else "RMSE", "mae": "MAE"}[key]
+            line(f"{name} {what} against River's StandardScaler pipeline ({fmt_metric(river)})", me,
+                 "at least as good", (me - river) * better >= 0)
+    if "moons" in results:
+        v = results["moons"]["refit_run_mlp"]["score"]["overall"]
+        line("make_moons AUC, kind = \"mlp\"", v, ">= 0.95", v >= 0.95)
+        out.append(f"- make_moons AUC, kind = \"logistic\" (the linear ceiling): "
+                   f"{fmt_metric(results['moons']['refit_run']['score']['overall'])}.")
+    if "churn" in results:
+        v = results["churn"]["refit_run"]["score"]["overall"]
+        line("churn demo AUC overall", v, ">= 0.7839, the figure before issue 16", v >= 0.7839)
+    out += ["", f"Cold start, the metric over the first {FIRST:,} rows (AUC; MAE for regression), "
+            "`refit run` against River's StandardScaler pipeline:", "",
+            "| stream | refit run | refit run, mlp | River StandardScaler pipeline |", "|---|---|---|---|"]
+    for name, rs in results.items():
+        key = "first_mae" if "first_mae" in rs["refit_run"]["score"] else "first"
+        out.append(f"| {name} | {fmt_metric(rs['refit_run']['score'][key])} | "
+                   f"{fmt_metric(rs['refit_run_mlp']['score'][key])} | "
+                   f"{fmt_metric(rs['river_default']['score'][key])} |")
     return out + [""]
 
 

@@ -204,8 +204,12 @@ impl Drift {
             ),
         };
         let max_psi = psi.iter().map(|p| p.1).fold(0.0, f64::max);
+        // A window too small to judge (just after the reference completes or
+        // is re-based) is reported but raises nothing.
+        let settled = window_samples >= self.config.min_psi_window();
         let alerts = psi
             .iter()
+            .filter(|_| settled)
             .map(|(f, v)| (f, *v, self.config.psi_severity(*v)))
             .filter(|a| a.2 != Severity::Stable)
             .map(|(f, psi, severity)| Alert {
@@ -214,7 +218,11 @@ impl Drift {
                 severity,
             })
             .collect();
-        let psi_severity = self.config.psi_severity(max_psi);
+        let psi_severity = if settled {
+            self.config.psi_severity(max_psi)
+        } else {
+            Severity::Stable
+        };
         DriftReport {
             psi,
             ks,

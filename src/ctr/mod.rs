@@ -2,13 +2,14 @@
 //! document): click events become sparse rows by the hashing trick
 //! ([`hashing`]), a sparse model (`kind = "ftrl"`) learns them with the
 //! agent's usual trigger (`online.min_samples_per_update` new samples,
-//! the document's `online_training_threshold`), and [`Agent::rank`] orders
+//! the document's `online_training_threshold`, exactly so with
+//! `online.cold_start = false`), and [`Agent::rank`] orders
 //! a query's documents by the newest model at once.
 //!
 //! ```
 //! # let dir = tempfile::tempdir().unwrap();
 //! let mut config = refit::config::Config::from_toml_str(
-//!     "[agent]\nname = \"ctr\"\nfile_prefix = \"ctr_model\"\n[model]\nkind = \"ftrl\"\n[model.params]\nbits = 16\n[online]\nmin_samples_per_update = 100\n",
+//!     "[agent]\nname = \"ctr\"\nfile_prefix = \"ctr_model\"\n[model]\nkind = \"ftrl\"\n[model.params]\nbits = 16\n[online]\nmin_samples_per_update = 100\ncold_start = false\n",
 //! )?;
 //! # config.agent.data_dir = dir.path().to_owned();
 //! let agent = refit::Agent::start(config)?;

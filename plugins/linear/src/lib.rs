@@ -4,11 +4,14 @@
 //! - `"logistic"`: classification, log loss, predictions are P(class 1);
 //! - `"linear"`: regression, squared error.
 //!
-//! Training is constant-learning-rate SGD with the analytic gradient (no
-//! autodiff: it is several times faster for a linear model) and optional L2,
-//! either one step per row ([`Update::PerSample`], the default, which is
-//! scikit-learn's `partial_fit` whatever the batch size) or one step per
-//! batch on the mean gradient with Burn tensors ([`Update::MiniBatch`]).
+//! Training uses the analytic gradient (no autodiff: it is several times
+//! faster for a linear model) and optional L2, with AdaGrad's
+//! per-coordinate steps ([`Optimizer::Adagrad`], the default) or constant
+//! SGD ([`Optimizer::Sgd`]), either one step per row ([`Update::PerSample`],
+//! the default; with constant SGD it is scikit-learn's `partial_fit`
+//! whatever the batch size) or one step per batch on the mean gradient with
+//! Burn tensors ([`Update::MiniBatch`]). Regressors learn on standardised
+//! labels and answer in label units (`scale_label`).
 //! The learning rate is an argument of every
 //! [`partial_fit`](refit_plugin::Model::partial_fit) call, so the agent can
 //! change it from drift severity between batches. The serving snapshot

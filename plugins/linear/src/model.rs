@@ -124,9 +124,9 @@ impl Optimizer {
 /// How a linear model steps through the rows of one
 /// [`partial_fit`](Model::partial_fit) call (`[model.params] update`).
 ///
-/// The learning rate means the same as scikit-learn's `eta0` only with
-/// `per_sample`, which is why it is the default: the learning-rate table of
-/// `config.toml` (0.001 / 0.01 / 0.05) is a per-sample rate. With
+/// With constant SGD the learning rate means the same as scikit-learn's
+/// `eta0` only with `per_sample`, which is why it is the default: the SGD
+/// learning-rate table (0.001 / 0.01 / 0.05) is a per-sample rate. With
 /// `mini_batch` the rate applies to the mean gradient of the call's rows, so
 /// a batch of 256 rows moves the weights about as far as one row does
 /// per-sample; it suits large batches on an accelerator.
@@ -186,15 +186,17 @@ impl LinearParams {
     }
 }
 
-/// Logistic or linear regression trained by constant-learning-rate SGD with
-/// the analytic gradient.
+/// Logistic or linear regression trained by AdaGrad or constant-rate SGD
+/// ([`Optimizer`]) with the analytic gradient.
 ///
 /// Rows first pass through the model's [`Preprocessor`] (standardisation by
 /// default, see [`refit_plugin::preprocess`]), whose statistics learn from
 /// each training batch before it is encoded. Then, for an encoded row `x`
-/// with label `y`, `e = f(w.x + b) - y` (`f` the sigmoid for logistic, the
-/// identity for linear), the gradient is `g = e x + l2 w`, and
-/// `w -= lr g`, `b -= lr e`:
+/// with label `y` (standardised with `scale_label`), `e = f(w.x + b) - y`
+/// (`f` the sigmoid for logistic, the identity for linear), the gradient is
+/// `g = e x + l2 w`, and `w -= lr g`, `b -= lr e` with constant SGD (AdaGrad
+/// divides each coordinate's step by the root of its summed squared
+/// gradients):
 ///
 /// - [`Update::PerSample`] (default) takes that step for every row in turn,
 ///   which is exactly scikit-learn's `SGDClassifier(loss="log_loss")` /

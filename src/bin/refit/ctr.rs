@@ -23,6 +23,8 @@ fn ctr_config(mut config: Config) -> Config {
         config.model.features.clear();
         config.model.params.clear();
         config.online.min_samples_per_update = 100;
+        // The document's trigger: exactly 100 new samples, from the first.
+        config.online.cold_start = false;
         config.online.checkpoint_retention = 5;
     }
     config
