@@ -18,6 +18,14 @@ fn config(dir: &std::path::Path, kind: &str) -> Config {
     c
 }
 
+/// An agent for a stream with these features.
+fn start(c: Config, features: &[String]) -> Agent {
+    Agent::builder(c)
+        .features(features.to_vec())
+        .start()
+        .unwrap()
+}
+
 /// The sizes of the updates applied, in order.
 fn update_sizes(events: &crossbeam_channel::Receiver<Event>) -> Vec<usize> {
     events
@@ -57,10 +65,7 @@ fn cold_start_updates_grow_with_what_the_model_has_learned() {
     c.online.cold_start_share = 0.25;
     let online = c.online.clone();
     let s = demo::churn(3, 10);
-    let agent = Agent::builder(c)
-        .features(s.features.clone())
-        .start()
-        .unwrap();
+    let agent = start(c, &s.features);
     let events = agent.subscribe().unwrap();
     feed_one_by_one(&agent, 420);
     agent.sync().unwrap();
@@ -69,7 +74,7 @@ fn cold_start_updates_grow_with_what_the_model_has_learned() {
     // then 100 at a time.
     let mut want = Vec::new();
     let mut learned = 0usize;
-    while learned + 1 <= 420 {
+    while learned < 420 {
         // The cold start ends exactly at 100 learned samples.
         let size = if learned >= 100 {
             100
@@ -102,10 +107,7 @@ fn without_cold_start_an_update_waits_for_the_threshold() {
     c.online.min_samples_per_update = 50;
     c.online.cold_start = false;
     let s = demo::churn(3, 10);
-    let agent = Agent::builder(c)
-        .features(s.features.clone())
-        .start()
-        .unwrap();
+    let agent = start(c, &s.features);
     let events = agent.subscribe().unwrap();
     feed_one_by_one(&agent, 120);
     agent.sync().unwrap();
@@ -120,17 +122,11 @@ fn a_resumed_model_keeps_its_place_in_the_schedule() {
     let mut c = config(dir.path(), "logistic");
     c.online.min_samples_per_update = 40;
     let s = demo::churn(3, 10);
-    let agent = Agent::builder(c.clone())
-        .features(s.features.clone())
-        .start()
-        .unwrap();
+    let agent = start(c.clone(), &s.features);
     feed_one_by_one(&agent, 200);
     agent.shutdown().unwrap();
     // The stored version has learned 40 or more samples: no cold start.
-    let agent = Agent::builder(c)
-        .features(s.features.clone())
-        .start()
-        .unwrap();
+    let agent = start(c, &s.features);
     assert_eq!(agent.stats().unwrap().ingest.threshold, 40);
     agent.shutdown().unwrap();
 }
@@ -140,10 +136,7 @@ fn each_kind_learns_at_its_own_rates_unless_the_config_says() {
     for (kind, stable) in [("logistic", 0.1f32), ("mlp", 0.01)] {
         let dir = tempfile::tempdir().unwrap();
         let s = demo::churn(3, 10);
-        let agent = Agent::builder(config(dir.path(), kind))
-            .features(s.features.clone())
-            .start()
-            .unwrap();
+        let agent = start(config(dir.path(), kind), &s.features);
         assert_eq!(
             agent.stats().unwrap().trainer.learning_rate,
             stable,
@@ -155,10 +148,7 @@ fn each_kind_learns_at_its_own_rates_unless_the_config_says() {
     let mut c = config(dir.path(), "logistic");
     c.learning_rate.stable = Some(0.003);
     let s = demo::churn(3, 10);
-    let agent = Agent::builder(c)
-        .features(s.features.clone())
-        .start()
-        .unwrap();
+    let agent = start(c, &s.features);
     assert_eq!(agent.stats().unwrap().trainer.learning_rate, 0.003);
     agent.shutdown().unwrap();
 }
@@ -171,10 +161,7 @@ fn scaled_labels_answer_in_label_units_across_a_restart() {
     // Lifetime values around 500: far from a fresh model's 0.
     let s = demo::clv(5, 3_000);
     let y: Vec<f32> = s.y.iter().map(|v| 500.0 + 50.0 * v).collect();
-    let agent = Agent::builder(c.clone())
-        .features(s.features.clone())
-        .start()
-        .unwrap();
+    let agent = start(c.clone(), &s.features);
     let summary = refit::run::run(&agent, &s.x, &y, None, 1_000, |_| {}).unwrap();
     let probe = &s.x[..10 * s.width()];
     let before = agent.predict(probe).unwrap().values;
@@ -196,10 +183,7 @@ fn scaled_labels_answer_in_label_units_across_a_restart() {
     );
     // The checkpoint holds the label statistics: the restarted agent
     // answers the same.
-    let agent = Agent::builder(c)
-        .features(s.features.clone())
-        .start()
-        .unwrap();
+    let agent = start(c, &s.features);
     assert_eq!(agent.predict(probe).unwrap().values, before);
     agent.shutdown().unwrap();
 }
@@ -208,10 +192,7 @@ fn scaled_labels_answer_in_label_units_across_a_restart() {
 fn the_mlp_defaults_learn_a_nonlinear_stream() {
     let dir = tempfile::tempdir().unwrap();
     let s = demo::xor(11, 3_000);
-    let agent = Agent::builder(config(dir.path(), "mlp"))
-        .features(s.features.clone())
-        .start()
-        .unwrap();
+    let agent = start(config(dir.path(), "mlp"), &s.features);
     let summary = refit::run::run(&agent, &s.x, &s.y, None, 1_000, |_| {}).unwrap();
     agent.shutdown().unwrap();
     // The oracle's AUC on this stream is about 0.98; a linear model is at

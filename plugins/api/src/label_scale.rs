@@ -113,9 +113,40 @@ impl LabelScaler {
         self.center + self.sd * z
     }
 
+    /// The current mapping back to label units, frozen (for a serving
+    /// snapshot).
+    pub fn unscaling(&self) -> Unscale {
+        Unscale {
+            center: self.center,
+            sd: self.sd,
+        }
+    }
+
     /// Whether the statistics are finite (a loaded file is checked with it).
     pub fn is_finite(&self) -> bool {
         self.mean.is_finite() && self.m2.is_finite() && self.m2 >= 0.0
+    }
+}
+
+/// A frozen `z -> center + sd * z`: how a serving snapshot answers in
+/// label units ([`Unscale::IDENTITY`] when labels are not scaled).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Unscale {
+    center: f32,
+    sd: f32,
+}
+
+impl Unscale {
+    /// Answers unchanged.
+    pub const IDENTITY: Self = Self {
+        center: 0.0,
+        sd: 1.0,
+    };
+
+    /// A raw model output in label units.
+    #[inline]
+    pub fn apply(self, z: f32) -> f32 {
+        self.center + self.sd * z
     }
 }
 

@@ -377,7 +377,7 @@ impl LinearModel {
         let mut snapshot =
             LinearSnapshot::new(self.spec.clone(), self.loss, self.pre.clone(), w, b);
         if self.scales_label() {
-            snapshot = snapshot.with_output_scale(self.label.mean(), self.label.sd());
+            snapshot = snapshot.with_output(self.label.unscaling());
         }
         Arc::new(snapshot)
     }

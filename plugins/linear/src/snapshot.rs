@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use refit_plugin::label_scale::Unscale;
 use refit_plugin::preprocess::Preprocessor;
 use refit_plugin::{ModelSpec, PluginError, Predictor};
 
@@ -16,10 +17,8 @@ pub struct LinearSnapshot {
     pre: Arc<Preprocessor>,
     w: Vec<f32>,
     b: f32,
-    /// A regressor's answer is `center + sd * (w.x + b)` (label scaling;
-    /// 0 and 1 without it).
-    center: f32,
-    sd: f32,
+    /// A regressor's answer in label units (label scaling).
+    out: Unscale,
 }
 
 impl LinearSnapshot {
@@ -36,16 +35,13 @@ impl LinearSnapshot {
             pre,
             w,
             b,
-            center: 0.0,
-            sd: 1.0,
+            out: Unscale::IDENTITY,
         }
     }
 
-    /// Answers in label units: `center + sd * z` for a regressor's raw
-    /// output `z`.
-    pub(crate) fn with_output_scale(mut self, center: f32, sd: f32) -> Self {
-        self.center = center;
-        self.sd = sd;
+    /// Answers a regressor's raw output `z` as `out.apply(z)`.
+    pub(crate) fn with_output(mut self, out: Unscale) -> Self {
+        self.out = out;
         self
     }
 
@@ -70,7 +66,7 @@ impl Predictor for LinearSnapshot {
         let z = self.pre.dot(row, &self.w)? + self.b;
         Ok(match self.loss {
             Loss::Log => crate::model::sigmoid_f32(z),
-            Loss::Squared => self.center + self.sd * z,
+            Loss::Squared => self.out.apply(z),
         })
     }
 }

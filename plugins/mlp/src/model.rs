@@ -232,7 +232,7 @@ impl MlpModel {
     fn snapshot_of(&self, host: Vec<HostLayer>) -> Arc<MlpSnapshot> {
         let mut snapshot = MlpSnapshot::new(self.spec.clone(), self.pre.clone(), host);
         if self.scales_label() {
-            snapshot = snapshot.with_output_scale(self.label.mean(), self.label.sd());
+            snapshot = snapshot.with_output(self.label.unscaling());
         }
         Arc::new(snapshot)
     }

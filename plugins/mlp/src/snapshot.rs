@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use refit_plugin::label_scale::Unscale;
 use refit_plugin::preprocess::Preprocessor;
 use refit_plugin::{ModelSpec, PluginError, Predictor, Task};
 
@@ -12,10 +13,8 @@ pub struct MlpSnapshot {
     spec: ModelSpec,
     pre: Arc<Preprocessor>,
     layers: Vec<HostLayer>,
-    /// A regressor's answer is `center + sd * z` (label scaling; 0 and 1
-    /// without it).
-    center: f32,
-    sd: f32,
+    /// A regressor's answer in label units (label scaling).
+    out: Unscale,
 }
 
 impl MlpSnapshot {
@@ -24,16 +23,13 @@ impl MlpSnapshot {
             spec,
             pre,
             layers,
-            center: 0.0,
-            sd: 1.0,
+            out: Unscale::IDENTITY,
         }
     }
 
-    /// Answers in label units: `center + sd * z` for a regressor's raw
-    /// output `z`.
-    pub(crate) fn with_output_scale(mut self, center: f32, sd: f32) -> Self {
-        self.center = center;
-        self.sd = sd;
+    /// Answers a regressor's raw output `z` as `out.apply(z)`.
+    pub(crate) fn with_output(mut self, out: Unscale) -> Self {
+        self.out = out;
         self
     }
 
@@ -66,7 +62,7 @@ impl Predictor for MlpSnapshot {
         let z = h[0];
         Ok(match self.spec.task {
             Task::Classification => 1.0 / (1.0 + (-z).exp()),
-            Task::Regression => self.center + self.sd * z,
+            Task::Regression => self.out.apply(z),
         })
     }
 }
