@@ -32,7 +32,7 @@ use actix::prelude::*;
 use arc_swap::ArcSwap;
 use refit_plugin::preprocess::Preprocessor;
 use refit_plugin::{Batch, InputKind, ModelSpec, PluginError, PluginRegistry};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::actors::drift::Drift;
 use crate::actors::ingest::Ingest;
@@ -41,8 +41,10 @@ use crate::actors::server::{AbStats, Server};
 use crate::actors::trainer::{FreshModel, Trainer, TrainerSetup};
 use crate::actors::watcher::Watcher;
 use crate::clock::Clock;
-use crate::config::{Config, ConfigError, WhenFull};
+use crate::config::{Config, WhenFull};
+pub use crate::drift::Severity;
 use crate::drift::reference::ReferenceSource;
+pub use crate::error::AgentError;
 use crate::messages::{
     Activate, Barrier, ConnectDrift, DriftReport, Event, FlushBuffer, GetDriftReport,
     GetIngestStats, GetRegistryStats, GetTrainerStats, IngestAck, IngestSamples, IngestStats,
@@ -52,69 +54,10 @@ use crate::messages::{
     Feedback, GetAbStats, OfflineReport, RecordKeyed, ResumeFrom, SetServingRole, TrainOffline,
     UseStoredReference,
 };
-use crate::registry::{Listed, Store, StoreError, VersionEntry, VersionId};
+use crate::registry::{Listed, Store, VersionEntry, VersionId};
 use crate::rows::{Rows, SparseRows};
 use crate::sample_log::SampleLog;
 use crate::serving::{Served, ServingSet, Variant};
-
-/// Drift severity: the higher of the data-drift severity (max PSI against
-/// the config thresholds) and the concept-drift level of the loss stream
-/// (warning: moderate, drift: severe).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Max PSI at most `psi_moderate`, no concept alarm.
-    #[default]
-    Stable,
-    /// Max PSI above `psi_moderate`, or a concept-drift warning.
-    Moderate,
-    /// Max PSI above `psi_severe`, or a concept drift.
-    Severe,
-}
-
-/// Errors of the agent.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AgentError {
-    /// The configuration was refused.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// Input or model error.
-    #[error(transparent)]
-    Plugin(#[from] PluginError),
-    /// `max_pending_samples` accepted samples are waiting for training.
-    #[error(
-        "back-pressure: {pending} samples are waiting for training (online.max_pending_samples = {max}); retry later"
-    )]
-    Backpressure { pending: u64, max: u64 },
-    /// No keyed prediction with this id is waiting for feedback (unknown,
-    /// already reported, or dropped after `ab.max_pending` newer ones).
-    #[error("no prediction {0} is waiting for feedback (unknown, already reported, or expired)")]
-    UnknownRequest(u64),
-    /// The model store failed or has no such version.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A stored version does not fit the configured model.
-    #[error("stored version {version}: {problem}")]
-    Incompatible {
-        /// The version.
-        version: VersionId,
-        /// What differs.
-        problem: String,
-    },
-    /// The sample log could not be written; the samples were not accepted.
-    #[error("the sample log could not be written ({0}); the samples were not accepted")]
-    SampleLog(String),
-    /// The agent has been shut down (or its thread died).
-    #[error("the agent is stopped")]
-    Stopped,
-    /// The agent could not start.
-    #[error("starting the agent: {0}")]
-    Start(String),
-    /// A flush did not complete in time.
-    #[error("timed out after {0:?} waiting for training to catch up")]
-    Timeout(Duration),
-}
 
 /// A batch of predictions and the model version that made them.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -22,6 +22,8 @@
 use std::path::{Path, PathBuf};
 
 use refit_plugin::preprocess::PreprocessConfig;
+
+use crate::drift::{PsiThresholds, Severity};
 use refit_plugin::{ModelSpec, Params, Task};
 use serde::{Deserialize, Serialize};
 
@@ -471,14 +473,15 @@ impl DriftConfig {
     /// assert_eq!(c.psi_severity(0.2), Severity::Moderate);
     /// assert_eq!(c.psi_severity(0.31), Severity::Severe);
     /// ```
-    pub fn psi_severity(&self, psi: f64) -> crate::agent::Severity {
-        use crate::agent::Severity;
-        if psi > self.psi_severe {
-            Severity::Severe
-        } else if psi > self.psi_moderate {
-            Severity::Moderate
-        } else {
-            Severity::Stable
+    pub fn psi_severity(&self, psi: f64) -> Severity {
+        Severity::from_psi(psi, &self.thresholds())
+    }
+
+    /// The PSI thresholds of the severities.
+    pub fn thresholds(&self) -> PsiThresholds {
+        PsiThresholds {
+            moderate: self.psi_moderate,
+            severe: self.psi_severe,
         }
     }
 

@@ -34,6 +34,7 @@ pub mod ctr;
 pub mod data;
 pub mod demo;
 pub mod drift;
+pub mod error;
 pub mod http;
 pub mod messages;
 pub mod metrics;

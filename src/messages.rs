@@ -16,10 +16,12 @@ use refit_plugin::Predictor;
 use serde::Serialize;
 
 use crate::actors::server::AbStats;
-use crate::agent::{AgentError, Severity};
+pub use crate::drift::PsiThresholds;
+use crate::drift::Severity;
 use crate::drift::concept::{ConceptAlarm, ConceptLevel};
 use crate::drift::ks::Ks;
 use crate::drift::reference::{DriftReference, ReferenceSource};
+use crate::error::AgentError;
 use crate::metrics::Scores;
 use crate::offline::Trained;
 use crate::registry::{Skipped, VersionEntry, VersionId, VersionMeta};
@@ -115,15 +117,6 @@ pub struct DriftReport {
     pub rebases: usize,
     /// The PSI thresholds in force when the report was made.
     pub thresholds: PsiThresholds,
-}
-
-/// PSI thresholds of the severities (`drift.psi_moderate`, `drift.psi_severe`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct PsiThresholds {
-    /// Max PSI above this is moderate drift.
-    pub moderate: f64,
-    /// Max PSI above this is severe drift.
-    pub severe: f64,
 }
 
 /// A feature whose PSI is over the moderate threshold (the guide's alert).

@@ -6,13 +6,14 @@ use crate::actors::server::Server;
 use crate::actors::trainer::Trainer;
 use refit_plugin::PluginError;
 
-use crate::agent::{AgentError, Severity};
 use crate::config::{DriftConfig, WindowMode};
+use crate::drift::Severity;
 use crate::drift::reference::{DriftReference, ReferenceSource};
 use crate::drift::{BinEdges, ConceptLevel, ConceptMonitor, FeaturePsi};
+use crate::error::AgentError;
 use crate::messages::{
     Alert, Barrier, ConfigChanged, DriftReport, Event, GetDriftReport, ObserveBatch, ObserveLosses,
-    PsiThresholds, Publish, SetReference, TrainBatch, UseStoredReference,
+    Publish, SetReference, TrainBatch, UseStoredReference,
 };
 
 /// Measures drift: per-feature PSI (and optionally KS) of a window of recent
@@ -237,10 +238,7 @@ impl Drift {
             window_start: self.seen - window_samples as u64,
             window_end: self.seen,
             rebases: self.rebases,
-            thresholds: PsiThresholds {
-                moderate: self.config.psi_moderate,
-                severe: self.config.psi_severe,
-            },
+            thresholds: self.config.thresholds(),
         }
     }
 }

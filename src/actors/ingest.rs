@@ -6,9 +6,9 @@ use refit_plugin::preprocess::Preprocessor;
 use refit_plugin::{Batch, InputKind, ModelSpec, PluginError, validate};
 
 use crate::actors::drift::Drift;
-use crate::agent::AgentError;
 use crate::clock::Clock;
 use crate::config::{Config, Durability, OnlineConfig, SamplesConfig};
+use crate::error::AgentError;
 use crate::messages::{
     ConfigChanged, FlushBuffer, GetIngestStats, IngestAck, IngestSamples, IngestStats,
     ObserveBatch, TrainedCount, Trigger,

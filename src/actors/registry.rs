@@ -1,7 +1,7 @@
 use actix::prelude::*;
 
 use crate::actors::server::Server;
-use crate::agent::AgentError;
+use crate::error::AgentError;
 use crate::messages::{
     Activate, Barrier, Checkpoint, Event, GetRegistryStats, Promote, Publish, RegistryStats,
     SaveOffline, TrainedCount,

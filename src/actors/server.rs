@@ -4,8 +4,8 @@ use std::sync::Arc;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 
-use crate::agent::AgentError;
 use crate::config::AbConfig;
+use crate::error::AgentError;
 use crate::messages::{
     Barrier, ConfigChanged, Event, Feedback, GetAbStats, Promote, Publish, RecordKeyed,
     SetServingRole, Subscribe,

@@ -9,12 +9,12 @@ use crate::actors::drift::Drift;
 use crate::actors::ingest::Ingest;
 use crate::actors::registry::Registry;
 use crate::actors::server::Server;
-use crate::agent::AgentError;
-use crate::agent::Severity;
 use crate::clock::Clock;
 use crate::config::{Config, LearningRates, OfflineConfig, OnlineConfig, RetrainConfig};
+use crate::drift::Severity;
 use crate::drift::concept::sample_loss;
 use crate::drift::reference::ReferenceSource;
+use crate::error::AgentError;
 use crate::messages::{
     Barrier, Checkpoint, ConfigChanged, ConnectDrift, DriftReport, Event, GetTrainerStats,
     ObserveLosses, OfflineReport, Promote, Publish, ResumeFrom, SaveOffline, SetReference,

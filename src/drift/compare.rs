@@ -23,8 +23,8 @@
 
 use serde::Serialize;
 
-use crate::agent::Severity;
 use crate::config::DriftConfig;
+use crate::drift::Severity;
 use crate::drift::ks::{Ks, ks_2samp};
 use crate::drift::psi::{BinEdges, psi};
 

@@ -9,8 +9,10 @@ pub mod ks;
 pub mod page_hinkley;
 pub mod psi;
 pub mod reference;
+mod severity;
 
 pub use adwin::{Adwin, AdwinParams};
 pub use concept::{ConceptConfig, ConceptLevel, ConceptMonitor};
 pub use page_hinkley::{Direction, PageHinkley, PageHinkleyParams};
 pub use psi::{BinEdges, DEFAULT_BINS, DEFAULT_FLOOR, FeaturePsi};
+pub use severity::{PsiThresholds, Severity};

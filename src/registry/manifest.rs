@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::Severity;
+use crate::drift::Severity;
 use crate::metrics::Scores;
 use crate::registry::version::{Mode, VersionId};
 

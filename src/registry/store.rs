@@ -91,7 +91,7 @@ pub struct VersionMeta {
     /// Learning rate at the time.
     pub learning_rate: f32,
     /// Drift severity at the time.
-    pub severity: crate::agent::Severity,
+    pub severity: crate::drift::Severity,
     /// Metrics (progressive or holdout).
     pub metrics: Option<crate::metrics::Scores>,
     /// Why it was written.
