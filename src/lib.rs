@@ -4,12 +4,24 @@
 //! keep learning. This crate holds the agent; models are plugins behind the
 //! [`refit_plugin::Model`] trait (re-exported in [`plugins`]).
 //!
-//! What is here today:
-//! - [`plugins`]: the built-in Burn models (`logistic`, `linear`, `mlp`) and
-//!   their registry;
-//! - [`demo`]: deterministic demo streams with documented drifts;
-//! - [`metrics`]: AUC, log loss, MAE, RMSE;
-//! - [`progressive`]: progressive validation of a model over a stream.
+//! The map, bottom to top:
+//! - [`error`] ([`AgentError`]), [`config`] (the `config.toml` schema and
+//!   its validation), [`clock`], [`storage`] (disk, and fault injection);
+//! - [`drift`]: [`Severity`], PSI, KS, ADWIN and Page-Hinkley, stored
+//!   references; [`metrics`]: AUC, log loss, MAE, RMSE;
+//! - [`registry`]: the model store (versions, manifests, retention,
+//!   recovery); [`sample_log`]: the log of accepted samples; [`rows`]: dense
+//!   and sparse row batches; [`offline`]: training from scratch;
+//! - [`plugins`]: the built-in kinds (`logistic`, `linear`, `mlp`, `ftrl`)
+//!   and their registry;
+//! - [`messages`] (what the actors exchange, and the public events and
+//!   stats) and [`actors`] (Ingest, Drift, Trainer, Registry, Server,
+//!   Watcher); [`serving`]: the atomically swapped serving set;
+//! - [`agent`]: the embedded handle ([`Agent`], [`AgentBuilder`]);
+//!   [`ctr`]: click events, hashing and ranking on the handle;
+//! - outer rings: [`http`] (the API and dashboard), [`run`] (the main job
+//!   of `refit run`), [`demo`] and [`progressive`] (demo streams and
+//!   progressive validation of a bare model), and the `refit` binary.
 //!
 //! ```
 //! use refit::plugins::{self, Batch, ModelSpec, Params, Task};
