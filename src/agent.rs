@@ -39,6 +39,7 @@ use crate::actors::ingest::Ingest;
 use crate::actors::registry::Registry;
 use crate::actors::server::{AbStats, Server};
 use crate::actors::trainer::{FreshModel, Trainer, TrainerSetup};
+#[cfg(feature = "watch")]
 use crate::actors::watcher::Watcher;
 use crate::clock::Clock;
 use crate::config::{Config, WhenFull};
@@ -94,6 +95,7 @@ pub struct Stats {
 /// Builds and starts an [`Agent`].
 pub struct AgentBuilder {
     config: Config,
+    #[cfg(feature = "watch")]
     watch: Option<std::path::PathBuf>,
     features: Option<Vec<String>>,
     plugins: PluginRegistry,
@@ -156,7 +158,9 @@ impl AgentBuilder {
     /// Hot-reloads the config from `path` (the file `config` was read from):
     /// learning rates, drift thresholds and `[online]` settings take effect
     /// for the next decision; an invalid file is reported as
-    /// [`Event::ConfigRejected`] and the previous config stays.
+    /// [`Event::ConfigRejected`] and the previous config stays. (Cargo
+    /// feature `watch`.)
+    #[cfg(feature = "watch")]
     pub fn watch(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.watch = Some(path.into());
         self
@@ -324,6 +328,7 @@ impl AgentBuilder {
         let shared = serving.clone();
         let thread_spec = spec.clone();
         let when_full = config.online.when_full;
+        #[cfg(feature = "watch")]
         let watch = self.watch.clone();
         let thread = std::thread::Builder::new()
             .name("refit-agent".into())
@@ -371,6 +376,7 @@ impl AgentBuilder {
                         clock,
                         drift.clone(),
                     ));
+                    #[cfg(feature = "watch")]
                     if let Some(path) = watch {
                         Watcher::new(
                             path,
@@ -567,6 +573,7 @@ impl Agent {
     pub fn builder(config: Config) -> AgentBuilder {
         AgentBuilder {
             config,
+            #[cfg(feature = "watch")]
             watch: None,
             features: None,
             plugins: crate::plugins::builtin(),
@@ -584,7 +591,8 @@ impl Agent {
     }
 
     /// Starts an agent from a config file (which lists its features) and
-    /// hot-reloads that file.
+    /// hot-reloads that file. (Cargo feature `watch`.)
+    #[cfg(feature = "watch")]
     pub fn start_from_path(path: impl AsRef<std::path::Path>) -> Result<Self, AgentError> {
         let path = path.as_ref();
         Self::builder(Config::from_path(path)?).watch(path).start()

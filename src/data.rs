@@ -199,6 +199,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "demo")]
     fn round_trips_a_demo_stream() {
         let s = crate::demo::clv(1, 50);
         let d = read_csv(s.to_csv().as_bytes(), "clv.csv", "label").unwrap();

@@ -17,6 +17,7 @@ pub use refit_linear as linear;
 pub use refit_mlp as mlp;
 pub use refit_plugin::*;
 
+#[cfg(feature = "demo")]
 use crate::demo::DemoStream;
 
 /// A registry with every built-in plugin.
@@ -30,7 +31,8 @@ pub fn builtin() -> PluginRegistry {
 }
 
 /// A fresh built-in model of `kind` with default parameters for a demo
-/// stream's task and features.
+/// stream's task and features. (Cargo feature `demo`.)
+#[cfg(feature = "demo")]
 pub fn create_for(stream: &DemoStream, kind: &str) -> Result<Box<dyn Model>, PluginError> {
     builtin().create(
         ModelSpec::new(kind, stream.task, stream.features.clone()),

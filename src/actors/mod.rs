@@ -18,4 +18,5 @@ pub mod ingest;
 pub mod registry;
 pub mod server;
 pub mod trainer;
+#[cfg(feature = "watch")]
 pub mod watcher;

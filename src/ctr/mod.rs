@@ -26,6 +26,7 @@
 //! ```
 
 pub mod hashing;
+#[cfg(feature = "demo")]
 pub mod simulation;
 
 pub use hashing::ClickHasher;
