@@ -31,7 +31,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use refit_plugin::preprocess::Preprocessor;
-use refit_plugin::{Batch, InputKind, ModelSpec, PluginError, PluginRegistry};
+use refit_plugin::{Batch, InputKind, Model, ModelSpec, PluginError, PluginRegistry};
 use serde::Serialize;
 
 use crate::actors::drift::Drift;
@@ -267,7 +267,7 @@ impl AgentBuilder {
                     self.clock.clone(),
                     self.storage.clone(),
                 )
-                .map_err(|e| AgentError::SampleLog(format!("{}: {e}", dir.display())))?,
+                .map_err(|e| AgentError::sample_log(&dir, "open", e))?,
             )
         } else {
             None
@@ -432,10 +432,10 @@ fn import_coefficients(
     params: &refit_plugin::Params,
 ) -> Result<VersionId, AgentError> {
     if c.kind != spec.kind {
-        return Err(AgentError::Plugin(PluginError::InvalidParams(format!(
+        return Err(AgentError::InvalidArgument(format!(
             "the coefficient file is for a `{}` model, the config asks for `{}`",
             c.kind, spec.kind
-        ))));
+        )));
     }
     c.check_features(&spec.features)?;
     let params: refit_linear::LinearParams = refit_plugin::parse_params(&spec.kind, params)?;
@@ -797,10 +797,21 @@ impl Agent {
     }
 
     /// Loads a stored version for a serving role, checked like a rollback.
-    fn served(&self, version: VersionId) -> Result<Served, AgentError> {
+    /// The stored `version`, loaded and checked against the configured
+    /// model.
+    fn load_stored(&self, version: VersionId) -> Result<Box<dyn Model>, AgentError> {
         let (_, bytes) = self.inner.store.read_version(version)?;
-        let model = self.inner.plugins.load(&bytes)?;
+        let model = self
+            .inner
+            .plugins
+            .load(&bytes)
+            .map_err(|source| AgentError::Unreadable { version, source })?;
         check_stored_spec(&version, model.spec(), &self.inner.spec)?;
+        Ok(model)
+    }
+
+    fn served(&self, version: VersionId) -> Result<Served, AgentError> {
+        let model = self.load_stored(version)?;
         Ok(Served {
             snapshot: model.snapshot(),
             version,
@@ -812,9 +823,9 @@ impl Agent {
     pub fn set_challenger(&self, version: VersionId, share: f64) -> Result<(), AgentError> {
         self.live()?;
         if !(0.0..=1.0).contains(&share) {
-            return Err(AgentError::Plugin(PluginError::InvalidParams(format!(
+            return Err(AgentError::InvalidArgument(format!(
                 "challenger share {share} must be in [0, 1]"
-            ))));
+            )));
         }
         let served = self.served(version)?;
         block(
@@ -850,9 +861,7 @@ impl Agent {
     pub fn promote_challenger(&self) -> Result<VersionEntry, AgentError> {
         self.live()?;
         let Some((challenger, _)) = self.inner.serving.load().challenger.clone() else {
-            return Err(AgentError::Plugin(PluginError::InvalidParams(
-                "there is no challenger to promote".into(),
-            )));
+            return Err(AgentError::NoChallenger);
         };
         let entry = self.rollback(challenger.version)?;
         block(
@@ -883,9 +892,7 @@ impl Agent {
     /// with other features is refused; either way nothing changes on error.
     pub fn rollback(&self, version: VersionId) -> Result<VersionEntry, AgentError> {
         self.live()?;
-        let (_, bytes) = self.inner.store.read_version(version)?;
-        let model = self.inner.plugins.load(&bytes)?;
-        check_stored_spec(&version, model.spec(), &self.inner.spec)?;
+        let model = self.load_stored(version)?;
         let (entry, _) = block(self.inner.addrs.registry.send(Activate(version)))??;
         block(self.inner.addrs.trainer.send(ResumeFrom { model, version }))?;
         if let Some(r) = self.inner.store.drift_reference(&entry) {

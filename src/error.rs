@@ -1,5 +1,7 @@
 //! The errors of the agent: what a host gets back from every call.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use refit_plugin::PluginError;
@@ -38,8 +40,40 @@ pub enum AgentError {
         problem: String,
     },
     /// The sample log could not be written; the samples were not accepted.
-    #[error("the sample log could not be written ({0}); the samples were not accepted")]
-    SampleLog(String),
+    #[error(
+        "the sample log {}: {op} failed ({source}); the samples were not accepted",
+        dir.display()
+    )]
+    SampleLog {
+        /// The log's directory.
+        dir: PathBuf,
+        /// What failed: `open`, `append` or `fsync`.
+        op: &'static str,
+        /// The I/O error (shared: one failed group commit answers every
+        /// call that waited for it).
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A stored version's file passed its checksum but its plugin cannot
+    /// load it.
+    #[error("stored version {version} cannot be loaded: {source}")]
+    Unreadable {
+        /// The version.
+        version: VersionId,
+        /// The plugin's reason.
+        #[source]
+        source: PluginError,
+    },
+    /// There is no challenger to promote: no A/B test is running.
+    #[error("there is no challenger to promote")]
+    NoChallenger,
+    /// An argument is outside its domain; the message names it.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// A step inside the agent failed that cannot fail when the agent works
+    /// as designed (a bug to report).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The agent has been shut down (or its thread died).
     #[error("the agent is stopped")]
     Stopped,
@@ -49,4 +83,19 @@ pub enum AgentError {
     /// A flush did not complete in time.
     #[error("timed out after {0:?} waiting for training to catch up")]
     Timeout(Duration),
+}
+
+impl AgentError {
+    /// The error of a failed sample-log `op` on the log in `dir`.
+    pub fn sample_log(
+        dir: &Path,
+        op: &'static str,
+        source: impl Into<Arc<std::io::Error>>,
+    ) -> Self {
+        AgentError::SampleLog {
+            dir: dir.to_owned(),
+            op,
+            source: source.into(),
+        }
+    }
 }

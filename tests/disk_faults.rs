@@ -112,8 +112,14 @@ fn every_write_step_fails_cleanly_and_recovers() {
         if sample_log {
             // Refused with the reason; nothing of it was accepted.
             match ingested {
-                Err(AgentError::SampleLog(msg)) => {
-                    assert!(msg.contains("injected"), "{what}: {msg}")
+                Err(e @ AgentError::SampleLog { .. }) => {
+                    // The I/O error is kept as the source.
+                    let source = std::error::Error::source(&e).map(ToString::to_string);
+                    assert!(
+                        source.as_deref().is_some_and(|s| s.contains("injected")),
+                        "{what}: {e}"
+                    );
+                    assert!(e.to_string().contains("injected"), "{what}: {e}")
                 }
                 other => panic!("{what}: {other:?}"),
             }

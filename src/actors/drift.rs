@@ -317,7 +317,7 @@ impl Handler<SetReference> for Drift {
         self.set_reference(&cols, msg.source);
         self.stored
             .clone()
-            .ok_or_else(|| AgentError::Start("drift reference not built".into()))
+            .ok_or_else(|| AgentError::Internal("the drift reference was set but not built".into()))
     }
 }
 

@@ -1,3 +1,4 @@
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -235,12 +236,11 @@ impl Ingest {
         })
     }
 
-    /// fsyncs the sample log; the error message names the log.
-    fn sync_log(&mut self) -> Result<(), String> {
+    /// fsyncs the sample log; an error comes with the log's directory, and
+    /// shared, since one failed group commit answers every waiting call.
+    fn sync_log_shared(&mut self) -> Result<(), (PathBuf, Arc<std::io::Error>)> {
         match &mut self.log {
-            Some(log) => log
-                .sync()
-                .map_err(|e| format!("{}: fsync failed: {e}", log.dir().display())),
+            Some(log) => log.sync().map_err(|e| (log.dir().to_owned(), Arc::new(e))),
             None => Ok(()),
         }
     }
@@ -255,11 +255,11 @@ impl Ingest {
         if waiting.is_empty() {
             return;
         }
-        let synced = self.sync_log();
+        let synced = self.sync_log_shared();
         for w in waiting {
             let answer = match &synced {
                 Ok(()) => self.accept(&w.rows, &w.labels),
-                Err(e) => Err(AgentError::SampleLog(e.clone())),
+                Err((dir, e)) => Err(AgentError::sample_log(dir, "fsync", e.clone())),
             };
             let _ = w.reply.send(answer);
         }
@@ -288,18 +288,15 @@ impl Handler<IngestSamples> for Ingest {
         if let Some(log) = &mut self.log {
             let first = self.accepted + self.waiting_rows;
             if let Err(e) = log.append_rows(first, &msg.rows, &msg.labels) {
-                return ready(Err(AgentError::SampleLog(format!(
-                    "{}: {e}",
-                    log.dir().display()
-                ))));
+                return ready(Err(AgentError::sample_log(log.dir(), "append", e)));
             }
         }
         match self.samples.durability {
             Durability::None => ready(self.accept(&msg.rows, &msg.labels)),
             Durability::Always => {
                 let answer = self
-                    .sync_log()
-                    .map_err(AgentError::SampleLog)
+                    .sync_log_shared()
+                    .map_err(|(dir, e)| AgentError::sample_log(&dir, "fsync", e))
                     .and_then(|()| self.accept(&msg.rows, &msg.labels));
                 ready(answer)
             }
@@ -326,7 +323,8 @@ impl Handler<FlushBuffer> for Ingest {
     fn handle(&mut self, _: FlushBuffer, _: &mut Context<Self>) -> usize {
         // Calls waiting for a group commit are committed first.
         self.commit();
-        if let Err(e) = self.sync_log() {
+        if let Err((dir, e)) = self.sync_log_shared() {
+            let e = AgentError::sample_log(&dir, "fsync", e);
             tracing::error!(error = %e, "sample log: fsync failed");
         }
         self.emit(Trigger::Flush)

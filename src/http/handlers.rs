@@ -1,31 +1,77 @@
 //! The JSON endpoints (see the module docs of `http`).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, error, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, error, web};
 use serde::Deserialize;
 
 use crate::AgentError;
 use crate::http::HttpState;
 use crate::registry::{StoreError, VersionId};
 
-/// A JSON error answer.
-pub(crate) fn error(status: StatusCode, message: impl std::fmt::Display) -> HttpResponse {
-    HttpResponse::build(status).json(serde_json::json!({ "error": message.to_string() }))
+/// An error answer of the API: a status and a message, sent as
+/// `{"error": message}`. Every error the API answers goes through its one
+/// [`ResponseError`] implementation; an [`AgentError`] takes its status from
+/// what happened ([`ApiError::from`]).
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
 }
 
-/// The status an agent error answers with.
-pub(crate) fn agent_error(e: AgentError) -> HttpResponse {
-    let status = match &e {
-        AgentError::Plugin(_) | AgentError::Config(_) => StatusCode::BAD_REQUEST,
-        AgentError::Backpressure { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AgentError::UnknownRequest(_) | AgentError::Store(StoreError::Unknown(_)) => {
-            StatusCode::NOT_FOUND
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl std::fmt::Display) -> Self {
+        Self {
+            status,
+            message: message.to_string(),
         }
-        AgentError::Incompatible { .. } => StatusCode::CONFLICT,
-        AgentError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    error(status, e)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<AgentError> for ApiError {
+    /// Bad input 400, unknown ids 404, a state that forbids the call 409,
+    /// back-pressure 429 (retry later), a stopped agent 503, and what the
+    /// caller cannot fix (disk, an unreadable stored file, a bug) 500.
+    fn from(e: AgentError) -> Self {
+        let status = match &e {
+            AgentError::Plugin(_) | AgentError::Config(_) | AgentError::InvalidArgument(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            AgentError::Backpressure { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AgentError::UnknownRequest(_) | AgentError::Store(StoreError::Unknown(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            AgentError::Incompatible { .. } | AgentError::NoChallenger => StatusCode::CONFLICT,
+            AgentError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self::new(status, e)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(serde_json::json!({ "error": self.message }))
+    }
+}
+
+/// A JSON error answer.
+pub(crate) fn error(status: StatusCode, message: impl std::fmt::Display) -> HttpResponse {
+    ApiError::new(status, message).error_response()
+}
+
+/// The answer to an agent error, with its status.
+pub(crate) fn agent_error(e: AgentError) -> HttpResponse {
+    ApiError::from(e).error_response()
 }
 
 /// Runs a blocking agent call off the async workers.
@@ -237,12 +283,7 @@ pub(crate) async fn rollback(
 
 pub(crate) async fn promote(state: web::Data<HttpState>) -> HttpResponse {
     let agent = state.agent.clone();
-    match web::block(move || agent.promote_challenger()).await {
-        Ok(Ok(entry)) => HttpResponse::Ok().json(entry),
-        Ok(Err(AgentError::Plugin(e))) => error(StatusCode::CONFLICT, e),
-        Ok(Err(e)) => agent_error(e),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
-    }
+    blocking(move || agent.promote_challenger()).await
 }
 
 pub(crate) async fn drift(state: web::Data<HttpState>) -> HttpResponse {
