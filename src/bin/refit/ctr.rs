@@ -9,7 +9,7 @@ use refit::Agent;
 use refit::config::Config;
 use refit::ctr::simulation::{self, CtrSummary, SimConfig};
 
-use super::RunArgs;
+use crate::args::RunArgs;
 
 /// The CTR document's settings where the config is not for a sparse model
 /// already: model `ctr` with files `ctr_model_*`, FTRL over 2^18 hashed
@@ -56,7 +56,7 @@ pub(super) fn run(
     }
     let agent = builder.start().context("starting the CTR agent")?;
     let server = if args.serve {
-        Some(super::dashboard(
+        Some(crate::serve::dashboard(
             args.bind.as_deref(),
             &agent,
             &config,
@@ -66,18 +66,18 @@ pub(super) fn run(
         None
     };
     let _span = tracing::info_span!("run", input = "demo ctr", model = "ftrl").entered();
-    let bar = super::progress_bar(sim.sessions, "sessions");
+    let bar = crate::common::progress_bar(sim.sessions, "sessions");
     let started = std::time::Instant::now();
     let summary = simulation::run(&agent, &sim, |done| {
         bar.set_position(done as u64);
         // --rate counts impressions (click events) per second.
-        super::pace(started, done * sim.docs_per_query, rate);
+        crate::common::pace(started, done * sim.docs_per_query, rate);
     });
     bar.finish_and_clear();
     let summary = summary.context("running the search simulation")?;
     print(args, &config, &summary, started.elapsed().as_secs_f64())?;
     match server {
-        Some(server) => super::keep_serving(server, &agent),
+        Some(server) => crate::serve::keep_serving(server, &agent),
         None => agent.shutdown().context("shutting the agent down"),
     }
 }

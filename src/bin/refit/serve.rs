@@ -1,0 +1,75 @@
+//! `refit serve`, and the HTTP API and dashboard of `refit run --serve`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use refit::Agent;
+use refit::config::Config;
+
+use crate::args::ServeArgs;
+
+pub(crate) fn serve(args: ServeArgs) -> Result<()> {
+    let config = Config::from_path(&args.config)?;
+    let agent = Agent::builder(config.clone())
+        .watch(&args.config)
+        .start()
+        .with_context(|| format!("starting the agent from {}", args.config.display()))?;
+    let bind = args.bind.unwrap_or_else(|| config.http.bind.clone());
+    let server = refit::http::serve(
+        refit::http::HttpState {
+            agent: agent.clone(),
+            config_path: Some(args.config.clone()),
+        },
+        &bind,
+        config.http.max_body_bytes,
+    )
+    .with_context(|| format!("listening on {bind}"))?;
+    println!(
+        "refit serve: http://{} (model `{}`)",
+        server.addr, config.agent.name
+    );
+    let waited = server.wait();
+    agent.shutdown().context("shutting the agent down")?;
+    waited.context("the HTTP server")?;
+    Ok(())
+}
+
+/// `[http] bind`) and prints its address.
+pub(crate) fn dashboard(
+    bind: Option<&str>,
+    agent: &Agent,
+    config: &Config,
+    config_path: Option<PathBuf>,
+) -> Result<refit::http::HttpServerHandle> {
+    let bind = bind.unwrap_or(&config.http.bind);
+    let server = refit::http::serve(
+        refit::http::HttpState {
+            agent: agent.clone(),
+            config_path,
+        },
+        bind,
+        config.http.max_body_bytes,
+    )
+    .with_context(|| format!("listening on {bind}"))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "refit dashboard: http://{}/", server.addr)?;
+    out.flush()?;
+    Ok(server)
+}
+
+/// Keeps the dashboard up after a run until Ctrl-C, then stops the agent.
+pub(crate) fn keep_serving(server: refit::http::HttpServerHandle, agent: &Agent) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "the stream is done; the dashboard stays up at http://{}/ (Ctrl-C to stop)",
+        server.addr
+    )?;
+    out.flush()?;
+    drop(out);
+    let waited = server.wait();
+    agent.shutdown().context("shutting the agent down")?;
+    waited.context("the HTTP server")?;
+    Ok(())
+}
