@@ -34,7 +34,10 @@
 //! ```
 
 mod model;
+mod params;
+mod payload;
 mod snapshot;
+mod step;
 mod warm_start;
 
 use std::sync::Arc;
@@ -44,9 +47,8 @@ use refit_plugin::{
     parse_params,
 };
 
-pub use model::{
-    FORMAT_VERSION, LinearModel, LinearParams, Loss, Optimizer, Update, default_device,
-};
+pub use model::{FORMAT_VERSION, LinearModel, default_device};
+pub use params::{LinearParams, Loss, Optimizer, Update};
 pub use snapshot::LinearSnapshot;
 pub use warm_start::{COEFFICIENTS_FORMAT, COEFFICIENTS_VERSION, Coefficients};
 

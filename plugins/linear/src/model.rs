@@ -4,187 +4,23 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use refit_plugin::label_scale::LabelScaler;
 use refit_plugin::preprocess::{PreprocessConfig, Preprocessor};
-use refit_plugin::safeguard::Safeguard;
 use refit_plugin::{
-    Batch, FitReport, Model, ModelSpec, PluginError, Predictor, Task, envelope, validate,
+    Batch, FitReport, Model, ModelSpec, PluginError, Predictor, envelope, validate,
 };
-use serde::{Deserialize, Serialize};
 
+use crate::params::{LinearParams, Loss, Optimizer, Update};
+use crate::payload::Payload;
 use crate::snapshot::LinearSnapshot;
+use crate::step::{
+    ADAGRAD_EPSILON, AdagradStep, ConstantStep, LossSum, Step, StepRule, dot_and_norm,
+    residual_and_loss,
+};
 use crate::warm_start::Coefficients;
 
 /// Payload format version written by this build: 2 adds the optimizer,
 /// its per-coordinate state and the label scaler. Version 1 files load as
 /// what they were: constant SGD, no label scaling.
 pub const FORMAT_VERSION: u32 = 2;
-
-/// AdaGrad's guard against dividing by a zero accumulator (River's).
-const ADAGRAD_EPSILON: f32 = 1e-8;
-
-/// The loss a [`LinearModel`] minimises, which fixes its kind and task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Loss {
-    /// Logistic regression: log loss, predictions are P(class 1). Kind `"logistic"`.
-    Log,
-    /// Linear regression: squared error, predictions are values. Kind `"linear"`.
-    Squared,
-}
-
-impl Loss {
-    /// The plugin kind name.
-    pub fn kind(self) -> &'static str {
-        match self {
-            Loss::Log => "logistic",
-            Loss::Squared => "linear",
-        }
-    }
-
-    /// The task this loss serves.
-    pub fn task(self) -> Task {
-        match self {
-            Loss::Log => Task::Classification,
-            Loss::Squared => Task::Regression,
-        }
-    }
-
-    pub(crate) fn from_kind(kind: &str) -> Option<Self> {
-        match kind {
-            "logistic" => Some(Loss::Log),
-            "linear" => Some(Loss::Squared),
-            _ => None,
-        }
-    }
-}
-
-/// Hyper-parameters of the linear plugins (`[model.params]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LinearParams {
-    /// L2 penalty `alpha`: the objective is `mean loss + alpha/2 * |w|^2`
-    /// (scikit-learn's convention); the intercept is not penalised. Default 0.
-    pub l2: f32,
-    /// Learn an intercept. Default true.
-    pub fit_intercept: bool,
-    /// Feature preprocessing (`[model.preprocessing]`): standardisation on
-    /// by default.
-    pub preprocessing: PreprocessConfig,
-    /// Divergence safeguard.
-    pub safeguard: Safeguard,
-    /// How a [`partial_fit`](Model::partial_fit) call steps through its
-    /// rows. Default [`Update::PerSample`].
-    pub update: Update,
-    /// How a step turns a gradient into a weight change. Default
-    /// [`Optimizer::Adagrad`].
-    pub optimizer: Optimizer,
-    /// AdaGrad's starting sum of squared gradients, per coordinate. Default
-    /// 4: it damps the first steps of a fresh model (the first step is
-    /// `lr g / sqrt(4 + g^2)` instead of `lr sign(g)`), which a few rows of
-    /// noise would otherwise throw far.
-    pub initial_accumulator: f32,
-    /// Regression only: learn on standardised labels and answer in label
-    /// units (see [`refit_plugin::label_scale`]). Default true; ignored by
-    /// logistic regression.
-    pub scale_label: bool,
-}
-
-/// The step rule of a linear model (`[model.params] optimizer`).
-///
-/// With `adagrad` the learning rate is AdaGrad's base rate: coordinate `j`
-/// moves by `lr * g_j / sqrt(G_j)`, where `G_j` sums the squares of every
-/// gradient coordinate `j` has had (the intercept too), so early steps are
-/// large and each coordinate slows as it accumulates evidence. With `sgd`
-/// the rate is the constant per-row step of scikit-learn's
-/// `learning_rate="constant"` (`eta0`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Optimizer {
-    /// Per-coordinate adaptive steps (Duchi, Hazan and Singer 2011).
-    #[default]
-    Adagrad,
-    /// Constant-rate SGD.
-    Sgd,
-}
-
-impl Optimizer {
-    /// The learning-rate table this optimizer learns well with (the agent
-    /// uses it where `[learning_rate]` leaves a key out).
-    pub fn learning_rates(self) -> refit_plugin::LearningRates {
-        match self {
-            Optimizer::Adagrad => refit_plugin::LearningRates {
-                stable: 0.1,
-                moderate: 0.2,
-                severe: 0.5,
-            },
-            Optimizer::Sgd => refit_plugin::LearningRates::SGD,
-        }
-    }
-}
-
-/// How a linear model steps through the rows of one
-/// [`partial_fit`](Model::partial_fit) call (`[model.params] update`).
-///
-/// With constant SGD the learning rate means the same as scikit-learn's
-/// `eta0` only with `per_sample`, which is why it is the default: the SGD
-/// learning-rate table (0.001 / 0.01 / 0.05) is a per-sample rate. With
-/// `mini_batch` the rate applies to the mean gradient of the call's rows, so
-/// a batch of 256 rows moves the weights about as far as one row does
-/// per-sample; it suits large batches on an accelerator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Update {
-    /// One SGD step per row, in row order (scikit-learn's `partial_fit`,
-    /// Vowpal Wabbit, River): exact for any batch size.
-    #[default]
-    PerSample,
-    /// One step on the batch-mean gradient, computed with Burn tensors.
-    MiniBatch,
-}
-
-impl Default for LinearParams {
-    fn default() -> Self {
-        Self {
-            l2: 0.0,
-            fit_intercept: true,
-            preprocessing: PreprocessConfig::default(),
-            safeguard: Safeguard::default(),
-            update: Update::PerSample,
-            optimizer: Optimizer::Adagrad,
-            initial_accumulator: 4.0,
-            scale_label: true,
-        }
-    }
-}
-
-impl LinearParams {
-    /// Raw constant-rate SGD: no preprocessing, no label scaling, default
-    /// safeguard. This is what scikit-learn's
-    /// `SGDClassifier`/`SGDRegressor` do with `learning_rate="constant"`.
-    pub fn raw() -> Self {
-        Self {
-            preprocessing: PreprocessConfig::identity(),
-            optimizer: Optimizer::Sgd,
-            scale_label: false,
-            ..Self::default()
-        }
-    }
-
-    fn check(&self) -> Result<(), PluginError> {
-        if !(self.l2.is_finite() && self.l2 >= 0.0) {
-            return Err(PluginError::InvalidParams(format!(
-                "l2 = {} must be finite and >= 0",
-                self.l2
-            )));
-        }
-        if !(self.initial_accumulator.is_finite() && self.initial_accumulator >= 0.0) {
-            return Err(PluginError::InvalidParams(format!(
-                "initial_accumulator = {} must be finite and >= 0",
-                self.initial_accumulator
-            )));
-        }
-        self.safeguard.check()
-    }
-}
 
 /// Logistic or linear regression trained by AdaGrad or constant-rate SGD
 /// ([`Optimizer`]) with the analytic gradient.
@@ -291,7 +127,7 @@ impl LinearModel {
         Self::from_parts(spec, loss, params, pre, state)
     }
 
-    fn from_parts(
+    pub(crate) fn from_parts(
         spec: ModelSpec,
         loss: Loss,
         params: LinearParams,
@@ -483,13 +319,13 @@ impl LinearModel {
 }
 
 /// Everything a model learns, as [`LinearModel::from_parts`] takes it.
-struct State {
-    w: Vec<f32>,
-    b: f32,
+pub(crate) struct State {
+    pub(crate) w: Vec<f32>,
+    pub(crate) b: f32,
     /// Empty: fresh (AdaGrad starts from zeros).
-    accumulators: Vec<f32>,
-    label: LabelScaler,
-    steps: u64,
+    pub(crate) accumulators: Vec<f32>,
+    pub(crate) label: LabelScaler,
+    pub(crate) steps: u64,
 }
 
 impl State {
@@ -502,133 +338,6 @@ impl State {
             label: LabelScaler::default(),
             steps: 0,
         }
-    }
-}
-
-/// How one row's gradient `g = scale * (e x + l2 w)` (and `scale * e` for
-/// the intercept) moves the weights.
-trait StepRule {
-    fn weights(&mut self, w: &mut [f32], x: &[f32], e: f32, l2: f32, lr: f32, scale: f32);
-    fn intercept(&mut self, b: &mut f32, e: f32, lr: f32, scale: f32);
-}
-
-/// Constant-rate SGD: `w -= lr g`.
-struct ConstantStep;
-
-impl StepRule for ConstantStep {
-    #[inline(always)]
-    fn weights(&mut self, w: &mut [f32], x: &[f32], e: f32, l2: f32, lr: f32, scale: f32) {
-        let eta = lr * scale;
-        if l2 == 0.0 {
-            // As scikit-learn's plain SGD: w += (-eta * dloss) x.
-            let step = eta * e;
-            for (wj, xj) in w.iter_mut().zip(x) {
-                *wj -= step * xj;
-            }
-        } else {
-            for (wj, xj) in w.iter_mut().zip(x) {
-                *wj -= eta * (e * xj + l2 * *wj);
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn intercept(&mut self, b: &mut f32, e: f32, lr: f32, scale: f32) {
-        *b -= lr * scale * e;
-    }
-}
-
-/// AdaGrad: `G += g^2`, `w -= lr g / (sqrt(G) + eps)`, per coordinate.
-struct AdagradStep<'a> {
-    weights: &'a mut [f32],
-    intercept: &'a mut f32,
-}
-
-impl StepRule for AdagradStep<'_> {
-    #[inline(always)]
-    fn weights(&mut self, w: &mut [f32], x: &[f32], e: f32, l2: f32, lr: f32, scale: f32) {
-        let se = scale * e;
-        let sl2 = scale * l2;
-        for ((wj, gj), xj) in w.iter_mut().zip(self.weights.iter_mut()).zip(x) {
-            let g = se * xj + sl2 * *wj;
-            *gj += g * g;
-            *wj -= lr * g / (gj.sqrt() + ADAGRAD_EPSILON);
-        }
-    }
-
-    #[inline(always)]
-    fn intercept(&mut self, b: &mut f32, e: f32, lr: f32, scale: f32) {
-        let g = scale * e;
-        *self.intercept += g * g;
-        *b -= lr * g / (self.intercept.sqrt() + ADAGRAD_EPSILON);
-    }
-}
-
-/// The outcome of one call's steps, before the safeguard's weight check.
-struct Step {
-    /// Coefficients then intercept.
-    weights: Vec<f32>,
-    /// The optimizer's state after the steps (empty with constant SGD).
-    accumulators: Vec<f32>,
-    /// Sum over the rows of each row's loss before the step that used it.
-    loss_sum: f64,
-    /// Largest gradient norm of the call's steps.
-    grad_norm: f64,
-    clipped: bool,
-    steps: u64,
-}
-
-/// Residual `f(z) - y` and the loss at linear score `z`, as a
-/// [`LossSum`] term: `loss = linear + ln(factor)`.
-#[inline]
-fn residual_and_loss(loss: Loss, z: f32, y: f32) -> (f32, f64, f64) {
-    match loss {
-        Loss::Log => {
-            // One exponential serves both: with t = e^-|z|, sigmoid(z) is
-            // 1 / (1 + t) or t / (1 + t), and the loss log(1 + e^z) - y z
-            // is max(z, 0) - y z + ln(1 + t), finite for any z.
-            let t = (-z.abs()).exp();
-            // A select, then one division: the sign of z is a coin flip on
-            // balanced data, so a branch here would often mispredict.
-            let numerator = if z >= 0.0 { 1.0 } else { t };
-            let p = numerator / (1.0 + t);
-            let linear = f64::from(z.max(0.0)) - f64::from(y) * f64::from(z);
-            (p - y, linear, 1.0 + f64::from(t))
-        }
-        Loss::Squared => (z - y, f64::from(z - y).powi(2), 1.0),
-    }
-}
-
-/// A sum of losses `linear + ln(factor)` that multiplies the factors (each
-/// in `[1, 2]`) and takes one logarithm per few hundred rows instead of one
-/// per row.
-#[derive(Debug, Clone, Copy)]
-struct LossSum {
-    linear: f64,
-    product: f64,
-}
-
-impl LossSum {
-    fn new() -> Self {
-        Self {
-            linear: 0.0,
-            product: 1.0,
-        }
-    }
-
-    #[inline]
-    fn add(&mut self, linear: f64, factor: f64) {
-        self.linear += linear;
-        self.product *= factor;
-        // 2^900: far from overflow, since every factor is at most 2.
-        if self.product > 8.5e270 {
-            self.linear += self.product.ln();
-            self.product = 1.0;
-        }
-    }
-
-    fn total(self) -> f64 {
-        self.linear + self.product.ln()
     }
 }
 
@@ -788,29 +497,6 @@ impl LinearModel {
     }
 }
 
-/// `w . x` and `|x|^2`, with four partial sums each so the loop vectorises.
-#[inline]
-fn dot_and_norm(x: &[f32], w: &[f32]) -> (f32, f32) {
-    let (mut dot, mut sq) = ([0.0f32; 4], [0.0f32; 4]);
-    let (xc, xr) = x.as_chunks::<4>();
-    let (wc, wr) = w.as_chunks::<4>();
-    for (xs, ws) in xc.iter().zip(wc) {
-        for i in 0..4 {
-            dot[i] += xs[i] * ws[i];
-            sq[i] += xs[i] * xs[i];
-        }
-    }
-    let (mut dt, mut st) = (0.0f32, 0.0f32);
-    for (xj, wj) in xr.iter().zip(wr) {
-        dt += xj * wj;
-        st += xj * xj;
-    }
-    (
-        (dot[0] + dot[1]) + (dot[2] + dot[3]) + dt,
-        (sq[0] + sq[1]) + (sq[2] + sq[3]) + st,
-    )
-}
-
 /// Names weight `i` of a model whose encoded columns `pre` describes (the
 /// last weight is the intercept).
 fn weight_name(pre: &Preprocessor, i: usize) -> String {
@@ -916,88 +602,5 @@ impl Model for LinearModel {
             &envelope::Header::new(self.loss.kind(), FORMAT_VERSION, &self.spec),
             &bytes,
         ))
-    }
-}
-
-/// The payload: weights and the optimizer's state as exact `f32` bit
-/// patterns, the preprocessor's and the label scaler's statistics, so a
-/// round trip is bit-identical. Version 1 had neither optimizer state nor
-/// label scaler (both default when absent).
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Payload {
-    params: LinearParams,
-    preprocessor: Preprocessor,
-    coefficients: Vec<u32>,
-    intercept: u32,
-    steps: u64,
-    #[serde(default)]
-    accumulators: Vec<u32>,
-    #[serde(default)]
-    label: LabelScaler,
-}
-
-impl LinearModel {
-    /// Loads bytes written by [`Model::save`] of a model with this `loss`.
-    pub fn load(loss: Loss, bytes: &[u8]) -> Result<Self, PluginError> {
-        let (header, payload) = envelope::decode_for(bytes, loss.kind(), FORMAT_VERSION)?;
-        let mut p: Payload = serde_json::from_slice(payload)
-            .map_err(|e| PluginError::Corrupt(format!("{} payload: {e}", loss.kind())))?;
-        p.preprocessor.refresh();
-        p.label.refresh();
-        if header.format_version == 1 {
-            // Written before the optimizer and label scaling existed: it
-            // learned by constant SGD on raw labels.
-            p.params.optimizer = Optimizer::Sgd;
-            p.params.scale_label = false;
-        }
-        let spec = header.spec();
-        if p.preprocessor.raw_width() != spec.width()
-            || p.coefficients.len() != p.preprocessor.encoded_width()
-        {
-            return Err(PluginError::Corrupt(format!(
-                "{} coefficients and {} preprocessed features for {} features",
-                p.coefficients.len(),
-                p.preprocessor.raw_width(),
-                spec.width()
-            )));
-        }
-        let state = State {
-            w: p.coefficients.into_iter().map(f32::from_bits).collect(),
-            b: f32::from_bits(p.intercept),
-            accumulators: p.accumulators.into_iter().map(f32::from_bits).collect(),
-            label: p.label,
-            steps: p.steps,
-        };
-        Self::from_parts(spec, loss, p.params, p.preprocessor, state)
-            .map_err(|e| PluginError::Corrupt(e.to_string()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loss_sum_equals_the_sum_of_per_row_losses() {
-        // 10 000 rows with scores up to |z| = 40: the product of factors is
-        // flushed into the logarithm many times on the way.
-        let mut sum = LossSum::new();
-        let mut direct = 0.0f64;
-        for i in 0..10_000u32 {
-            let z = ((i * 7919) % 8001) as f32 / 100.0 - 40.0;
-            let y = if i % 3 == 0 { 1.0 } else { 0.0 };
-            let (e, linear, factor) = residual_and_loss(Loss::Log, z, y);
-            sum.add(linear, factor);
-            let z64 = f64::from(z);
-            direct += z64.max(0.0) + (-z64.abs()).exp().ln_1p() - f64::from(y) * z64;
-            let p = 1.0 / (1.0 + (-z64).exp());
-            assert!((f64::from(e) - (p - f64::from(y))).abs() < 1e-6, "z {z}");
-        }
-        assert!(
-            (sum.total() - direct).abs() < 1e-9 * direct,
-            "{} vs {direct}",
-            sum.total()
-        );
     }
 }
