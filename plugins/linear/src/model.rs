@@ -42,7 +42,7 @@ pub const FORMAT_VERSION: u32 = 2;
 ///   `X^T (f(Xw + b) - y) / n + l2 w`, with Burn doing the two `O(n d)`
 ///   products.
 ///
-/// The [`Safeguard`] clips or refuses an oversized gradient (per step) and
+/// The [`Safeguard`](refit_plugin::safeguard::Safeguard) clips or refuses an oversized gradient (per step) and
 /// refuses weights that would leave its bound; a refused call changes
 /// nothing.
 ///

@@ -6,7 +6,7 @@ use refit_plugin::safeguard::Safeguard;
 use refit_plugin::{PluginError, Task};
 use serde::{Deserialize, Serialize};
 
-/// The loss a [`LinearModel`] minimises, which fixes its kind and task.
+/// The loss a [`LinearModel`](crate::LinearModel) minimises, which fixes its kind and task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Loss {
@@ -56,7 +56,7 @@ pub struct LinearParams {
     pub preprocessing: PreprocessConfig,
     /// Divergence safeguard.
     pub safeguard: Safeguard,
-    /// How a [`partial_fit`](Model::partial_fit) call steps through its
+    /// How a [`partial_fit`](refit_plugin::Model::partial_fit) call steps through its
     /// rows. Default [`Update::PerSample`].
     pub update: Update,
     /// How a step turns a gradient into a weight change. Default
@@ -107,7 +107,7 @@ impl Optimizer {
 }
 
 /// How a linear model steps through the rows of one
-/// [`partial_fit`](Model::partial_fit) call (`[model.params] update`).
+/// [`partial_fit`](refit_plugin::Model::partial_fit) call (`[model.params] update`).
 ///
 /// With constant SGD the learning rate means the same as scikit-learn's
 /// `eta0` only with `per_sample`, which is why it is the default: the SGD
