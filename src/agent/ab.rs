@@ -1,0 +1,144 @@
+//! A/B tests on the handle: keyed predictions, outcomes, challenger and
+//! shadow.
+
+use super::*;
+
+impl Agent {
+    /// Predicts for a caller-given key (user or query id) under the A/B
+    /// test: the key is assigned, stickily, to the challenger when it hashes
+    /// into its traffic share, else to the champion; the shadow (if any)
+    /// scores the rows too, never answering. Report the outcomes with
+    /// [`Agent::feedback`] and the returned `request_id`.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut config = refit::config::Config::default();
+    /// # config.agent.data_dir = dir.path().to_owned();
+    /// let agent = refit::Agent::builder(config).features(["a", "b"]).start()?;
+    /// let p = agent.predict_keyed("user-7", &[0.5, 1.0])?;
+    /// assert_eq!(p.variant, refit::serving::Variant::Champion); // no challenger yet
+    /// agent.feedback(p.request_id.unwrap(), &[1.0])?;
+    /// assert_eq!(agent.ab_stats()?.variants[0].samples, 1);
+    /// agent.shutdown()?;
+    /// # Ok::<(), refit::AgentError>(())
+    /// ```
+    pub fn predict_keyed(&self, key: &str, rows: &[f32]) -> Result<Prediction, AgentError> {
+        self.live()?;
+        self.dense_only()?;
+        let serving = self.inner.serving.load();
+        let x = Batch::new(rows, self.inner.spec.width())?;
+        let (variant, version, values) = match &serving.challenger {
+            Some((challenger, share))
+                if crate::serving::assign(key, *share) == Variant::Challenger =>
+            {
+                (
+                    Variant::Challenger,
+                    challenger.version,
+                    challenger.snapshot.predict(&x)?,
+                )
+            }
+            _ => (
+                Variant::Champion,
+                serving.champion.version,
+                serving.champion_predict(&x)?,
+            ),
+        };
+        let mut scored = vec![(variant, version, values.clone())];
+        if let Some(shadow) = &serving.shadow {
+            scored.push((
+                Variant::Shadow,
+                shadow.version,
+                shadow.snapshot.predict(&x)?,
+            ));
+        }
+        let request_id = self
+            .inner
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner
+            .addrs
+            .server
+            .do_send(RecordKeyed { request_id, scored });
+        Ok(Prediction {
+            values,
+            version,
+            variant,
+            ensemble: (variant == Variant::Champion)
+                .then(|| ensemble_of(&serving))
+                .flatten(),
+            request_id: Some(request_id),
+        })
+    }
+
+    /// Reports the outcomes (one label per predicted row) of a keyed
+    /// prediction; they count for the variant that answered (and the
+    /// shadow), and the guardrail may demote a worse challenger.
+    pub fn feedback(&self, request_id: u64, labels: &[f32]) -> Result<usize, AgentError> {
+        self.live()?;
+        block(self.inner.addrs.server.send(Feedback {
+            request_id,
+            labels: labels.to_vec(),
+        }))?
+    }
+
+    /// A/B counters and per-variant outcome metrics.
+    pub fn ab_stats(&self) -> Result<AbStats, AgentError> {
+        self.live()?;
+        block(self.inner.addrs.server.send(GetAbStats))
+    }
+
+    /// Starts an A/B test: the stored `version` answers keys that hash into
+    /// `share` (0 to 1) of the traffic. Replaces any challenger.
+    pub fn set_challenger(&self, version: VersionId, share: f64) -> Result<(), AgentError> {
+        self.live()?;
+        if !(0.0..=1.0).contains(&share) {
+            return Err(AgentError::InvalidArgument(format!(
+                "challenger share {share} must be in [0, 1]"
+            )));
+        }
+        let served = self.served(version)?;
+        block(
+            self.inner
+                .addrs
+                .server
+                .send(SetServingRole::Challenger(Some((served, share)))),
+        )
+    }
+
+    /// Ends the A/B test without a change of champion.
+    pub fn clear_challenger(&self) -> Result<(), AgentError> {
+        self.live()?;
+        block(
+            self.inner
+                .addrs
+                .server
+                .send(SetServingRole::Challenger(None)),
+        )
+    }
+
+    /// Scores keyed requests with the stored `version` too, never returning
+    /// its answers (`None` removes the shadow).
+    pub fn set_shadow(&self, version: Option<VersionId>) -> Result<(), AgentError> {
+        self.live()?;
+        let served = version.map(|v| self.served(v)).transpose()?;
+        block(self.inner.addrs.server.send(SetServingRole::Shadow(served)))
+    }
+
+    /// Makes the challenger the champion (as a rollback to its version:
+    /// served for all traffic, online training continues from it) and ends
+    /// the A/B test.
+    pub fn promote_challenger(&self) -> Result<VersionEntry, AgentError> {
+        self.live()?;
+        let Some((challenger, _)) = self.inner.serving.load().challenger.clone() else {
+            return Err(AgentError::NoChallenger);
+        };
+        let entry = self.rollback(challenger.version)?;
+        block(
+            self.inner
+                .addrs
+                .server
+                .send(SetServingRole::ChampionFromChallenger),
+        )?;
+        Ok(entry)
+    }
+}

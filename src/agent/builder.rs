@@ -1,0 +1,436 @@
+//! Building and starting an agent: the boot sequence.
+
+use super::*;
+
+/// Builds and starts an [`Agent`].
+pub struct AgentBuilder {
+    config: Config,
+    #[cfg(feature = "watch")]
+    watch: Option<std::path::PathBuf>,
+    features: Option<Vec<String>>,
+    plugins: PluginRegistry,
+    flush_timeout: Duration,
+    clock: Arc<dyn Clock>,
+    resume: bool,
+    warm_start: Option<WarmStart>,
+    storage: Arc<dyn crate::storage::Storage>,
+}
+
+/// Where online learning starts when not from the store's active version
+/// (the guide's `initialize_from_batch_model`).
+#[derive(Debug, Clone)]
+pub enum WarmStart {
+    /// A stored version (typically an offline one), made active.
+    Version(VersionId),
+    /// Coefficients of a batch-trained linear model (see
+    /// `refit_linear::Coefficients`, `tools/export_sklearn.py`); they are
+    /// stored as the next offline version (reason `"import"`) and made
+    /// active. Their feature names must be the agent's.
+    Coefficients(refit_linear::Coefficients),
+}
+
+impl AgentBuilder {
+    /// The defaults: the built-in plugins, resume from the store, a 60 s
+    /// flush timeout, the system clock and the disk.
+    pub(super) fn new(config: Config) -> Self {
+        Self {
+            config,
+            #[cfg(feature = "watch")]
+            watch: None,
+            features: None,
+            plugins: crate::plugins::builtin(),
+            flush_timeout: Duration::from_secs(60),
+            clock: crate::clock::system(),
+            resume: true,
+            warm_start: None,
+            storage: crate::storage::disk(),
+        }
+    }
+
+    /// Starts online learning from `from` instead of the store's active
+    /// version.
+    pub fn warm_start(mut self, from: WarmStart) -> Self {
+        self.warm_start = Some(from);
+        self
+    }
+
+    /// Write model versions, manifests and the sample log through
+    /// `storage` (e.g. [`crate::storage::Faulty`] to test disk faults).
+    pub fn storage(mut self, storage: Arc<dyn crate::storage::Storage>) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// Whether to start from the store's active version (default true).
+    /// With false the agent starts from a fresh model; stored versions stay
+    /// and numbering continues after them.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// The clock every time-based rule reads (default: the system clock);
+    /// tests pass a [`crate::clock::ManualClock`].
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The feature names, when the config does not list them.
+    pub fn features<S: Into<String>>(mut self, features: impl IntoIterator<Item = S>) -> Self {
+        self.features = Some(features.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Hot-reloads the config from `path` (the file `config` was read from):
+    /// learning rates, drift thresholds and `[online]` settings take effect
+    /// for the next decision; an invalid file is reported as
+    /// [`Event::ConfigRejected`] and the previous config stays. (Cargo
+    /// feature `watch`.)
+    #[cfg(feature = "watch")]
+    pub fn watch(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.watch = Some(path.into());
+        self
+    }
+
+    /// The plugin registry (default: the built-in plugins).
+    pub fn plugins(mut self, plugins: PluginRegistry) -> Self {
+        self.plugins = plugins;
+        self
+    }
+
+    /// How long `flush` and `shutdown` wait for training (default 60 s).
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
+    /// Starts the actor system and returns the handle.
+    pub fn start(self) -> Result<Agent, AgentError> {
+        let config = self.config;
+        config.validate("config")?;
+        let features = match (&self.features, config.model.features.is_empty()) {
+            (_, false) => config.model.features.clone(),
+            (Some(f), true) => f.clone(),
+            // A sparse (hashed) model may have no named features; a dense
+            // one is refused below once the plugin says which it is.
+            (None, true) => Vec::new(),
+        };
+        let spec: ModelSpec = config.model.spec(&features);
+        let store =
+            Store::for_config(&config, self.clock.clone()).with_storage(self.storage.clone());
+        let recovery = match &self.warm_start {
+            Some(from) => {
+                let id = match from {
+                    WarmStart::Version(id) => *id,
+                    WarmStart::Coefficients(c) => {
+                        import_coefficients(&store, c, &spec, &config.model.plugin_params()?)?
+                    }
+                };
+                let (entry, bytes) = store.read_version(id)?;
+                check_stored_spec(&id, self.plugins.load(&bytes)?.spec(), &spec)?;
+                store.activate(id)?;
+                crate::registry::Recovery {
+                    active: Some((entry, bytes)),
+                    skipped: Vec::new(),
+                }
+            }
+            None if self.resume => store.recover()?,
+            None => Default::default(),
+        };
+        for s in &recovery.skipped {
+            tracing::warn!(version = %s.version, problem = %s.problem, "stored version skipped");
+        }
+        let (model, version, stored_reference, learned) = match recovery.active {
+            Some((entry, bytes)) => {
+                let model = self.plugins.load(&bytes)?;
+                check_stored_spec(&entry.id(), model.spec(), &spec)?;
+                tracing::info!(version = %entry.id(), "resuming from the stored version");
+                (
+                    model,
+                    entry.id(),
+                    store.drift_reference(&entry),
+                    entry.samples_seen,
+                )
+            }
+            None => (
+                self.plugins
+                    .create(spec.clone(), &config.model.plugin_params()?)?,
+                VersionId::online(0),
+                None,
+                0,
+            ),
+        };
+        if model.input() == InputKind::Dense && spec.width() == 0 {
+            return Err(AgentError::Start(
+                "model.features is empty: list the features in the config or give them to the builder".into(),
+            ));
+        }
+        let input = (model.input(), model.input_dim());
+        let active = (version.number > 0).then_some(version);
+        let skipped = recovery.skipped;
+        let host_store = store.clone();
+        // Degradation is judged against the newest offline version.
+        let offline_metrics = store
+            .manifest(crate::registry::Mode::Offline)?
+            .versions
+            .last()
+            .and_then(|v| v.metrics);
+        let fresh: FreshModel = {
+            let (plugins, spec, params) = (
+                self.plugins.clone(),
+                spec.clone(),
+                config.model.plugin_params()?,
+            );
+            Arc::new(move || plugins.create(spec.clone(), &params))
+        };
+        let log = if config.samples.enabled {
+            let dir = config.samples_dir();
+            Some(
+                SampleLog::open_with(
+                    &dir,
+                    spec.width(),
+                    config.samples.segment_bytes,
+                    self.clock.clone(),
+                    self.storage.clone(),
+                )
+                .map_err(|e| AgentError::sample_log(&dir, "open", e))?,
+            )
+        } else {
+            None
+        };
+        let clock = self.clock.clone();
+        let first_snapshot = model.snapshot();
+        let kind_rates = self
+            .plugins
+            .get(&spec.kind)?
+            .learning_rates(&config.model.plugin_params()?);
+        let setup = TrainerSetup {
+            model,
+            fresh,
+            config: Arc::new(config.clone()),
+            kind_rates,
+            clock: self.clock.clone(),
+            offline_metrics,
+            samples: config.samples.enabled.then(|| config.samples_dir()),
+        };
+        let schema = Preprocessor::new(&spec.features, &config.model.preprocessing)?;
+        let categorical: Vec<bool> = spec
+            .features
+            .iter()
+            .map(|f| {
+                config
+                    .model
+                    .preprocessing
+                    .features
+                    .get(f)
+                    .and_then(|o| o.kind)
+                    == Some(refit_plugin::preprocess::FeatureType::Categorical)
+            })
+            .collect();
+        let mut set = ServingSet::of(Served {
+            snapshot: first_snapshot,
+            version,
+        });
+        // The ensemble's offline member: the newest offline version.
+        if let Some(newest) = store
+            .manifest(crate::registry::Mode::Offline)?
+            .versions
+            .last()
+            && let Ok((_, bytes)) = store.read_version(newest.id())
+            && let Ok(model) = self.plugins.load(&bytes)
+            && check_stored_spec(&newest.id(), model.spec(), &spec).is_ok()
+        {
+            set.ensemble = Some((
+                Served {
+                    snapshot: model.snapshot(),
+                    version: newest.id(),
+                },
+                config.serving.ensemble_offline_weight,
+            ));
+        }
+        let serving = Arc::new(ArcSwap::from_pointee(set));
+        let classification = spec.task == refit_plugin::Task::Classification;
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let shared = serving.clone();
+        let thread_spec = spec.clone();
+        let when_full = config.online.when_full;
+        #[cfg(feature = "watch")]
+        let watch = self.watch.clone();
+        let thread = std::thread::Builder::new()
+            .name("refit-agent".into())
+            .spawn(move || {
+                let system = System::new();
+                system.block_on(async move {
+                    let server = Server::new(shared, &config, classification).start();
+                    // The Registry's fsyncs get a thread of their own, so they
+                    // never hold up Ingest.
+                    let registry_arbiter = Arbiter::new();
+                    let (retention, s1) = (config.online.checkpoint_retention, server.clone());
+                    let registry =
+                        Registry::start_in_arbiter(&registry_arbiter.handle(), move |_| {
+                            Registry::new(store, retention, active, skipped, s1)
+                        });
+                    let ingest_ctx = Context::<Ingest>::new();
+                    let ingest = ingest_ctx.address();
+                    // Trainer and Drift each get a thread of their own; Ingest
+                    // and Server share the system thread.
+                    let arbiter = Arbiter::new();
+                    let drift_arbiter = Arbiter::new();
+                    let (i2, r2, s2) = (ingest.clone(), registry.clone(), server.clone());
+                    let trainer = Trainer::start_in_arbiter(&arbiter.handle(), move |_| {
+                        Trainer::new(setup, i2, r2, s2)
+                    });
+                    let (features, drift_config) =
+                        (thread_spec.features.clone(), config.drift.clone());
+                    let (t2, s3) = (trainer.clone(), server.clone());
+                    let drift = Drift::start_in_arbiter(&drift_arbiter.handle(), move |_| {
+                        Drift::new(features, categorical, drift_config, t2, s3)
+                    });
+                    // Before any batch can reach the Trainer.
+                    trainer.do_send(ConnectDrift(drift.clone()));
+                    // The resumed version's reference, before any batch.
+                    if let Some(r) = stored_reference {
+                        drift.do_send(UseStoredReference(r));
+                    }
+                    ingest_ctx.run(Ingest::new(
+                        thread_spec,
+                        input,
+                        schema,
+                        learned,
+                        &config,
+                        log,
+                        clock,
+                        drift.clone(),
+                    ));
+                    #[cfg(feature = "watch")]
+                    if let Some(path) = watch {
+                        Watcher::new(
+                            path,
+                            config.clone(),
+                            ingest.clone(),
+                            drift.clone(),
+                            trainer.clone(),
+                            server.clone(),
+                        )
+                        .start_watching();
+                    }
+                    let _ = tx.send(Addrs {
+                        ingest,
+                        drift,
+                        trainer,
+                        registry,
+                        server,
+                        system: System::current(),
+                        arbiter,
+                        drift_arbiter,
+                        registry_arbiter,
+                    });
+                });
+                system.run()
+            })
+            .map_err(|e| AgentError::Start(e.to_string()))?;
+        let addrs = rx
+            .recv_timeout(Duration::from_secs(30))
+            .map_err(|e| AgentError::Start(format!("actor system did not come up: {e}")))?;
+        Ok(Agent {
+            inner: Arc::new(Inner {
+                addrs,
+                serving,
+                spec,
+                input,
+                when_full,
+                flush_timeout: self.flush_timeout,
+                store: host_store,
+                plugins: self.plugins,
+                thread: Mutex::new(Some(thread)),
+                stopped: AtomicBool::new(false),
+                requests: std::sync::atomic::AtomicU64::new(1),
+            }),
+        })
+    }
+}
+
+/// Stores batch-model coefficients as the next offline version.
+fn import_coefficients(
+    store: &Store,
+    c: &refit_linear::Coefficients,
+    spec: &ModelSpec,
+    params: &refit_plugin::Params,
+) -> Result<VersionId, AgentError> {
+    if c.kind != spec.kind {
+        return Err(AgentError::InvalidArgument(format!(
+            "the coefficient file is for a `{}` model, the config asks for `{}`",
+            c.kind, spec.kind
+        )));
+    }
+    c.check_features(&spec.features)?;
+    let params: refit_linear::LinearParams = refit_plugin::parse_params(&spec.kind, params)?;
+    let model = refit_linear::LinearModel::from_coefficients(c, params)?;
+    let meta = crate::registry::VersionMeta {
+        parent: None,
+        samples_seen: 0,
+        learning_rate: 0.0,
+        severity: Severity::Stable,
+        metrics: None,
+        reason: "import".into(),
+    };
+    let written = store.write_version(
+        crate::registry::Mode::Offline,
+        &refit_plugin::Model::save(&model)?,
+        meta,
+        None,
+        None,
+    )?;
+    tracing::info!(version = %written.entry.id(), "coefficients imported as an offline version");
+    Ok(written.entry.id())
+}
+
+/// Refuses a stored model whose kind, task or features differ from the
+/// configured ones.
+pub(super) fn check_stored_spec(
+    version: &VersionId,
+    stored: &ModelSpec,
+    configured: &ModelSpec,
+) -> Result<(), AgentError> {
+    let problem = if stored.kind != configured.kind {
+        format!(
+            "is a `{}` model, the config asks for `{}`",
+            stored.kind, configured.kind
+        )
+    } else if stored.task != configured.task {
+        format!(
+            "is for {}, the config asks for {}",
+            stored.task, configured.task
+        )
+    } else if stored.features != configured.features {
+        stored
+            .features
+            .iter()
+            .zip(&configured.features)
+            .position(|(a, b)| a != b)
+            .map_or_else(
+                || {
+                    format!(
+                        "has {} features, the config {}",
+                        stored.features.len(),
+                        configured.features.len()
+                    )
+                },
+                |i| {
+                    format!(
+                        "has feature `{}` in column {}, the config `{}`",
+                        stored.features[i],
+                        i + 1,
+                        configured.features[i]
+                    )
+                },
+            )
+    } else {
+        return Ok(());
+    };
+    Err(AgentError::Incompatible {
+        version: *version,
+        problem,
+    })
+}

@@ -1,0 +1,392 @@
+//! The embedded handle: [`Agent`].
+//!
+//! `Agent::builder(config).features(..).start()` runs the actor system on a
+//! dedicated thread (the host never touches actix types) and returns a cheap,
+//! cloneable, `Send + Sync` handle. Predictions read the atomically swapped
+//! serving snapshot directly, with no actor round trip.
+//!
+//! ```
+//! use refit::config::Config;
+//! use refit::Agent;
+//!
+//! let dir = std::env::temp_dir().join(format!("refit-doc-{}", std::process::id()));
+//! let mut config = Config::default();
+//! config.agent.data_dir = dir.clone();
+//! config.online.min_samples_per_update = 4;
+//! let agent = Agent::builder(config).features(["tenure", "charges"]).start().unwrap();
+//! agent.ingest(&[0.5, 1.0, 3.0, 0.2, 0.1, 0.9, 2.5, 0.4], &[1.0, 0.0, 1.0, 0.0]).unwrap();
+//! agent.flush().unwrap();
+//! let p = agent.predict(&[0.5, 1.0]).unwrap();
+//! assert_eq!(p.version.to_string(), "online_001"); // served from checkpoint 1
+//! assert_eq!(agent.stats().unwrap().trainer.trained, 4);
+//! agent.shutdown().unwrap();
+//! # std::fs::remove_dir_all(dir).ok();
+//! ```
+
+mod ab;
+mod builder;
+mod versions;
+
+pub use builder::{AgentBuilder, WarmStart};
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use actix::prelude::*;
+use arc_swap::ArcSwap;
+use refit_plugin::preprocess::Preprocessor;
+use refit_plugin::{Batch, InputKind, Model, ModelSpec, PluginError, PluginRegistry};
+use serde::Serialize;
+
+use crate::actors::drift::Drift;
+use crate::actors::ingest::Ingest;
+use crate::actors::registry::Registry;
+use crate::actors::server::{AbStats, Server};
+use crate::actors::trainer::{FreshModel, Trainer, TrainerSetup};
+#[cfg(feature = "watch")]
+use crate::actors::watcher::Watcher;
+use crate::clock::Clock;
+use crate::config::{Config, WhenFull};
+pub use crate::drift::Severity;
+use crate::drift::reference::ReferenceSource;
+pub use crate::error::AgentError;
+use crate::messages::{
+    Activate, Barrier, ConnectDrift, DriftReport, Event, FlushBuffer, GetDriftReport,
+    GetIngestStats, GetRegistryStats, GetTrainerStats, IngestAck, IngestSamples, IngestStats,
+    RegistryStats, SetReference, Subscribe, TrainerStats,
+};
+use crate::messages::{
+    Feedback, GetAbStats, OfflineReport, RecordKeyed, ResumeFrom, SetServingRole, TrainOffline,
+    UseStoredReference,
+};
+use crate::registry::{Listed, Store, VersionEntry, VersionId};
+use crate::rows::{Rows, SparseRows};
+use crate::sample_log::SampleLog;
+use crate::serving::{Served, ServingSet, Variant};
+
+/// A batch of predictions and the model version that made them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// One value per row: P(class 1) or the regression value.
+    pub values: Vec<f32>,
+    /// The version of the model that answered (`online_000`: not yet
+    /// trained).
+    pub version: VersionId,
+    /// Champion or challenger.
+    pub variant: Variant,
+    /// The offline version blended in, when the ensemble is on.
+    pub ensemble: Option<VersionId>,
+    /// The id to report the outcome with ([`Agent::feedback`]); keyed
+    /// predictions only.
+    pub request_id: Option<u64>,
+}
+
+/// Counters and metrics of a running agent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// Ingest counters.
+    pub ingest: IngestStats,
+    /// Training counters and progressive metrics.
+    pub trainer: TrainerStats,
+    /// Checkpoint counters.
+    pub registry: RegistryStats,
+    /// The latest drift report (none before the first batch).
+    pub drift: Option<DriftReport>,
+    /// Version being served.
+    pub serving_version: VersionId,
+}
+
+struct Addrs {
+    ingest: Addr<Ingest>,
+    drift: Addr<Drift>,
+    trainer: Addr<Trainer>,
+    registry: Addr<Registry>,
+    server: Addr<Server>,
+    system: System,
+    arbiter: Arbiter,
+    drift_arbiter: Arbiter,
+    registry_arbiter: Arbiter,
+}
+
+struct Inner {
+    addrs: Addrs,
+    serving: Arc<ArcSwap<ServingSet>>,
+    /// Ids of keyed predictions.
+    requests: std::sync::atomic::AtomicU64,
+    spec: ModelSpec,
+    /// What the model takes, and its row's coordinates.
+    input: (InputKind, usize),
+    when_full: WhenFull,
+    flush_timeout: Duration,
+    /// Read access to the model store (the Registry actor writes).
+    store: Store,
+    plugins: PluginRegistry,
+    /// The system thread, taken once by shutdown.
+    thread: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+    stopped: AtomicBool,
+}
+
+/// The embedded agent: a cheap, cloneable, `Send + Sync` handle.
+#[derive(Clone)]
+pub struct Agent {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("spec", &self.inner.spec)
+            .field("serving", &self.inner.serving.load().champion.version)
+            .field("stopped", &self.inner.stopped.load(Ordering::Acquire))
+            .finish()
+    }
+}
+
+/// The offline member blended into champion answers, if any.
+fn ensemble_of(set: &ServingSet) -> Option<VersionId> {
+    set.ensemble
+        .as_ref()
+        .filter(|(offline, w)| *w > 0.0 && offline.version != set.champion.version)
+        .map(|(offline, _)| offline.version)
+}
+
+fn block<T>(
+    fut: impl std::future::Future<Output = Result<T, MailboxError>>,
+) -> Result<T, AgentError> {
+    futures::executor::block_on(fut).map_err(|_| AgentError::Stopped)
+}
+
+impl Agent {
+    /// A builder for `config`.
+    pub fn builder(config: Config) -> AgentBuilder {
+        AgentBuilder::new(config)
+    }
+
+    /// Starts an agent whose config lists its features.
+    pub fn start(config: Config) -> Result<Self, AgentError> {
+        Self::builder(config).start()
+    }
+
+    /// Starts an agent from a config file (which lists its features) and
+    /// hot-reloads that file. (Cargo feature `watch`.)
+    #[cfg(feature = "watch")]
+    pub fn start_from_path(path: impl AsRef<std::path::Path>) -> Result<Self, AgentError> {
+        let path = path.as_ref();
+        Self::builder(Config::from_path(path)?).watch(path).start()
+    }
+
+    fn live(&self) -> Result<(), AgentError> {
+        if self.inner.stopped.load(Ordering::Acquire) {
+            Err(AgentError::Stopped)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The model's kind, task and features.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.inner.spec
+    }
+
+    /// Feeds labelled rows (row-major). Returns once they are accepted;
+    /// invalid input is refused whole with an error naming the problem.
+    /// When `max_pending_samples` are waiting, returns
+    /// [`AgentError::Backpressure`] or waits, as `online.when_full` says.
+    pub fn ingest(&self, rows: &[f32], labels: &[f32]) -> Result<IngestAck, AgentError> {
+        self.ingest_rows(|| Rows::Dense(rows.to_vec()), labels)
+    }
+
+    /// Feeds labelled sparse rows to a sparse model (see
+    /// [`Agent::record_click`] for click events); as [`Agent::ingest`]
+    /// otherwise.
+    pub fn ingest_sparse(
+        &self,
+        rows: &SparseRows,
+        labels: &[f32],
+    ) -> Result<IngestAck, AgentError> {
+        self.ingest_rows(|| Rows::Sparse(rows.clone()), labels)
+    }
+
+    /// Sends the rows `rows` makes (one copy per attempt: a refused
+    /// message is gone) until Ingest takes them or refuses for good.
+    fn ingest_rows(
+        &self,
+        rows: impl Fn() -> Rows,
+        labels: &[f32],
+    ) -> Result<IngestAck, AgentError> {
+        self.live()?;
+        loop {
+            let msg = IngestSamples {
+                rows: rows(),
+                labels: labels.to_vec(),
+            };
+            match block(self.inner.addrs.ingest.send(msg))? {
+                Err(AgentError::Backpressure { .. }) if self.inner.when_full == WhenFull::Wait => {
+                    std::thread::sleep(Duration::from_millis(1));
+                    self.live()?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Predicts rows (row-major) with the serving snapshot. Never waits for
+    /// training.
+    pub fn predict(&self, rows: &[f32]) -> Result<Prediction, AgentError> {
+        self.dense_only()?;
+        let serving = self.inner.serving.load();
+        let x = Batch::new(rows, self.inner.spec.width())?;
+        Ok(Prediction {
+            values: serving.champion_predict(&x)?,
+            version: serving.champion.version,
+            variant: Variant::Champion,
+            ensemble: ensemble_of(&serving),
+            request_id: None,
+        })
+    }
+
+    /// Predicts sparse rows (for a sparse model) with the serving snapshot,
+    /// blended with the ensemble's offline member when there is one.
+    pub fn predict_sparse(&self, rows: &SparseRows) -> Result<Prediction, AgentError> {
+        self.require_input(InputKind::Sparse)?;
+        let dim = self.inner.input.1;
+        if rows.dim != dim {
+            return Err(PluginError::BadSparse(format!(
+                "the rows have {} coordinates, the model {dim}",
+                rows.dim
+            ))
+            .into());
+        }
+        let x = rows.batch()?;
+        let serving = self.inner.serving.load();
+        Ok(Prediction {
+            values: serving.champion_with(|p| p.predict_sparse(&x))?,
+            version: serving.champion.version,
+            variant: Variant::Champion,
+            ensemble: ensemble_of(&serving),
+            request_id: None,
+        })
+    }
+
+    /// What the model takes (dense rows or sparse ones) and the
+    /// coordinates of a row (its features, or its hashed coordinates).
+    pub fn input(&self) -> (InputKind, usize) {
+        self.inner.input
+    }
+
+    /// Refuses rows of kind `got` when the model takes the other kind,
+    /// naming both.
+    pub(crate) fn require_input(&self, got: InputKind) -> Result<(), AgentError> {
+        let expected = self.inner.input.0;
+        if expected == got {
+            Ok(())
+        } else {
+            Err(refit_plugin::wrong_input(&self.inner.spec, expected, got).into())
+        }
+    }
+
+    /// Refuses dense rows for a sparse model.
+    fn dense_only(&self) -> Result<(), AgentError> {
+        self.require_input(InputKind::Dense)
+    }
+
+    /// Counters and metrics.
+    pub fn stats(&self) -> Result<Stats, AgentError> {
+        self.live()?;
+        Ok(Stats {
+            ingest: block(self.inner.addrs.ingest.send(GetIngestStats))?,
+            trainer: block(self.inner.addrs.trainer.send(GetTrainerStats))?,
+            registry: block(self.inner.addrs.registry.send(GetRegistryStats))?,
+            drift: block(self.inner.addrs.drift.send(GetDriftReport))?,
+            serving_version: self.inner.serving.load().champion.version,
+        })
+    }
+
+    /// Replaces the drift reference with `rows` (row-major, the agent's
+    /// features), e.g. the data a batch model was trained on. PSI bins are
+    /// learned from it and the current window starts empty.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut config = refit::config::Config::default();
+    /// # config.agent.data_dir = dir.path().to_owned();
+    /// let agent = refit::Agent::builder(config).features(["a", "b"]).start()?;
+    /// agent.set_reference(&[0.0, 1.0, 0.5, 2.0, 1.0, 3.0])?;
+    /// assert!(agent.set_reference(&[0.0, 1.0, 0.5]).is_err()); // not whole rows
+    /// agent.shutdown()?;
+    /// # Ok::<(), refit::AgentError>(())
+    /// ```
+    pub fn set_reference(&self, rows: &[f32]) -> Result<(), AgentError> {
+        self.live()?;
+        block(self.inner.addrs.drift.send(SetReference {
+            rows: rows.to_vec(),
+            source: ReferenceSource::Host,
+        }))??;
+        Ok(())
+    }
+
+    /// A channel of [`Event`]s from now on.
+    pub fn subscribe(&self) -> Result<crossbeam_channel::Receiver<Event>, AgentError> {
+        self.live()?;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        block(self.inner.addrs.server.send(Subscribe(tx)))?;
+        Ok(rx)
+    }
+
+    /// Trains on every buffered sample and returns when the resulting model
+    /// is checkpointed and served.
+    pub fn flush(&self) -> Result<(), AgentError> {
+        self.live()?;
+        block(self.inner.addrs.ingest.send(FlushBuffer))?;
+        self.sync()
+    }
+
+    /// Waits until every update already started (not the buffer) is
+    /// trained, checkpointed and served.
+    pub fn sync(&self) -> Result<(), AgentError> {
+        self.live()?;
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        block(self.inner.addrs.drift.send(Barrier(tx)))?;
+        rx.recv_timeout(self.inner.flush_timeout)
+            .map_err(|_| AgentError::Timeout(self.inner.flush_timeout))
+    }
+
+    /// Graceful shutdown: trains on the buffered samples, writes the last
+    /// checkpoint, stops the actors and joins every thread the agent
+    /// started. Later calls on any clone return [`AgentError::Stopped`].
+    pub fn shutdown(&self) -> Result<(), AgentError> {
+        if self.inner.stopped.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let flushed = self.flush();
+        self.inner.stop();
+        flushed
+    }
+}
+
+impl Inner {
+    fn stop(&self) {
+        if self.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.addrs.arbiter.stop();
+        self.addrs.drift_arbiter.stop();
+        self.addrs.registry_arbiter.stop();
+        self.addrs.system.stop();
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            tracing::error!("the agent thread panicked");
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone without shutdown: stop the threads.
+        self.stop();
+    }
+}

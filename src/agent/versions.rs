@@ -1,0 +1,97 @@
+//! Versions on the handle: listing, rollback, offline training, loading a
+//! stored version.
+
+use super::builder::check_stored_spec;
+use super::*;
+
+impl Agent {
+    /// Loads a stored version for a serving role, checked like a rollback.
+    /// The stored `version`, loaded and checked against the configured
+    /// model.
+    pub(super) fn load_stored(&self, version: VersionId) -> Result<Box<dyn Model>, AgentError> {
+        let (_, bytes) = self.inner.store.read_version(version)?;
+        let model = self
+            .inner
+            .plugins
+            .load(&bytes)
+            .map_err(|source| AgentError::Unreadable { version, source })?;
+        check_stored_spec(&version, model.spec(), &self.inner.spec)?;
+        Ok(model)
+    }
+
+    pub(super) fn served(&self, version: VersionId) -> Result<Served, AgentError> {
+        let model = self.load_stored(version)?;
+        Ok(Served {
+            snapshot: model.snapshot(),
+            version,
+        })
+    }
+
+    /// Makes a kept version (an online checkpoint or an offline version)
+    /// active: it is served at once, online training continues from it, and
+    /// the next checkpoint records it as its parent. The file is checked
+    /// against the manifest's checksum first, and a model of another kind or
+    /// with other features is refused; either way nothing changes on error.
+    pub fn rollback(&self, version: VersionId) -> Result<VersionEntry, AgentError> {
+        self.live()?;
+        let model = self.load_stored(version)?;
+        let (entry, _) = block(self.inner.addrs.registry.send(Activate(version)))??;
+        block(self.inner.addrs.trainer.send(ResumeFrom { model, version }))?;
+        if let Some(r) = self.inner.store.drift_reference(&entry) {
+            block(self.inner.addrs.drift.send(UseStoredReference(r)))??;
+        }
+        self.sync()?;
+        Ok(entry)
+    }
+
+    /// Trains a fresh model on a full data set (`rows` row-major, the
+    /// agent's features): `[offline]` epochs over the rows but the newest
+    /// `offline.holdout` share, which gives the version's metric. The model
+    /// is saved as the next offline version and becomes active: it is
+    /// served, online learning continues from it, and the drift reference is
+    /// re-based on its training rows. Online updates wait meanwhile.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut config = refit::config::Config::default();
+    /// # config.agent.data_dir = dir.path().to_owned();
+    /// let s = refit::demo::churn(1, 5_000);
+    /// let agent = refit::Agent::builder(config).features(s.features.clone()).start()?;
+    /// let report = agent.train_offline(&s.x, &s.y)?;
+    /// assert_eq!(report.version.to_string(), "v1");
+    /// assert_eq!(agent.predict(&s.x[..8])?.version, report.version);
+    /// agent.shutdown()?;
+    /// # Ok::<(), refit::AgentError>(())
+    /// ```
+    pub fn train_offline(&self, rows: &[f32], labels: &[f32]) -> Result<OfflineReport, AgentError> {
+        self.dense_only()?;
+        self.train_offline_rows(Rows::Dense(rows.to_vec()), labels)
+    }
+
+    /// [`Agent::train_offline`] for a sparse model (e.g. a day of hashed
+    /// click events): the next offline version, e.g.
+    /// `models/ctr_offline/ctr_model_v1.refit`.
+    pub fn train_offline_sparse(
+        &self,
+        rows: SparseRows,
+        labels: &[f32],
+    ) -> Result<OfflineReport, AgentError> {
+        self.train_offline_rows(Rows::Sparse(rows), labels)
+    }
+
+    fn train_offline_rows(&self, rows: Rows, labels: &[f32]) -> Result<OfflineReport, AgentError> {
+        self.live()?;
+        let report = block(self.inner.addrs.trainer.send(TrainOffline {
+            rows,
+            labels: labels.to_vec(),
+            reason: "manual".into(),
+        }))??;
+        self.sync()?;
+        Ok(report)
+    }
+
+    /// The versions in the store, offline first, with their active marker.
+    pub fn versions(&self) -> Result<Vec<Listed>, AgentError> {
+        Ok(self.inner.store.list()?)
+    }
+}
