@@ -5,6 +5,7 @@
 pub mod adwin;
 pub mod compare;
 pub mod concept;
+mod config;
 pub mod ks;
 pub mod page_hinkley;
 pub mod psi;
@@ -13,6 +14,7 @@ mod severity;
 
 pub use adwin::{Adwin, AdwinParams};
 pub use concept::{ConceptConfig, ConceptLevel, ConceptMonitor};
+pub use config::{DriftConfig, WindowMode};
 pub use page_hinkley::{Direction, PageHinkley, PageHinkleyParams};
 pub use psi::{BinEdges, DEFAULT_BINS, DEFAULT_FLOOR, FeaturePsi};
 pub use severity::{PsiThresholds, Severity};

@@ -1,0 +1,167 @@
+//! `[agent]` and `[model]`: names, paths, the plugin, its task and
+//! features.
+
+use std::path::PathBuf;
+
+use refit_plugin::preprocess::PreprocessConfig;
+use refit_plugin::{ModelSpec, Params, Task};
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, Invalid, invalid};
+
+/// `[agent]`: identity and storage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// The model's name, used in file names (default `"churn"`).
+    pub name: String,
+    /// Directory under which `models/` is kept (default `"."`).
+    pub data_dir: PathBuf,
+    /// Start of the version files' names when it differs from `name`
+    /// (e.g. `"ctr_model"`: `models/ctr_online/ctr_model_online_001.refit`);
+    /// default: `name`.
+    pub file_prefix: Option<String>,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            name: "churn".into(),
+            data_dir: PathBuf::from("."),
+            file_prefix: None,
+        }
+    }
+}
+
+/// `[model]`: which plugin, for which task and features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Plugin kind: `"logistic"`, `"linear"`, `"mlp"` or a host's own
+    /// (default `"logistic"`).
+    pub kind: String,
+    /// `"classification"` or `"regression"`; by default the kind's own
+    /// (`logistic` and `mlp`: classification, `linear`: regression).
+    pub task: Option<Task>,
+    /// Feature names in column order; empty means "as the data names them"
+    /// (the demo stream or the CSV header).
+    pub features: Vec<String>,
+    /// Plugin hyper-parameters (`[model.params]`), checked by the plugin.
+    pub params: toml::Table,
+    /// `[model.preprocessing]`: standardisation, categorical features,
+    /// missing values, with per-feature overrides.
+    pub preprocessing: PreprocessConfig,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            kind: "logistic".into(),
+            task: None,
+            features: Vec::new(),
+            params: toml::Table::new(),
+            preprocessing: PreprocessConfig::default(),
+        }
+    }
+}
+
+impl ModelConfig {
+    /// The task: the configured one, else the kind's default.
+    pub fn task(&self) -> Task {
+        self.task.unwrap_or(match self.kind.as_str() {
+            "linear" => Task::Regression,
+            // logistic, mlp, ftrl (click-through rates) and hosts' own kinds
+            _ => Task::Classification,
+        })
+    }
+
+    /// The spec for `features` (the configured names win when given).
+    pub fn spec(&self, data_features: &[String]) -> ModelSpec {
+        let features = if self.features.is_empty() {
+            data_features.to_vec()
+        } else {
+            self.features.clone()
+        };
+        ModelSpec::new(self.kind.clone(), self.task(), features)
+    }
+
+    /// The plugin parameters: `[model.params]` plus the preprocessing table
+    /// under the key `preprocessing`.
+    pub fn plugin_params(&self) -> Result<Params, ConfigError> {
+        let invalid = |problem: String| ConfigError::Invalid {
+            origin: "config".into(),
+            key: "model.params".into(),
+            problem,
+        };
+        let value = serde_json::to_value(&self.params).map_err(|e| invalid(e.to_string()))?;
+        let serde_json::Value::Object(mut params) = value else {
+            return Err(invalid("must be a table".into()));
+        };
+        if params.contains_key("preprocessing") {
+            return Err(invalid(
+                "must not hold `preprocessing`: use the [model.preprocessing] table".into(),
+            ));
+        }
+        params.insert(
+            "preprocessing".into(),
+            serde_json::to_value(&self.preprocessing).map_err(|e| invalid(e.to_string()))?,
+        );
+        Ok(params)
+    }
+}
+
+impl AgentConfig {
+    /// Names that become file names: letters, digits, `_` and `-`.
+    pub(crate) fn check(&self) -> Result<(), Invalid> {
+        let file_safe = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
+        if !file_safe(&self.name) {
+            return invalid(
+                "agent.name",
+                format!(
+                    "= {:?}: use letters, digits, `_` and `-` (it names files)",
+                    self.name
+                ),
+            );
+        }
+        if let Some(prefix) = &self.file_prefix
+            && !file_safe(prefix)
+        {
+            return invalid(
+                "agent.file_prefix",
+                format!("= {prefix:?}: use letters, digits, `_` and `-` (it names files)"),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl ModelConfig {
+    /// A kind is named; features are listed once; per-feature overrides
+    /// name listed features.
+    pub(crate) fn check(&self) -> Result<(), Invalid> {
+        if self.kind.is_empty() {
+            return invalid("model.kind", "must name a plugin");
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = self.features.iter().find(|f| !seen.insert(f.as_str())) {
+            return invalid("model.features", format!("lists `{dup}` twice"));
+        }
+        if !self.features.is_empty()
+            && let Some(unknown) = self
+                .preprocessing
+                .features
+                .keys()
+                .find(|k| !self.features.contains(k))
+        {
+            return invalid(
+                &format!("model.preprocessing.features.{unknown}"),
+                "is not one of model.features",
+            );
+        }
+        Ok(())
+    }
+}

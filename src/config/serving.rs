@@ -1,0 +1,97 @@
+//! `[http]`, `[ab]` and `[serving]`: the API, A/B tests and the serving set.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Invalid, invalid};
+
+/// `[http]`: the HTTP API of `refit serve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address to listen on (default `"127.0.0.1:8080"`).
+    pub bind: String,
+    /// Largest request body in bytes (default 1 MiB).
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            max_body_bytes: 1 << 20,
+        }
+    }
+}
+
+/// `[ab]`: A/B tests between the champion and a challenger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AbConfig {
+    /// Outcomes each side needs before the guardrail judges (default 1000).
+    pub min_samples: usize,
+    /// The guardrail demotes a challenger whose AUC is below the
+    /// champion's by more than this (regressors: whose MAE is above it by
+    /// this share); default 0.02.
+    pub margin: f64,
+    /// Keyed predictions kept while they wait for their outcome; the
+    /// oldest are dropped beyond (default 100000).
+    pub max_pending: usize,
+}
+
+impl Default for AbConfig {
+    fn default() -> Self {
+        Self {
+            min_samples: 1_000,
+            margin: 0.02,
+            max_pending: 100_000,
+        }
+    }
+}
+
+/// `[serving]`: what answers predictions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServingConfig {
+    /// Weight of the newest offline version in the offline + online
+    /// ensemble: answers are `w * offline + (1 - w) * online` (default 0:
+    /// the online model alone).
+    pub ensemble_offline_weight: f64,
+}
+
+impl Default for ServingConfig {
+    fn default() -> Self {
+        Self {
+            ensemble_offline_weight: 0.0,
+        }
+    }
+}
+
+impl AbConfig {
+    /// A margin of 0 or more, room for at least one pending prediction.
+    pub(crate) fn check(&self) -> Result<(), Invalid> {
+        if !(self.margin.is_finite() && self.margin >= 0.0) {
+            return invalid(
+                "ab.margin",
+                format!("= {} must be finite and >= 0", self.margin),
+            );
+        }
+        if self.max_pending == 0 {
+            return invalid("ab.max_pending", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+impl ServingConfig {
+    /// An ensemble weight in [0, 1].
+    pub(crate) fn check(&self) -> Result<(), Invalid> {
+        let w = self.ensemble_offline_weight;
+        if !(0.0..=1.0).contains(&w) {
+            return invalid(
+                "serving.ensemble_offline_weight",
+                format!("= {w} must be in [0, 1]"),
+            );
+        }
+        Ok(())
+    }
+}
