@@ -1,7 +1,7 @@
 //! Save then load gives bit-identical predictions; damaged, foreign and future
 //! files are refused with distinct errors.
 
-mod common;
+use crate::common;
 
 use common::{KINDS, probe, trained};
 use refit::plugins::{self, Batch, PluginError, envelope};

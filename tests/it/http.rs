@@ -2,7 +2,7 @@
 //! path and its bad-input paths, and the online toggle changing
 //! config.toml and the agent's behaviour.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

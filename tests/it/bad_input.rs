@@ -1,7 +1,7 @@
 //! Bad input never panics and never changes the weights: each case is a typed
 //! error, for every built-in plugin.
 
-mod common;
+use crate::common;
 
 use common::{KINDS, probe, trained};
 use refit::plugins::{Batch, Model, PluginError};

@@ -9,7 +9,7 @@
 //! `REFIT_REQUIRE_BROWSER=1`, which turns a missing browser into a failure;
 //! elsewhere the test says what is missing and passes without a browser.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

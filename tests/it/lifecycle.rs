@@ -5,7 +5,7 @@ use refit::config::Config;
 use refit::registry::{Mode, Store, VersionId};
 use refit::{Agent, AgentError, demo};
 
-mod common;
+use crate::common;
 
 fn config(dir: &std::path::Path) -> Config {
     let mut c = Config::default();

@@ -5,7 +5,7 @@
 //! once; after each kill the manifests parse, every listed version is
 //! intact, and the restarted agent serves the newest good checkpoint.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

@@ -1,7 +1,7 @@
 //! The serving snapshot agrees with the Burn forward pass, is Send + Sync,
 //! and keeps serving the weights it was taken from while training goes on.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

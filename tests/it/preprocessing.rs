@@ -2,7 +2,7 @@
 //! thousands learn out of the box, the statistics travel with the model, and
 //! predicting never changes state.
 
-mod common;
+use crate::common;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

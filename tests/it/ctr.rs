@@ -3,7 +3,7 @@
 //! the sparse sample log, and the search simulation's ranking recovering
 //! after the preference shift.
 
-mod common;
+use crate::common;
 
 use common::{http, json};
 use refit::Agent;

@@ -1,0 +1,28 @@
+//! The integration tests, in one binary (one link of Burn and actix-web
+//! instead of one per file). `no_leak` and `soak` stay binaries of their
+//! own: they measure the whole process (its threads, its memory).
+
+mod ab;
+mod agent;
+mod bad_input;
+mod cli;
+mod common;
+mod concept_drift;
+mod crash;
+mod ctr;
+mod dashboard;
+mod defaults;
+mod disk_faults;
+mod drift_reference;
+mod false_alarms;
+mod http;
+mod kill;
+mod learning;
+mod lifecycle;
+mod persistence;
+mod preprocessing;
+mod psi_reference;
+mod reload;
+mod retrain;
+mod snapshot;
+mod swap;
