@@ -119,7 +119,7 @@ pub struct DriftReport {
     pub thresholds: PsiThresholds,
 }
 
-/// A feature whose PSI is over the moderate threshold (the guide's alert).
+/// A feature whose PSI is over the moderate threshold: a drift alert.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     /// Feature name.
@@ -365,8 +365,8 @@ pub struct IngestStats {
     pub positive: u64,
     /// Accepted samples labelled 0; classifiers only.
     pub negative: u64,
-    /// Accepted samples when training last started (the CTR document's
-    /// `last_training_data_count`).
+    /// Accepted samples when training last started (the count the next
+    /// threshold trigger is measured from).
     pub at_last_training: u64,
     /// New samples that start the next update: `online.min_samples_per_update`
     /// (the online-training threshold), or less during the cold start.
@@ -410,8 +410,8 @@ pub struct TrainerStats {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// An update was applied (the guide's `update()` result with
-    /// `updated = true`).
+    /// An update was applied: the model learned a batch and the new
+    /// version is served.
     UpdateApplied {
         /// Why the update ran.
         reason: Trigger,

@@ -16,8 +16,8 @@ pub struct AgentBuilder {
     storage: Arc<dyn crate::storage::Storage>,
 }
 
-/// Where online learning starts when not from the store's active version
-/// (the guide's `initialize_from_batch_model`).
+/// Where online learning starts when not from the store's active version:
+/// a stored version, or the coefficients of a batch-trained model.
 #[derive(Debug, Clone)]
 pub enum WarmStart {
     /// A stored version (typically an offline one), made active.

@@ -1,9 +1,8 @@
-//! Click-through rates from a search service's own click log (the CTR
-//! document): click events become sparse rows by the hashing trick
-//! ([`hashing`]), a sparse model (`kind = "ftrl"`) learns them with the
-//! agent's usual trigger (`online.min_samples_per_update` new samples,
-//! the document's `online_training_threshold`, exactly so with
-//! `online.cold_start = false`), and [`Agent::rank`] orders
+//! Click-through rates from a search service's own click log: click events
+//! become sparse rows by the hashing trick ([`hashing`]), a sparse model
+//! (`kind = "ftrl"`) learns them with the agent's usual trigger (an update
+//! once `online.min_samples_per_update` new samples have arrived, exactly
+//! that many with `online.cold_start = false`), and [`Agent::rank`] orders
 //! a query's documents by the newest model at once.
 //!
 //! ```
@@ -86,7 +85,7 @@ impl Agent {
         })
     }
 
-    /// Records one click event (the CTR document's `record_click`): hashes
+    /// Records one click event (a document shown for a query): hashes
     /// it into a sparse row and ingests it with label `clicked`. Training
     /// starts by itself once `online.min_samples_per_update` new samples
     /// have arrived since the last training.

@@ -1,4 +1,4 @@
-//! `GET`/`PUT /v1/online`: the CTR document's online-learning toggle and
+//! `GET`/`PUT /v1/online`: the online-learning toggle and update
 //! threshold, kept in the config file so the file and the API never
 //! disagree (the agent's watcher reloads the file).
 

@@ -1,6 +1,7 @@
 //! Warm start: coefficients of a batch-trained linear model in a small JSON
-//! format, so online learning can start where a batch model left off (the
-//! guide's `initialize_from_batch_model`).
+//! format, so online learning can start where a batch model left off
+//! (scikit-learn's `coef_` and `intercept_`, exported by
+//! `tools/export_sklearn.py`).
 //!
 //! ```json
 //! {

@@ -11,7 +11,7 @@ use refit::ctr::simulation::{self, CtrSummary, SimConfig};
 
 use crate::args::RunArgs;
 
-/// The CTR document's settings where the config is not for a sparse model
+/// The click-model settings where the config is not for a sparse model
 /// already: model `ctr` with files `ctr_model_*`, FTRL over 2^18 hashed
 /// coordinates, training every 100 new samples, the last 5 checkpoints.
 fn ctr_config(mut config: Config) -> Config {
@@ -23,7 +23,7 @@ fn ctr_config(mut config: Config) -> Config {
         config.model.features.clear();
         config.model.params.clear();
         config.online.min_samples_per_update = 100;
-        // The document's trigger: exactly 100 new samples, from the first.
+        // Train when exactly 100 new samples have arrived, from the first.
         config.online.cold_start = false;
         config.online.checkpoint_retention = 5;
     }
