@@ -7,7 +7,7 @@ use std::time::Duration;
 use refit_plugin::PluginError;
 
 use crate::config::ConfigError;
-use crate::registry::{StoreError, VersionId};
+use crate::store::{StoreError, VersionId};
 
 /// Errors of the agent.
 #[derive(Debug, thiserror::Error)]

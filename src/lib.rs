@@ -9,13 +9,13 @@
 //!   its validation), [`clock`], [`storage`] (disk, and fault injection);
 //! - [`drift`]: [`Severity`], PSI, KS, ADWIN and Page-Hinkley, stored
 //!   references; [`metrics`]: AUC, log loss, MAE, RMSE;
-//! - [`registry`]: the model store (versions, manifests, retention,
+//! - [`store`]: the model store (versions, manifests, retention,
 //!   recovery); [`sample_log`]: the log of accepted samples; [`rows`]: dense
 //!   and sparse row batches; [`offline`]: training from scratch;
 //! - [`plugins`]: the built-in kinds (`logistic`, `linear`, `mlp`, `ftrl`)
 //!   and their registry;
 //! - [`messages`] (what the actors exchange, and the public events and
-//!   stats) and [`actors`] (Ingest, Drift, Trainer, Registry, Server,
+//!   stats) and [`actors`] (Ingest, Drift, Trainer, Checkpointer, ServingActor,
 //!   Watcher); [`serving`]: the atomically swapped serving set;
 //! - [`agent`]: the embedded handle ([`Agent`], [`AgentBuilder`]);
 //!   [`ctr`]: click events, hashing and ranking on the handle;
@@ -56,12 +56,12 @@ pub mod offline;
 pub mod plugins;
 #[cfg(feature = "demo")]
 pub mod progressive;
-pub mod registry;
 pub mod rows;
 #[cfg(feature = "demo")]
 pub mod run;
 pub mod sample_log;
 pub mod serving;
 pub mod storage;
+pub mod store;
 
 pub use agent::{Agent, AgentBuilder, AgentError, Prediction, Severity, Stats, WarmStart};

@@ -4,9 +4,9 @@
 //!  host ──IngestSamples──▶ Ingest ──ObserveBatch──▶ Drift ──TrainBatch──▶ Trainer
 //!                            ▲                        ▲──ObserveLosses────┤
 //!                            └──────────────────TrainedCount──────────────┤
-//!  host ◀── predict (atomic load) ── Server ◀──Promote── Registry ◀──Checkpoint
+//!  host ◀── predict (atomic load) ── ServingActor ◀──Promote── Checkpointer ◀──Checkpoint
 //! ```
-//! `Barrier` travels the same path (Drift → Trainer → Registry → Server) so
+//! `Barrier` travels the same path (Drift → Trainer → Checkpointer → ServingActor) so
 //! that `flush` returns only when everything sent before it is served.
 
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use actix::prelude::*;
 use refit_plugin::Predictor;
 use serde::Serialize;
 
-use crate::actors::server::AbStats;
+use crate::actors::serving::AbStats;
 pub use crate::drift::PsiThresholds;
 use crate::drift::Severity;
 use crate::drift::concept::{ConceptAlarm, ConceptLevel};
@@ -24,9 +24,9 @@ use crate::drift::reference::{DriftReference, ReferenceSource};
 use crate::error::AgentError;
 use crate::metrics::Scores;
 use crate::offline::Trained;
-use crate::registry::{Skipped, VersionEntry, VersionId, VersionMeta};
 use crate::rows::Rows;
 use crate::serving::{Served, Variant, VariantStats};
+use crate::store::{Skipped, VersionEntry, VersionId, VersionMeta};
 
 /// Host → Ingest: labelled rows (dense row-major, or sparse for a sparse
 /// model).
@@ -214,13 +214,13 @@ pub struct TrainBatch {
     pub reference: Option<Arc<DriftReference>>,
 }
 
-/// Trainer or Registry → Ingest: this many samples left the pending count
+/// Trainer or Checkpointer → Ingest: this many samples left the pending count
 /// (skipped, or trained on and checkpointed).
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct TrainedCount(pub usize);
 
-/// Trainer → Registry: a model state to write as the next online checkpoint
+/// Trainer → Checkpointer: a model state to write as the next online checkpoint
 /// and then serve.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -245,7 +245,7 @@ pub struct Checkpoint {
     pub release: Option<(actix::Recipient<TrainedCount>, usize)>,
 }
 
-/// Trainer → Registry: store an offline version (which becomes active).
+/// Trainer → Checkpointer: store an offline version (which becomes active).
 #[derive(Message)]
 #[rtype(result = "Result<VersionEntry, AgentError>")]
 pub struct SaveOffline {
@@ -257,7 +257,7 @@ pub struct SaveOffline {
     pub reference: Option<Arc<DriftReference>>,
 }
 
-/// Host → Registry: make a kept version active; answers its entry and
+/// Host → Checkpointer: make a kept version active; answers its entry and
 /// verified bytes.
 #[derive(Message, Debug)]
 #[rtype(result = "Result<(VersionEntry, Vec<u8>), AgentError>")]
@@ -274,7 +274,7 @@ pub struct ResumeFrom {
     pub version: VersionId,
 }
 
-/// Host → Server: change a role in the serving set.
+/// Host → ServingActor: change a role in the serving set.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub enum SetServingRole {
@@ -291,7 +291,7 @@ pub enum SetServingRole {
     ChampionFromChallenger,
 }
 
-/// Host → Server: a keyed prediction and what each model scored, kept
+/// Host → ServingActor: a keyed prediction and what each model scored, kept
 /// until its outcome is reported.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
@@ -303,7 +303,7 @@ pub struct RecordKeyed {
     pub scored: Vec<(Variant, VersionId, Vec<f32>)>,
 }
 
-/// Host → Server: the outcomes of a keyed prediction; answers the rows
+/// Host → ServingActor: the outcomes of a keyed prediction; answers the rows
 /// counted.
 #[derive(Message, Debug)]
 #[rtype(result = "Result<usize, AgentError>")]
@@ -314,12 +314,12 @@ pub struct Feedback {
     pub labels: Vec<f32>,
 }
 
-/// Host → Server: A/B counters and metrics.
+/// Host → ServingActor: A/B counters and metrics.
 #[derive(Message, Debug)]
 #[rtype(result = "AbStats")]
 pub struct GetAbStats;
 
-/// Registry → Server: serve this snapshot as version `version`.
+/// Checkpointer → ServingActor: serve this snapshot as version `version`.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Promote {
@@ -329,18 +329,18 @@ pub struct Promote {
     pub version: VersionId,
 }
 
-/// Passed along Drift → Trainer → Registry → Server; the Server answers on
+/// Passed along Drift → Trainer → Checkpointer → ServingActor; the ServingActor answers on
 /// the channel once everything sent before it has been handled.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Barrier(pub crossbeam_channel::Sender<()>);
 
-/// Host → Server: add an event subscriber.
+/// Host → ServingActor: add an event subscriber.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Subscribe(pub crossbeam_channel::Sender<Event>);
 
-/// Any actor → Server: publish an event to the subscribers.
+/// Any actor → ServingActor: publish an event to the subscribers.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Publish(pub Event);
@@ -459,7 +459,7 @@ pub enum Event {
         /// What went wrong.
         error: String,
     },
-    /// The Server now serves this version.
+    /// The ServingActor now serves this version.
     Promoted {
         /// The version.
         version: VersionId,
@@ -505,14 +505,14 @@ pub enum Event {
     },
 }
 
-/// Host → Registry: checkpoint counters.
+/// Host → Checkpointer: checkpoint counters.
 #[derive(Message, Debug)]
-#[rtype(result = "RegistryStats")]
-pub struct GetRegistryStats;
+#[rtype(result = "CheckpointStats")]
+pub struct GetCheckpointStats;
 
 /// Checkpoint counters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct RegistryStats {
+pub struct CheckpointStats {
     /// Versions (online and offline) written since start.
     pub checkpoints_written: u64,
     /// Checkpoint writes that failed.

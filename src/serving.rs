@@ -25,7 +25,7 @@ use refit_plugin::{Batch, PluginError, Predictor};
 use serde::Serialize;
 
 use crate::metrics::{auc, log_loss, mae};
-use crate::registry::VersionId;
+use crate::store::VersionId;
 
 /// A model being served.
 #[derive(Clone)]

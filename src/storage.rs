@@ -1,4 +1,4 @@
-//! The file operations the model store ([`crate::registry::Store`]) and the
+//! The file operations the model store ([`crate::store::Store`]) and the
 //! sample log ([`crate::sample_log::SampleLog`]) write through. [`Disk`] is
 //! the real thing; [`Faulty`] wraps a storage and injects errors (disk full,
 //! permission denied, short writes, failed fsyncs) at chosen operations, so

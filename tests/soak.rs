@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use refit::registry::VersionId;
+use refit::store::VersionId;
 use refit::{Agent, AgentError, demo};
 
 fn rss_kib() -> u64 {
@@ -131,7 +131,7 @@ fn soak_keeps_memory_flat_and_loses_nothing() {
                 std::thread::sleep(Duration::from_secs(2));
                 k += 1;
                 let stable = if k % 2 == 0 { 0.001 } else { 0.002 };
-                refit::registry::write_atomic(&path, config_text(&dir, stable).as_bytes()).unwrap();
+                refit::store::write_atomic(&path, config_text(&dir, stable).as_bytes()).unwrap();
                 n[3].fetch_add(1, Ordering::Relaxed);
             }
         }));

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::actors::server::Server;
+use crate::actors::serving::ServingActor;
 use crate::actors::trainer::Trainer;
 use refit_plugin::PluginError;
 
@@ -40,7 +40,7 @@ pub struct Drift {
     rebases: usize,
     last: Option<DriftReport>,
     trainer: Addr<Trainer>,
-    server: Addr<Server>,
+    server: Addr<ServingActor>,
 }
 
 impl Drift {
@@ -51,7 +51,7 @@ impl Drift {
         categorical: Vec<bool>,
         config: DriftConfig,
         trainer: Addr<Trainer>,
-        server: Addr<Server>,
+        server: Addr<ServingActor>,
     ) -> Self {
         let collecting = vec![Vec::new(); features.len()];
         Self {

@@ -7,16 +7,16 @@
 //! - [`trainer::Trainer`]: progressive validation, learning rate by
 //!   severity, `partial_fit`; runs on its own arbiter (thread) so training
 //!   never blocks the other actors.
-//! - [`registry::Registry`]: numbered online checkpoints, atomic writes,
-//!   retention; promotes to the Server.
-//! - [`server::Server`]: swaps the serving snapshot atomically and fans
+//! - [`checkpointer::Checkpointer`]: numbered online checkpoints, atomic writes,
+//!   retention; promotes to the ServingActor.
+//! - [`serving::ServingActor`]: swaps the serving snapshot atomically and fans
 //!   events out to subscribers.
 //! - [`watcher::Watcher`]: hot-reloads `config.toml`.
 
+pub mod checkpointer;
 pub mod drift;
 pub mod ingest;
-pub mod registry;
-pub mod server;
+pub mod serving;
 pub mod trainer;
 #[cfg(feature = "watch")]
 pub mod watcher;

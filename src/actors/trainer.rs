@@ -5,10 +5,10 @@ use std::sync::Arc;
 use actix::prelude::*;
 use refit_plugin::{Model, PluginError};
 
+use crate::actors::checkpointer::Checkpointer;
 use crate::actors::drift::Drift;
 use crate::actors::ingest::Ingest;
-use crate::actors::registry::Registry;
-use crate::actors::server::Server;
+use crate::actors::serving::ServingActor;
 use crate::clock::Clock;
 use crate::config::{Config, LearningRates, OfflineConfig, OnlineConfig, RetrainConfig};
 use crate::drift::Severity;
@@ -22,9 +22,9 @@ use crate::messages::{
 };
 use crate::metrics::Scores;
 use crate::offline;
-use crate::registry::VersionMeta;
 use crate::rows::Rows;
 use crate::sample_log::read_rows;
+use crate::store::VersionMeta;
 
 /// Scored samples kept for the rolling progressive metrics.
 pub const METRIC_WINDOW: usize = 5_000;
@@ -72,8 +72,8 @@ pub struct Trainer {
     ingest: Addr<Ingest>,
     /// Set by [`ConnectDrift`] before the first batch.
     drift: Option<Addr<Drift>>,
-    registry: Addr<Registry>,
-    server: Addr<Server>,
+    registry: Addr<Checkpointer>,
+    server: Addr<ServingActor>,
     stats: TrainerStats,
     /// (prediction, label) of the last scored samples.
     scored: VecDeque<(f32, f32)>,
@@ -84,8 +84,8 @@ impl Trainer {
     pub fn new(
         setup: TrainerSetup,
         ingest: Addr<Ingest>,
-        registry: Addr<Registry>,
-        server: Addr<Server>,
+        registry: Addr<Checkpointer>,
+        server: Addr<ServingActor>,
     ) -> Self {
         let c = setup.config;
         let rates = c.learning_rate.resolve(setup.kind_rates);
@@ -224,7 +224,7 @@ impl Handler<TrainBatch> for Trainer {
         }
         self.stats.learning_rate = lr;
         self.stats.severity = severity;
-        // Samples whose checkpoint is sent are released by the Registry once
+        // Samples whose checkpoint is sent are released by the Checkpointer once
         // it is written; the others are released here.
         let mut released_by_registry = false;
         if trained > 0 {

@@ -7,7 +7,7 @@ use notify::Watcher as _;
 
 use crate::actors::drift::Drift;
 use crate::actors::ingest::Ingest;
-use crate::actors::server::Server;
+use crate::actors::serving::ServingActor;
 use crate::actors::trainer::Trainer;
 use crate::config::Config;
 use crate::messages::{ConfigChanged, Event, FileChanged, Publish};
@@ -27,7 +27,7 @@ pub struct Watcher {
     ingest: Addr<Ingest>,
     drift: Addr<Drift>,
     trainer: Addr<Trainer>,
-    server: Addr<Server>,
+    server: Addr<ServingActor>,
     notify: Option<notify::RecommendedWatcher>,
     pending: Option<SpawnHandle>,
 }
@@ -40,7 +40,7 @@ impl Watcher {
         ingest: Addr<Ingest>,
         drift: Addr<Drift>,
         trainer: Addr<Trainer>,
-        server: Addr<Server>,
+        server: Addr<ServingActor>,
     ) -> Self {
         Self {
             path,

@@ -130,7 +130,7 @@ impl AgentBuilder {
                 let (entry, bytes) = store.read_version(id)?;
                 check_stored_spec(&id, self.plugins.load(&bytes)?.spec(), &spec)?;
                 store.activate(id)?;
-                crate::registry::Recovery {
+                crate::store::Recovery {
                     active: Some((entry, bytes)),
                     skipped: Vec::new(),
                 }
@@ -172,7 +172,7 @@ impl AgentBuilder {
         let host_store = store.clone();
         // Degradation is judged against the newest offline version.
         let offline_metrics = store
-            .manifest(crate::registry::Mode::Offline)?
+            .manifest(crate::store::Mode::Offline)?
             .versions
             .last()
             .and_then(|v| v.metrics);
@@ -233,10 +233,7 @@ impl AgentBuilder {
             version,
         });
         // The ensemble's offline member: the newest offline version.
-        if let Some(newest) = store
-            .manifest(crate::registry::Mode::Offline)?
-            .versions
-            .last()
+        if let Some(newest) = store.manifest(crate::store::Mode::Offline)?.versions.last()
             && let Ok((_, bytes)) = store.read_version(newest.id())
             && let Ok(model) = self.plugins.load(&bytes)
             && check_stored_spec(&newest.id(), model.spec(), &spec).is_ok()
@@ -262,19 +259,19 @@ impl AgentBuilder {
             .spawn(move || {
                 let system = System::new();
                 system.block_on(async move {
-                    let server = Server::new(shared, &config, classification).start();
-                    // The Registry's fsyncs get a thread of their own, so they
+                    let server = ServingActor::new(shared, &config, classification).start();
+                    // The Checkpointer's fsyncs get a thread of their own, so they
                     // never hold up Ingest.
                     let registry_arbiter = Arbiter::new();
                     let (retention, s1) = (config.online.checkpoint_retention, server.clone());
                     let registry =
-                        Registry::start_in_arbiter(&registry_arbiter.handle(), move |_| {
-                            Registry::new(store, retention, active, skipped, s1)
+                        Checkpointer::start_in_arbiter(&registry_arbiter.handle(), move |_| {
+                            Checkpointer::new(store, retention, active, skipped, s1)
                         });
                     let ingest_ctx = Context::<Ingest>::new();
                     let ingest = ingest_ctx.address();
                     // Trainer and Drift each get a thread of their own; Ingest
-                    // and Server share the system thread.
+                    // and ServingActor share the system thread.
                     let arbiter = Arbiter::new();
                     let drift_arbiter = Arbiter::new();
                     let (i2, r2, s2) = (ingest.clone(), registry.clone(), server.clone());
@@ -367,7 +364,7 @@ fn import_coefficients(
     c.check_features(&spec.features)?;
     let params: refit_linear::LinearParams = refit_plugin::parse_params(&spec.kind, params)?;
     let model = refit_linear::LinearModel::from_coefficients(c, params)?;
-    let meta = crate::registry::VersionMeta {
+    let meta = crate::store::VersionMeta {
         parent: None,
         samples_seen: 0,
         learning_rate: 0.0,
@@ -376,7 +373,7 @@ fn import_coefficients(
         reason: "import".into(),
     };
     let written = store.write_version(
-        crate::registry::Mode::Offline,
+        crate::store::Mode::Offline,
         &refit_plugin::Model::save(&model)?,
         meta,
         None,

@@ -40,10 +40,10 @@ use refit_plugin::preprocess::Preprocessor;
 use refit_plugin::{Batch, InputKind, Model, ModelSpec, PluginError, PluginRegistry};
 use serde::Serialize;
 
+use crate::actors::checkpointer::Checkpointer;
 use crate::actors::drift::Drift;
 use crate::actors::ingest::Ingest;
-use crate::actors::registry::Registry;
-use crate::actors::server::{AbStats, Server};
+use crate::actors::serving::{AbStats, ServingActor};
 use crate::actors::trainer::{FreshModel, Trainer, TrainerSetup};
 #[cfg(feature = "watch")]
 use crate::actors::watcher::Watcher;
@@ -53,18 +53,18 @@ pub use crate::drift::Severity;
 use crate::drift::reference::ReferenceSource;
 pub use crate::error::AgentError;
 use crate::messages::{
-    Activate, Barrier, ConnectDrift, DriftReport, Event, FlushBuffer, GetDriftReport,
-    GetIngestStats, GetRegistryStats, GetTrainerStats, IngestAck, IngestSamples, IngestStats,
-    RegistryStats, SetReference, Subscribe, TrainerStats,
+    Activate, Barrier, CheckpointStats, ConnectDrift, DriftReport, Event, FlushBuffer,
+    GetCheckpointStats, GetDriftReport, GetIngestStats, GetTrainerStats, IngestAck, IngestSamples,
+    IngestStats, SetReference, Subscribe, TrainerStats,
 };
 use crate::messages::{
     Feedback, GetAbStats, OfflineReport, RecordKeyed, ResumeFrom, SetServingRole, TrainOffline,
     UseStoredReference,
 };
-use crate::registry::{Listed, Store, VersionEntry, VersionId};
 use crate::rows::{Rows, SparseRows};
 use crate::sample_log::SampleLog;
 use crate::serving::{Served, ServingSet, Variant};
+use crate::store::{Listed, Store, VersionEntry, VersionId};
 
 /// A batch of predictions and the model version that made them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -91,7 +91,7 @@ pub struct Stats {
     /// Training counters and progressive metrics.
     pub trainer: TrainerStats,
     /// Checkpoint counters.
-    pub registry: RegistryStats,
+    pub registry: CheckpointStats,
     /// The latest drift report (none before the first batch).
     pub drift: Option<DriftReport>,
     /// Version being served.
@@ -102,8 +102,8 @@ struct Addrs {
     ingest: Addr<Ingest>,
     drift: Addr<Drift>,
     trainer: Addr<Trainer>,
-    registry: Addr<Registry>,
-    server: Addr<Server>,
+    registry: Addr<Checkpointer>,
+    server: Addr<ServingActor>,
     system: System,
     arbiter: Arbiter,
     drift_arbiter: Arbiter,
@@ -120,7 +120,7 @@ struct Inner {
     input: (InputKind, usize),
     when_full: WhenFull,
     flush_timeout: Duration,
-    /// Read access to the model store (the Registry actor writes).
+    /// Read access to the model store (the Checkpointer actor writes).
     store: Store,
     plugins: PluginRegistry,
     /// The system thread, taken once by shutdown.
@@ -298,7 +298,7 @@ impl Agent {
         Ok(Stats {
             ingest: block(self.inner.addrs.ingest.send(GetIngestStats))?,
             trainer: block(self.inner.addrs.trainer.send(GetTrainerStats))?,
-            registry: block(self.inner.addrs.registry.send(GetRegistryStats))?,
+            registry: block(self.inner.addrs.registry.send(GetCheckpointStats))?,
             drift: block(self.inner.addrs.drift.send(GetDriftReport))?,
             serving_version: self.inner.serving.load().champion.version,
         })

@@ -35,8 +35,8 @@ use serde::Serialize;
 
 use crate::agent::{Agent, AgentError};
 use crate::messages::IngestAck;
-use crate::registry::VersionId;
 use crate::rows::SparseRows;
+use crate::store::VersionId;
 
 /// One click event: a document shown for a query at a position (1-based),
 /// clicked or not.

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::AgentError;
 use crate::http::HttpState;
-use crate::registry::{StoreError, VersionId};
+use crate::store::{StoreError, VersionId};
 
 /// An error answer of the API: a status and a message, sent as
 /// `{"error": message}`. Every error the API answers goes through its one

@@ -174,7 +174,7 @@ pub struct History {
     /// The learning rate of the last applied update.
     last_lr: Option<f32>,
     /// The last version promoted to serving.
-    last_promoted: Option<crate::registry::VersionId>,
+    last_promoted: Option<crate::store::VersionId>,
 }
 
 /// Recorder → History: what happened during one period.
@@ -354,7 +354,7 @@ impl History {
                 // (a rollback, a promotion, an offline version) is news.
                 let routine = self.last_promoted.is_some_and(|last| {
                     last.mode == version.mode && last.number + 1 == version.number
-                }) && version.mode == crate::registry::Mode::Online;
+                }) && version.mode == crate::store::Mode::Online;
                 if !routine {
                     self.note(t, "promoted", format!("now serving {version}"));
                 }
@@ -548,7 +548,7 @@ mod tests {
             h.event(
                 3,
                 &Event::Promoted {
-                    version: crate::registry::VersionId::online(n),
+                    version: crate::store::VersionId::online(n),
                 },
             );
         }

@@ -116,7 +116,7 @@ pub(crate) async fn put(state: web::Data<HttpState>, body: web::Json<Online>) ->
         Ok(t) => t,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    if let Err(e) = crate::registry::write_atomic(&path, new.as_bytes()) {
+    if let Err(e) = crate::store::write_atomic(&path, new.as_bytes()) {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("{}: {e}", path.display()),

@@ -3,8 +3,8 @@
 
 use refit::config::Config;
 use refit::messages::Event;
-use refit::registry::VersionId;
 use refit::serving::Variant;
+use refit::store::VersionId;
 use refit::{Agent, demo};
 
 fn agent(dir: &std::path::Path) -> Agent {
@@ -137,7 +137,7 @@ fn the_offline_online_ensemble_blends_by_its_weight() {
     let p = agent.predict(&s.x[..80]).unwrap();
     assert_eq!(p.version, VersionId::online(1));
     assert_eq!(p.ensemble, Some(v1));
-    let store = refit::registry::Store::new(dir.path(), "churn", refit::clock::system());
+    let store = refit::store::Store::new(dir.path(), "churn", refit::clock::system());
     let answer = |v: VersionId| {
         let (_, bytes) = store.read_version(v).unwrap();
         refit::plugins::builtin()

@@ -7,7 +7,7 @@ use refit::config::{Config, WhenFull};
 use refit::drift::reference::{DriftReference, ReferenceSource};
 use refit::messages::{Event, Trigger};
 use refit::plugins;
-use refit::registry::VersionId;
+use refit::store::VersionId;
 use refit::{Agent, AgentError, Severity, demo};
 
 fn config(dir: &std::path::Path) -> Config {

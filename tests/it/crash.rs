@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use refit::registry::{Mode, Store};
+use refit::store::{Mode, Store};
 
 const KILLS: usize = 25;
 

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use refit::config::{Config, Durability};
 use refit::messages::Event;
-use refit::registry::{Mode, Store};
 use refit::storage::{Fault, Faulty, Op, Rule, disk};
+use refit::store::{Mode, Store};
 use refit::{Agent, AgentError, demo};
 
 /// 100 rows whose first value is its id (`first..first + 100`).

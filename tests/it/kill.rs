@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::try_http;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use refit::registry::{Mode, Store};
+use refit::store::{Mode, Store};
 
 const KILLS: usize = 60;
 const ROWS_PER_CALL: usize = 10;

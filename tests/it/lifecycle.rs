@@ -2,7 +2,7 @@
 //! recovery from damaged files, rollback with lineage.
 
 use refit::config::Config;
-use refit::registry::{Mode, Store, VersionId};
+use refit::store::{Mode, Store, VersionId};
 use refit::{Agent, AgentError, demo};
 
 use crate::common;

@@ -8,7 +8,7 @@ use refit::clock::ManualClock;
 use refit::config::Config;
 use refit::messages::Event;
 use refit::metrics::Scores;
-use refit::registry::{Mode, Store};
+use refit::store::{Mode, Store};
 use refit::{Agent, demo};
 
 fn auc(s: Option<Scores>) -> f64 {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use refit::config::Config;
-use refit::registry::VersionId;
+use refit::store::VersionId;
 use refit::{Agent, demo};
 
 const SWAPS: usize = 1_000;

@@ -47,7 +47,7 @@ pub(crate) fn train(args: TrainArgs) -> Result<()> {
 }
 
 pub(crate) fn warm_start_of(arg: &str) -> Result<refit::WarmStart> {
-    if let Ok(version) = arg.parse::<refit::registry::VersionId>() {
+    if let Ok(version) = arg.parse::<refit::store::VersionId>() {
         return Ok(refit::WarmStart::Version(version));
     }
     let text = std::fs::read_to_string(arg)
@@ -57,8 +57,8 @@ pub(crate) fn warm_start_of(arg: &str) -> Result<refit::WarmStart> {
     Ok(refit::WarmStart::Coefficients(coefficients))
 }
 
-pub(crate) fn store_of(config: &Config) -> refit::registry::Store {
-    refit::registry::Store::for_config(config, refit::clock::system())
+pub(crate) fn store_of(config: &Config) -> refit::store::Store {
+    refit::store::Store::for_config(config, refit::clock::system())
 }
 
 pub(crate) fn metric_text(m: Option<&refit::metrics::Scores>) -> String {
@@ -135,7 +135,7 @@ pub(crate) fn versions(args: VersionsArgs) -> Result<()> {
 
 pub(crate) fn rollback(args: RollbackArgs) -> Result<()> {
     let config = load_config(args.config.as_deref())?;
-    let version: refit::registry::VersionId = args.version.parse()?;
+    let version: refit::store::VersionId = args.version.parse()?;
     let (entry, _) = store_of(&config)
         .activate(version)
         .with_context(|| format!("activating {version}"))?;

@@ -135,7 +135,7 @@ pub(crate) fn print_run(
     features: &[String],
     config: &Config,
     task: plugins::Task,
-    resumed: refit::registry::VersionId,
+    resumed: refit::store::VersionId,
     summary: &refit::run::RunSummary,
 ) -> Result<()> {
     let mut out = std::io::stdout().lock();

@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::drift::reference::DriftReference;
-use crate::registry::manifest::{MANIFEST_FORMAT, Manifest, VersionEntry};
-use crate::registry::version::{Mode, VersionId};
 use crate::storage::Storage;
+use crate::store::manifest::{MANIFEST_FORMAT, Manifest, VersionEntry};
+use crate::store::version::{Mode, VersionId};
 
 /// File extension of refit model files.
 pub const EXTENSION: &str = "refit";

@@ -2,7 +2,7 @@
 //! versions (`v3`) are numbered separately, each never reusing a number.
 //!
 //! ```
-//! use refit::registry::{Mode, VersionId};
+//! use refit::store::{Mode, VersionId};
 //! let v: VersionId = "v3".parse().unwrap();
 //! assert_eq!(v, VersionId::offline(3));
 //! assert_eq!("17".parse::<VersionId>().unwrap(), VersionId::online(17));

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::drift::Severity;
 use crate::metrics::Scores;
-use crate::registry::version::{Mode, VersionId};
+use crate::store::version::{Mode, VersionId};
 
 /// Manifest format written by this build.
 pub const MANIFEST_FORMAT: u32 = 1;

@@ -1,15 +1,15 @@
 use actix::prelude::*;
 
-use crate::actors::server::Server;
+use crate::actors::serving::ServingActor;
 use crate::error::AgentError;
 use crate::messages::{
-    Activate, Barrier, Checkpoint, Event, GetRegistryStats, Promote, Publish, RegistryStats,
+    Activate, Barrier, Checkpoint, CheckpointStats, Event, GetCheckpointStats, Promote, Publish,
     SaveOffline, TrainedCount,
 };
-use crate::registry::{Mode, Skipped, Store, VersionEntry, VersionId, VersionMeta};
+use crate::store::{Mode, Skipped, Store, VersionEntry, VersionId, VersionMeta};
 
 /// Writes numbered versions through the [`Store`] and promotes online
-/// checkpoints to the Server.
+/// checkpoints to the ServingActor.
 ///
 /// Online checkpoints: `<data_dir>/models/<name>_online/<name>_online_<NNN>.refit`
 /// (the last `retention` kept, with their drift references), offline
@@ -17,17 +17,17 @@ use crate::registry::{Mode, Skipped, Store, VersionEntry, VersionId, VersionMeta
 /// each directory's `manifest.json` lists them. Numbers are never reused,
 /// also across restarts. Each new version records the active one as its
 /// parent and becomes active.
-pub struct Registry {
+pub struct Checkpointer {
     store: Store,
     retention: usize,
     active: Option<VersionId>,
-    server: Addr<Server>,
+    server: Addr<ServingActor>,
     written: u64,
     failures: u64,
     skipped: Vec<Skipped>,
 }
 
-impl Registry {
+impl Checkpointer {
     /// A registry over `store`, `active` being the version the agent starts
     /// from (none: a fresh model) and `skipped` what recovery found damaged.
     pub fn new(
@@ -35,7 +35,7 @@ impl Registry {
         retention: usize,
         active: Option<VersionId>,
         skipped: Vec<Skipped>,
-        server: Addr<Server>,
+        server: Addr<ServingActor>,
     ) -> Self {
         Self {
             store,
@@ -49,11 +49,11 @@ impl Registry {
     }
 }
 
-impl Actor for Registry {
+impl Actor for Checkpointer {
     type Context = Context<Self>;
 }
 
-impl Handler<Checkpoint> for Registry {
+impl Handler<Checkpoint> for Checkpointer {
     type Result = ();
     fn handle(&mut self, mut msg: Checkpoint, _: &mut Context<Self>) {
         let _span = tracing::info_span!("registry.checkpoint").entered();
@@ -106,7 +106,7 @@ impl Handler<Checkpoint> for Registry {
     }
 }
 
-impl Handler<SaveOffline> for Registry {
+impl Handler<SaveOffline> for Checkpointer {
     type Result = Result<VersionEntry, AgentError>;
     fn handle(&mut self, msg: SaveOffline, _: &mut Context<Self>) -> Self::Result {
         let written = self.store.write_version(
@@ -123,7 +123,7 @@ impl Handler<SaveOffline> for Registry {
     }
 }
 
-impl Handler<Activate> for Registry {
+impl Handler<Activate> for Checkpointer {
     type Result = Result<(VersionEntry, Vec<u8>), AgentError>;
     fn handle(&mut self, msg: Activate, _: &mut Context<Self>) -> Self::Result {
         let found = self.store.activate(msg.0)?;
@@ -132,22 +132,22 @@ impl Handler<Activate> for Registry {
     }
 }
 
-impl Handler<Barrier> for Registry {
+impl Handler<Barrier> for Checkpointer {
     type Result = ();
     fn handle(&mut self, msg: Barrier, _: &mut Context<Self>) {
         self.server.do_send(msg);
     }
 }
 
-impl Handler<GetRegistryStats> for Registry {
-    type Result = MessageResult<GetRegistryStats>;
-    fn handle(&mut self, _: GetRegistryStats, _: &mut Context<Self>) -> Self::Result {
+impl Handler<GetCheckpointStats> for Checkpointer {
+    type Result = MessageResult<GetCheckpointStats>;
+    fn handle(&mut self, _: GetCheckpointStats, _: &mut Context<Self>) -> Self::Result {
         let versions = self
             .store
             .manifest(Mode::Online)
             .map(|m| m.versions)
             .unwrap_or_default();
-        MessageResult(RegistryStats {
+        MessageResult(CheckpointStats {
             checkpoints_written: self.written,
             checkpoint_failures: self.failures,
             active: self.active,

@@ -18,7 +18,7 @@ pub const OUTCOME_WINDOW: usize = 100_000;
 /// A keyed prediction waiting for its outcome.
 struct Pending {
     /// (variant, version, predictions) of every model that scored it.
-    scored: Vec<(Variant, crate::registry::VersionId, Vec<f32>)>,
+    scored: Vec<(Variant, crate::store::VersionId, Vec<f32>)>,
 }
 
 /// A/B counters and metrics.
@@ -35,7 +35,7 @@ pub struct AbStats {
 }
 
 /// Swaps the serving set, tracks A/B outcomes, publishes events.
-pub struct Server {
+pub struct ServingActor {
     serving: Arc<ArcSwap<ServingSet>>,
     subscribers: Vec<crossbeam_channel::Sender<Event>>,
     ab: AbConfig,
@@ -49,7 +49,7 @@ pub struct Server {
     ensemble_weight: f64,
 }
 
-impl Server {
+impl ServingActor {
     /// A server writing to `serving` (the host's handle reads it).
     pub fn new(
         serving: Arc<ArcSwap<ServingSet>>,
@@ -128,11 +128,11 @@ impl Server {
     }
 }
 
-impl Actor for Server {
+impl Actor for ServingActor {
     type Context = Context<Self>;
 }
 
-impl Handler<Promote> for Server {
+impl Handler<Promote> for ServingActor {
     type Result = ();
     fn handle(&mut self, msg: Promote, _: &mut Context<Self>) {
         tracing::info!(version = %msg.version, "serving the new model");
@@ -148,7 +148,7 @@ impl Handler<Promote> for Server {
     }
 }
 
-impl Handler<SetServingRole> for Server {
+impl Handler<SetServingRole> for ServingActor {
     type Result = ();
     fn handle(&mut self, msg: SetServingRole, _: &mut Context<Self>) {
         match msg {
@@ -177,7 +177,7 @@ impl Handler<SetServingRole> for Server {
     }
 }
 
-impl Handler<RecordKeyed> for Server {
+impl Handler<RecordKeyed> for ServingActor {
     type Result = ();
     fn handle(&mut self, msg: RecordKeyed, _: &mut Context<Self>) {
         if self.order.len() >= self.ab.max_pending
@@ -191,7 +191,7 @@ impl Handler<RecordKeyed> for Server {
     }
 }
 
-impl Handler<Feedback> for Server {
+impl Handler<Feedback> for ServingActor {
     type Result = Result<usize, AgentError>;
     fn handle(&mut self, msg: Feedback, _: &mut Context<Self>) -> Self::Result {
         let pending = self
@@ -230,7 +230,7 @@ impl Handler<Feedback> for Server {
     }
 }
 
-impl Handler<GetAbStats> for Server {
+impl Handler<GetAbStats> for ServingActor {
     type Result = MessageResult<GetAbStats>;
     fn handle(&mut self, _: GetAbStats, _: &mut Context<Self>) -> Self::Result {
         let share = self.serving.load().challenger.as_ref().map_or(0.0, |c| c.1);
@@ -247,7 +247,7 @@ impl Handler<GetAbStats> for Server {
     }
 }
 
-impl Handler<ConfigChanged> for Server {
+impl Handler<ConfigChanged> for ServingActor {
     type Result = ();
     fn handle(&mut self, msg: ConfigChanged, _: &mut Context<Self>) {
         self.ab = msg.0.ab.clone();
@@ -260,21 +260,21 @@ impl Handler<ConfigChanged> for Server {
     }
 }
 
-impl Handler<Publish> for Server {
+impl Handler<Publish> for ServingActor {
     type Result = ();
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
         self.publish(msg.0);
     }
 }
 
-impl Handler<Subscribe> for Server {
+impl Handler<Subscribe> for ServingActor {
     type Result = ();
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
         self.subscribers.push(msg.0);
     }
 }
 
-impl Handler<Barrier> for Server {
+impl Handler<Barrier> for ServingActor {
     type Result = ();
     fn handle(&mut self, msg: Barrier, _: &mut Context<Self>) {
         // The waiting host may have given up; nothing to do then.
