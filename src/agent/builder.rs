@@ -76,7 +76,9 @@ impl AgentBuilder {
         self
     }
 
-    /// The feature names, when the config does not list them.
+    /// The feature names, when the config does not list them (when it
+    /// does, the two lists must be the same: [`AgentBuilder::start`] refuses
+    /// a disagreement).
     pub fn features<S: Into<String>>(mut self, features: impl IntoIterator<Item = S>) -> Self {
         self.features = Some(features.into_iter().map(Into::into).collect());
         self
@@ -110,6 +112,12 @@ impl AgentBuilder {
         let config = self.config;
         config.validate("config")?;
         let features = match (&self.features, config.model.features.is_empty()) {
+            (Some(f), false) if *f != config.model.features => {
+                return Err(AgentError::InvalidArgument(format!(
+                    "the builder's features {f:?} disagree with model.features {:?} in the config: give them once, or the same",
+                    config.model.features
+                )));
+            }
             (_, false) => config.model.features.clone(),
             (Some(f), true) => f.clone(),
             // A sparse (hashed) model may have no named features; a dense

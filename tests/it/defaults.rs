@@ -205,3 +205,19 @@ fn the_mlp_defaults_learn_a_nonlinear_stream() {
         summary.metric.value
     );
 }
+
+#[test]
+fn builder_and_config_features_that_disagree_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path(), "logistic");
+    c.model.features = vec!["a".into(), "b".into()];
+    let err = Agent::builder(c.clone())
+        .features(["a", "c"])
+        .start()
+        .unwrap_err();
+    assert!(err.to_string().contains("disagree"), "{err}");
+    // The same list twice is fine.
+    let agent = Agent::builder(c).features(["a", "b"]).start().unwrap();
+    assert_eq!(agent.spec().features, ["a", "b"]);
+    agent.shutdown().unwrap();
+}
