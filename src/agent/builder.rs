@@ -124,7 +124,7 @@ impl AgentBuilder {
             // one is refused below once the plugin says which it is.
             (None, true) => Vec::new(),
         };
-        let spec: ModelSpec = config.model.spec(&features);
+        let spec: ModelSpec = config.model.spec_in(&features, &self.plugins);
         let store =
             Store::for_config(&config, self.clock.clone()).with_storage(self.storage.clone());
         let recovery = match &self.warm_start {

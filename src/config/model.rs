@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use refit_plugin::preprocess::PreprocessConfig;
-use refit_plugin::{ModelSpec, Params, Task};
+use refit_plugin::{ModelSpec, Params, PluginRegistry, Task};
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, Invalid, invalid};
@@ -66,23 +66,44 @@ impl Default for ModelConfig {
 }
 
 impl ModelConfig {
-    /// The task: the configured one, else the kind's default.
+    /// The task: the configured one, else the default task of the kind's
+    /// factory among the built-in plugins ([`Self::task_in`] for a host's
+    /// own registry).
     pub fn task(&self) -> Task {
-        self.task.unwrap_or(match self.kind.as_str() {
-            "linear" => Task::Regression,
-            // logistic, mlp, ftrl (click-through rates) and hosts' own kinds
-            _ => Task::Classification,
+        self.task_in(&crate::plugins::builtin())
+    }
+
+    /// The task: the configured one, else the default task of the kind's
+    /// factory in `plugins` (classification for a kind it does not know:
+    /// starting the agent names that problem).
+    ///
+    /// ```
+    /// let mut m = refit::config::ModelConfig::default();
+    /// m.kind = "linear".into();
+    /// assert_eq!(m.task(), refit::plugins::Task::Regression);
+    /// ```
+    pub fn task_in(&self, plugins: &PluginRegistry) -> Task {
+        self.task.unwrap_or_else(|| {
+            plugins
+                .get(&self.kind)
+                .map_or(Task::Classification, |f| f.default_task())
         })
     }
 
-    /// The spec for `features` (the configured names win when given).
-    pub fn spec(&self, data_features: &[String]) -> ModelSpec {
+    /// The spec for `features` (the configured names win when given), its
+    /// task from `plugins` when the config names none.
+    pub fn spec_in(&self, data_features: &[String], plugins: &PluginRegistry) -> ModelSpec {
         let features = if self.features.is_empty() {
             data_features.to_vec()
         } else {
             self.features.clone()
         };
-        ModelSpec::new(self.kind.clone(), self.task(), features)
+        ModelSpec::new(self.kind.clone(), self.task_in(plugins), features)
+    }
+
+    /// [`Self::spec_in`] among the built-in plugins.
+    pub fn spec(&self, data_features: &[String]) -> ModelSpec {
+        self.spec_in(data_features, &crate::plugins::builtin())
     }
 
     /// The plugin parameters: `[model.params]` plus the preprocessing table
@@ -163,5 +184,53 @@ impl ModelConfig {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use refit_plugin::{Model, PluginError, PluginFactory};
+
+    use super::*;
+
+    /// A host's regression kind: only its name and default task matter.
+    struct Forecast;
+
+    impl PluginFactory for Forecast {
+        fn kind(&self) -> &str {
+            "forecast"
+        }
+        fn create(&self, _: ModelSpec, _: &Params) -> Result<Box<dyn Model>, PluginError> {
+            Err(PluginError::InvalidParams("not built in this test".into()))
+        }
+        fn load(&self, _: &[u8]) -> Result<Box<dyn Model>, PluginError> {
+            Err(PluginError::InvalidParams("not built in this test".into()))
+        }
+        fn default_task(&self) -> Task {
+            Task::Regression
+        }
+    }
+
+    #[test]
+    fn the_task_comes_from_the_kinds_factory_unless_configured() {
+        let mut m = ModelConfig::default();
+        for (kind, task) in [
+            ("logistic", Task::Classification),
+            ("linear", Task::Regression),
+            ("mlp", Task::Classification),
+            ("ftrl", Task::Classification),
+        ] {
+            m.kind = kind.into();
+            assert_eq!(m.task(), task, "{kind}");
+        }
+        let mut plugins = crate::plugins::builtin();
+        plugins.register(Arc::new(Forecast)).unwrap();
+        m.kind = "forecast".into();
+        assert_eq!(m.task_in(&plugins), Task::Regression);
+        assert_eq!(m.spec_in(&["x".into()], &plugins).task, Task::Regression);
+        m.task = Some(Task::Classification);
+        assert_eq!(m.task_in(&plugins), Task::Classification);
     }
 }

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::{LearningRates, Model, ModelSpec, PluginError, envelope};
+use crate::{LearningRates, Model, ModelSpec, PluginError, Task, envelope};
 
 /// Plugin hyper-parameters, as given in the `[model.params]` table of the
 /// config. Each plugin deserialises its own typed struct from it and names
@@ -18,6 +18,12 @@ pub trait PluginFactory: Send + Sync {
 
     /// A model from bytes that one of this factory's models saved.
     fn load(&self, bytes: &[u8]) -> Result<Box<dyn Model>, PluginError>;
+
+    /// The task a model of this kind serves when the config names none. By
+    /// default [`Task::Classification`].
+    fn default_task(&self) -> Task {
+        Task::Classification
+    }
 
     /// The learning rates a model made with `params` learns well with, by
     /// drift severity: the agent uses them for every `[learning_rate]` key

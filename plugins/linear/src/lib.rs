@@ -43,7 +43,7 @@ mod warm_start;
 use std::sync::Arc;
 
 use refit_plugin::{
-    LearningRates, Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry,
+    LearningRates, Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry, Task,
     parse_params,
 };
 
@@ -76,6 +76,12 @@ impl PluginFactory for LinearFactory {
 
     fn load(&self, bytes: &[u8]) -> Result<Box<dyn Model>, PluginError> {
         Ok(Box::new(LinearModel::load(self.0, bytes)?))
+    }
+
+    /// The loss's task: classification for `logistic`, regression for
+    /// `linear`.
+    fn default_task(&self) -> Task {
+        self.0.task()
     }
 
     /// The table of the configured optimizer ([`Optimizer::learning_rates`]);
