@@ -109,66 +109,19 @@ impl AgentBuilder {
 
     /// Starts the actor system and returns the handle.
     pub fn start(self) -> Result<Agent, AgentError> {
-        let config = self.config;
+        let config = self.config.clone();
         config.validate("config")?;
-        let features = match (&self.features, config.model.features.is_empty()) {
-            (Some(f), false) if *f != config.model.features => {
-                return Err(AgentError::InvalidArgument(format!(
-                    "the builder's features {f:?} disagree with model.features {:?} in the config: give them once, or the same",
-                    config.model.features
-                )));
-            }
-            (_, false) => config.model.features.clone(),
-            (Some(f), true) => f.clone(),
-            // A sparse (hashed) model may have no named features; a dense
-            // one is refused below once the plugin says which it is.
-            (None, true) => Vec::new(),
-        };
+        let features = self.resolve_features()?;
         let spec: ModelSpec = config.model.spec_in(&features, &self.plugins);
         let store =
             Store::for_config(&config, self.clock.clone()).with_storage(self.storage.clone());
-        let recovery = match &self.warm_start {
-            Some(from) => {
-                let id = match from {
-                    WarmStart::Version(id) => *id,
-                    WarmStart::Coefficients(c) => {
-                        import_coefficients(&store, c, &spec, &config.model.plugin_params()?)?
-                    }
-                };
-                let (entry, bytes) = store.read_version(id)?;
-                check_stored_spec(&id, self.plugins.load(&bytes)?.spec(), &spec)?;
-                store.activate(id)?;
-                crate::store::Recovery {
-                    active: Some((entry, bytes)),
-                    skipped: Vec::new(),
-                }
-            }
-            None if self.resume => store.recover()?,
-            None => Default::default(),
-        };
-        for s in &recovery.skipped {
-            tracing::warn!(version = %s.version, problem = %s.problem, "stored version skipped");
-        }
-        let (model, version, stored_reference, learned) = match recovery.active {
-            Some((entry, bytes)) => {
-                let model = self.plugins.load(&bytes)?;
-                check_stored_spec(&entry.id(), model.spec(), &spec)?;
-                tracing::info!(version = %entry.id(), "resuming from the stored version");
-                (
-                    model,
-                    entry.id(),
-                    store.drift_reference(&entry),
-                    entry.samples_seen,
-                )
-            }
-            None => (
-                self.plugins
-                    .create(spec.clone(), &config.model.plugin_params()?)?,
-                VersionId::online(0),
-                None,
-                0,
-            ),
-        };
+        let Recovered {
+            model,
+            version,
+            stored_reference,
+            learned,
+            skipped,
+        } = self.recover_model(&store, &spec)?;
         if model.input() == InputKind::Dense && spec.width() == 0 {
             return Err(AgentError::Start(
                 "model.features is empty: list the features in the config or give them to the builder".into(),
@@ -176,7 +129,6 @@ impl AgentBuilder {
         }
         let input = (model.input(), model.input_dim());
         let active = (version.number > 0).then_some(version);
-        let skipped = recovery.skipped;
         let host_store = store.clone();
         // Degradation is judged against the newest offline version.
         let offline_metrics = store
@@ -236,24 +188,14 @@ impl AgentBuilder {
                     == Some(refit_plugin::preprocess::FeatureType::Categorical)
             })
             .collect();
-        let mut set = ServingSet::of(Served {
-            snapshot: first_snapshot,
-            version,
-        });
-        // The ensemble's offline member: the newest offline version.
-        if let Some(newest) = store.manifest(crate::store::Mode::Offline)?.versions.last()
-            && let Ok((_, bytes)) = store.read_version(newest.id())
-            && let Ok(model) = self.plugins.load(&bytes)
-            && check_stored_spec(&newest.id(), model.spec(), &spec).is_ok()
-        {
-            set.ensemble = Some((
-                Served {
-                    snapshot: model.snapshot(),
-                    version: newest.id(),
-                },
-                config.serving.ensemble_offline_weight,
-            ));
-        }
+        let set = self.serving_set(
+            &store,
+            &spec,
+            Served {
+                snapshot: first_snapshot,
+                version,
+            },
+        )?;
         let serving = Arc::new(ArcSwap::from_pointee(set));
         let classification = spec.task == refit_plugin::Task::Classification;
         let (tx, rx) = crossbeam_channel::bounded(1);
@@ -353,6 +295,117 @@ impl AgentBuilder {
                 requests: std::sync::atomic::AtomicU64::new(1),
             }),
         })
+    }
+}
+
+/// What boot step [`AgentBuilder::recover_model`] found: the model to
+/// continue from and where it came from.
+struct Recovered {
+    model: Box<dyn Model>,
+    /// `online_000` for a fresh model.
+    version: VersionId,
+    stored_reference: Option<crate::drift::reference::DriftReference>,
+    /// Samples the model has learned (its manifest's count).
+    learned: u64,
+    /// Damaged versions passed over.
+    skipped: Vec<crate::store::Skipped>,
+}
+
+/// The boot steps of [`AgentBuilder::start`], in order: resolve the
+/// features, recover the model, build the serving set (then spawn the
+/// actors).
+impl AgentBuilder {
+    /// The feature names: the config's, else the builder's (a disagreement
+    /// is an error). A sparse (hashed) model may have none; a dense one is
+    /// refused once the plugin says which it is.
+    fn resolve_features(&self) -> Result<Vec<String>, AgentError> {
+        let configured = &self.config.model.features;
+        Ok(match (&self.features, configured.is_empty()) {
+            (Some(f), false) if f != configured => {
+                return Err(AgentError::InvalidArgument(format!(
+                    "the builder's features {f:?} disagree with model.features {configured:?} in the config: give them once, or the same"
+                )));
+            }
+            (_, false) => configured.clone(),
+            (Some(f), true) => f.clone(),
+            (None, true) => Vec::new(),
+        })
+    }
+
+    /// The model to continue from: the warm start (a stored version, or
+    /// imported coefficients stored as the next offline version), else the
+    /// store's newest intact active version when resuming, else a fresh
+    /// model.
+    fn recover_model(&self, store: &Store, spec: &ModelSpec) -> Result<Recovered, AgentError> {
+        let params = self.config.model.plugin_params()?;
+        let recovery = match &self.warm_start {
+            Some(from) => {
+                let id = match from {
+                    WarmStart::Version(id) => *id,
+                    WarmStart::Coefficients(c) => import_coefficients(store, c, spec, &params)?,
+                };
+                let (entry, bytes) = store.read_version(id)?;
+                check_stored_spec(&id, self.plugins.load(&bytes)?.spec(), spec)?;
+                store.activate(id)?;
+                crate::store::Recovery {
+                    active: Some((entry, bytes)),
+                    skipped: Vec::new(),
+                }
+            }
+            None if self.resume => store.recover()?,
+            None => Default::default(),
+        };
+        for s in &recovery.skipped {
+            tracing::warn!(version = %s.version, problem = %s.problem, "stored version skipped");
+        }
+        let skipped = recovery.skipped;
+        Ok(match recovery.active {
+            Some((entry, bytes)) => {
+                let model = self.plugins.load(&bytes)?;
+                check_stored_spec(&entry.id(), model.spec(), spec)?;
+                tracing::info!(version = %entry.id(), "resuming from the stored version");
+                Recovered {
+                    model,
+                    version: entry.id(),
+                    stored_reference: store.drift_reference(&entry),
+                    learned: entry.samples_seen,
+                    skipped,
+                }
+            }
+            None => Recovered {
+                model: self.plugins.create(spec.clone(), &params)?,
+                version: VersionId::online(0),
+                stored_reference: None,
+                learned: 0,
+                skipped,
+            },
+        })
+    }
+
+    /// The serving set: the recovered model as champion and, as the
+    /// ensemble's offline member, the newest offline version when it loads
+    /// and fits.
+    fn serving_set(
+        &self,
+        store: &Store,
+        spec: &ModelSpec,
+        champion: Served,
+    ) -> Result<ServingSet, AgentError> {
+        let mut set = ServingSet::of(champion);
+        if let Some(newest) = store.manifest(crate::store::Mode::Offline)?.versions.last()
+            && let Ok((_, bytes)) = store.read_version(newest.id())
+            && let Ok(model) = self.plugins.load(&bytes)
+            && check_stored_spec(&newest.id(), model.spec(), spec).is_ok()
+        {
+            set.ensemble = Some((
+                Served {
+                    snapshot: model.snapshot(),
+                    version: newest.id(),
+                },
+                self.config.serving.ensemble_offline_weight,
+            ));
+        }
+        Ok(set)
     }
 }
 
