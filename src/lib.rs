@@ -64,4 +64,10 @@ pub mod serving;
 pub mod storage;
 pub mod store;
 
+/// The README's Rust examples, compiled (and, where they touch no files,
+/// run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use agent::{Agent, AgentBuilder, AgentError, Prediction, Severity, Stats, WarmStart};
