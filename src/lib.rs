@@ -14,9 +14,10 @@
 //!   and sparse row batches; [`offline`]: training from scratch;
 //! - [`plugins`]: the built-in kinds (`logistic`, `linear`, `mlp`, `ftrl`)
 //!   and their registry;
-//! - [`messages`] (what the actors exchange, and the public events and
-//!   stats) and [`actors`] (Ingest, Drift, Trainer, Checkpointer, ServingActor,
-//!   Watcher); [`serving`]: the atomically swapped serving set;
+//! - [`events`]: what a host sees (events, stats, acknowledgements);
+//!   [`serving`]: the atomically swapped serving set; inside the crate, the
+//!   actors (Ingest, Drift, Trainer, Checkpointer, ServingActor, Watcher,
+//!   in `src/actors/`) and the messages they exchange (`src/messages.rs`);
 //! - [`agent`]: the embedded handle ([`Agent`], [`AgentBuilder`]);
 //!   [`ctr`]: click events, hashing and ranking on the handle;
 //! - outer rings: [`http`] (the API and dashboard), [`run`] (the main job
@@ -38,7 +39,7 @@
 //! assert!(p > 0.5);
 //! ```
 
-pub mod actors;
+pub(crate) mod actors;
 pub mod agent;
 pub mod clock;
 pub mod config;
@@ -48,9 +49,10 @@ pub mod data;
 pub mod demo;
 pub mod drift;
 pub mod error;
+pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
-pub mod messages;
+pub(crate) mod messages;
 pub mod metrics;
 pub mod offline;
 pub mod plugins;

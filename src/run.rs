@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::agent::{Agent, AgentError, Severity};
 use crate::drift::concept::ConceptAlarm;
-use crate::messages::Event;
+use crate::events::Event;
 use crate::metrics::{auc, mae};
 use crate::plugins::Task;
 

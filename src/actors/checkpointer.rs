@@ -2,9 +2,9 @@ use actix::prelude::*;
 
 use crate::actors::serving::ServingActor;
 use crate::error::AgentError;
+use crate::events::{CheckpointStats, Event};
 use crate::messages::{
-    Activate, Barrier, Checkpoint, CheckpointStats, Event, GetCheckpointStats, Promote, Publish,
-    SaveOffline, TrainedCount,
+    Activate, Barrier, Checkpoint, GetCheckpointStats, Promote, Publish, SaveOffline, TrainedCount,
 };
 use crate::store::{Mode, Skipped, Store, VersionEntry, VersionId, VersionMeta};
 

@@ -11,9 +11,10 @@ use crate::drift::Severity;
 use crate::drift::reference::{DriftReference, ReferenceSource};
 use crate::drift::{BinEdges, ConceptLevel, ConceptMonitor, FeaturePsi};
 use crate::error::AgentError;
+use crate::events::{Alert, DriftReport, Event};
 use crate::messages::{
-    Alert, Barrier, ConfigChanged, DriftReport, Event, GetDriftReport, ObserveBatch, ObserveLosses,
-    Publish, SetReference, TrainBatch, UseStoredReference,
+    Barrier, ConfigChanged, GetDriftReport, ObserveBatch, ObserveLosses, Publish, SetReference,
+    TrainBatch, UseStoredReference,
 };
 
 /// Measures drift: per-feature PSI (and optionally KS) of a window of recent

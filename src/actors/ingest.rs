@@ -10,9 +10,9 @@ use crate::actors::drift::Drift;
 use crate::clock::Clock;
 use crate::config::{Config, Durability, OnlineConfig, SamplesConfig};
 use crate::error::AgentError;
+use crate::events::{IngestAck, IngestStats, Trigger};
 use crate::messages::{
-    ConfigChanged, FlushBuffer, GetIngestStats, IngestAck, IngestSamples, IngestStats,
-    ObserveBatch, TrainedCount, Trigger,
+    ConfigChanged, FlushBuffer, GetIngestStats, IngestSamples, ObserveBatch, TrainedCount,
 };
 use crate::rows::Rows;
 use crate::sample_log::SampleLog;

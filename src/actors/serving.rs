@@ -6,9 +6,10 @@ use arc_swap::ArcSwap;
 
 use crate::config::AbConfig;
 use crate::error::AgentError;
+use crate::events::{AbStats, Event};
 use crate::messages::{
-    Barrier, ConfigChanged, Event, Feedback, GetAbStats, Promote, Publish, RecordKeyed,
-    SetServingRole, Subscribe,
+    Barrier, ConfigChanged, Feedback, GetAbStats, Promote, Publish, RecordKeyed, SetServingRole,
+    Subscribe,
 };
 use crate::serving::{ServingSet, Variant, VariantStats, variant_stats};
 
@@ -19,19 +20,6 @@ pub const OUTCOME_WINDOW: usize = 100_000;
 struct Pending {
     /// (variant, version, predictions) of every model that scored it.
     scored: Vec<(Variant, crate::store::VersionId, Vec<f32>)>,
-}
-
-/// A/B counters and metrics.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct AbStats {
-    /// The challenger's traffic share (0 without a challenger).
-    pub share: f64,
-    /// Outcome metrics per variant that has any.
-    pub variants: Vec<VariantStats>,
-    /// Keyed predictions waiting for an outcome.
-    pub pending: usize,
-    /// Challengers the guardrail demoted.
-    pub demoted: u64,
 }
 
 /// Swaps the serving set, tracks A/B outcomes, publishes events.

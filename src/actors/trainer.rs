@@ -15,10 +15,11 @@ use crate::drift::Severity;
 use crate::drift::concept::sample_loss;
 use crate::drift::reference::ReferenceSource;
 use crate::error::AgentError;
+use crate::events::{DriftReport, Event, OfflineReport, TrainerStats};
 use crate::messages::{
-    Barrier, Checkpoint, ConfigChanged, ConnectDrift, DriftReport, Event, GetTrainerStats,
-    ObserveLosses, OfflineReport, Promote, Publish, ResumeFrom, SaveOffline, SetReference,
-    SetServingRole, TrainBatch, TrainOffline, TrainedCount, TrainerStats,
+    Barrier, Checkpoint, ConfigChanged, ConnectDrift, GetTrainerStats, ObserveLosses, Promote,
+    Publish, ResumeFrom, SaveOffline, SetReference, SetServingRole, TrainBatch, TrainOffline,
+    TrainedCount,
 };
 use crate::metrics::Scores;
 use crate::offline;

@@ -10,7 +10,8 @@ use crate::actors::ingest::Ingest;
 use crate::actors::serving::ServingActor;
 use crate::actors::trainer::Trainer;
 use crate::config::Config;
-use crate::messages::{ConfigChanged, Event, FileChanged, Publish};
+use crate::events::Event;
+use crate::messages::{ConfigChanged, FileChanged, Publish};
 
 /// How long the file must stay quiet before it is read.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);

@@ -43,7 +43,7 @@ use serde::Serialize;
 use crate::actors::checkpointer::Checkpointer;
 use crate::actors::drift::Drift;
 use crate::actors::ingest::Ingest;
-use crate::actors::serving::{AbStats, ServingActor};
+use crate::actors::serving::ServingActor;
 use crate::actors::trainer::{FreshModel, Trainer, TrainerSetup};
 #[cfg(feature = "watch")]
 use crate::actors::watcher::Watcher;
@@ -52,14 +52,15 @@ use crate::config::{Config, WhenFull};
 pub use crate::drift::Severity;
 use crate::drift::reference::ReferenceSource;
 pub use crate::error::AgentError;
+use crate::events::AbStats;
+use crate::events::OfflineReport;
+use crate::events::{CheckpointStats, DriftReport, Event, IngestAck, IngestStats, TrainerStats};
 use crate::messages::{
-    Activate, Barrier, CheckpointStats, ConnectDrift, DriftReport, Event, FlushBuffer,
-    GetCheckpointStats, GetDriftReport, GetIngestStats, GetTrainerStats, IngestAck, IngestSamples,
-    IngestStats, SetReference, Subscribe, TrainerStats,
+    Activate, Barrier, ConnectDrift, FlushBuffer, GetCheckpointStats, GetDriftReport,
+    GetIngestStats, GetTrainerStats, IngestSamples, SetReference, Subscribe,
 };
 use crate::messages::{
-    Feedback, GetAbStats, OfflineReport, RecordKeyed, ResumeFrom, SetServingRole, TrainOffline,
-    UseStoredReference,
+    Feedback, GetAbStats, RecordKeyed, ResumeFrom, SetServingRole, TrainOffline, UseStoredReference,
 };
 use crate::rows::{Rows, SparseRows};
 use crate::sample_log::SampleLog;

@@ -34,7 +34,7 @@ use refit_plugin::{InputKind, PluginError};
 use serde::Serialize;
 
 use crate::agent::{Agent, AgentError};
-use crate::messages::IngestAck;
+use crate::events::IngestAck;
 use crate::rows::SparseRows;
 use crate::store::VersionId;
 

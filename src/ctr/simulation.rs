@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::agent::{Agent, AgentError};
 use crate::ctr::{Click, ClickHasher};
-use crate::messages::{Event, Trigger};
+use crate::events::{Event, Trigger};
 use crate::metrics::auc;
 use crate::rows::SparseRows;
 use crate::run::WindowValue;

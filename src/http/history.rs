@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use actix::{Actor, Addr, Context, Handler, Message, MessageResult};
 use serde::Serialize;
 
-use crate::messages::{DriftReport, Event};
+use crate::events::{DriftReport, Event};
 use crate::metrics::Scores;
 use crate::{Agent, Severity, Stats};
 
@@ -151,7 +151,7 @@ pub struct HistoryView {
     /// Feature names, the order of [`DriftPoint::psi`].
     pub features: Vec<String>,
     /// PSI thresholds of the latest drift report.
-    pub thresholds: Option<crate::messages::PsiThresholds>,
+    pub thresholds: Option<crate::events::PsiThresholds>,
     /// Periodic counters.
     pub ticks: Vec<Tick>,
     /// Updates.
@@ -166,7 +166,7 @@ pub struct HistoryView {
 pub struct History {
     started: u64,
     features: Vec<String>,
-    thresholds: Option<crate::messages::PsiThresholds>,
+    thresholds: Option<crate::events::PsiThresholds>,
     ticks: Series<Tick>,
     updates: Series<UpdatePoint>,
     drift: Series<DriftPoint>,
@@ -510,7 +510,7 @@ mod tests {
 
     fn update(lr: f32, first: u64) -> Event {
         Event::UpdateApplied {
-            reason: crate::messages::Trigger::Threshold,
+            reason: crate::events::Trigger::Threshold,
             samples: 100,
             learning_rate: lr,
             severity: Severity::Stable,

@@ -2,7 +2,7 @@
 //! metrics per variant, the guardrail, promotion.
 
 use refit::config::Config;
-use refit::messages::Event;
+use refit::events::Event;
 use refit::serving::Variant;
 use refit::store::VersionId;
 use refit::{Agent, demo};

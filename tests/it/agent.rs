@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use refit::config::{Config, WhenFull};
 use refit::drift::reference::{DriftReference, ReferenceSource};
-use refit::messages::{Event, Trigger};
+use refit::events::{Event, Trigger};
 use refit::plugins;
 use refit::store::VersionId;
 use refit::{Agent, AgentError, Severity, demo};

@@ -294,7 +294,7 @@ fn a_diverging_update_is_skipped_with_its_reason_and_nan_is_never_served() {
     let skipped: Vec<String> = events
         .try_iter()
         .filter_map(|e| match e {
-            refit::messages::Event::UpdateSkipped { reason, .. } => Some(reason),
+            refit::events::Event::UpdateSkipped { reason, .. } => Some(reason),
             _ => None,
         })
         .collect();

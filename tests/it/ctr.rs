@@ -9,7 +9,7 @@ use common::{http, json};
 use refit::Agent;
 use refit::config::Config;
 use refit::ctr::simulation::{self, SimConfig};
-use refit::messages::Event;
+use refit::events::Event;
 
 fn ctr_config(dir: &std::path::Path, threshold: usize) -> Config {
     let mut c = Config::from_toml_str(&format!(

@@ -3,7 +3,7 @@
 //! and the MLP's defaults on a nonlinear stream.
 
 use refit::config::Config;
-use refit::messages::{Event, Trigger};
+use refit::events::{Event, Trigger};
 use refit::{Agent, demo};
 
 fn config(dir: &std::path::Path, kind: &str) -> Config {

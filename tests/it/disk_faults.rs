@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use refit::config::{Config, Durability};
-use refit::messages::Event;
+use refit::events::Event;
 use refit::storage::{Fault, Faulty, Op, Rule, disk};
 use refit::store::{Mode, Store};
 use refit::{Agent, AgentError, demo};

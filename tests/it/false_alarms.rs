@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use refit::config::Config;
 use refit::drift::ConceptLevel;
-use refit::messages::Event;
+use refit::events::Event;
 use refit::{Agent, Severity, demo};
 
 const ROWS: usize = 1_000_000;

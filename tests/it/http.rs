@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::{http, json};
 
+use refit::events::Event;
 use refit::http::{HttpState, serve};
-use refit::messages::Event;
 use refit::{Agent, demo};
 
 fn rows_json(x: &[f32]) -> String {

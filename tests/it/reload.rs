@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use refit::messages::Event;
+use refit::events::Event;
 use refit::{Agent, demo};
 
 fn config_text(stable: f32) -> String {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use refit::clock::ManualClock;
 use refit::config::Config;
-use refit::messages::Event;
+use refit::events::Event;
 use refit::metrics::Scores;
 use refit::store::{Mode, Store};
 use refit::{Agent, demo};
@@ -112,7 +112,7 @@ fn eight_weeks_of_daily_updates_retrain_every_four_weeks() {
         while !updated && Instant::now() < deadline {
             match events.recv_timeout(Duration::from_millis(50)) {
                 Ok(Event::UpdateApplied { reason, .. }) => {
-                    assert_eq!(reason, refit::messages::Trigger::Schedule);
+                    assert_eq!(reason, refit::events::Trigger::Schedule);
                     updated = true;
                 }
                 Ok(Event::RetrainTriggered { reason, samples }) => {

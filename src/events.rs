@@ -1,0 +1,284 @@
+//! What a host sees of a running agent: the events it can subscribe to,
+//! the counters and metrics of `stats()`, and the answers of `ingest` and
+//! `train_offline`. (The messages the actors exchange among themselves are
+//! internal: `src/messages.rs`.)
+
+use serde::Serialize;
+
+pub use crate::drift::PsiThresholds;
+use crate::drift::Severity;
+use crate::drift::concept::{ConceptAlarm, ConceptLevel};
+use crate::drift::ks::Ks;
+use crate::metrics::Scores;
+use crate::offline::Trained;
+use crate::serving::VariantStats;
+use crate::store::{Skipped, VersionId};
+
+/// Ingest's answer: how many samples it accepted and how many now wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IngestAck {
+    /// Rows accepted by this call.
+    pub accepted: usize,
+    /// Accepted samples not yet trained on (buffered or in flight).
+    pub pending: usize,
+    /// Samples in the buffer after this call (0 when the call triggered an
+    /// update).
+    pub buffered: usize,
+    /// New samples still needed before the next update starts (the update
+    /// schedule, cold start included).
+    pub until_update: usize,
+}
+
+/// Why an update batch was emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// `min_samples_per_update` samples were waiting.
+    Threshold,
+    /// `update_frequency` elapsed with samples waiting.
+    Schedule,
+    /// A flush or shutdown.
+    Flush,
+}
+
+/// The drift measured on the window that ends with a batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DriftReport {
+    /// PSI per feature (empty while the reference is being collected).
+    pub psi: Vec<(String, f64)>,
+    /// KS test per numeric feature, when `drift.ks` is on.
+    pub ks: Vec<(String, Ks)>,
+    /// The largest PSI.
+    pub max_psi: f64,
+    /// Features over the moderate PSI threshold.
+    pub alerts: Vec<Alert>,
+    /// Severity from PSI alone.
+    pub psi_severity: Severity,
+    /// Concept-drift level of the loss stream.
+    pub concept: ConceptLevel,
+    /// The latest concept-drift alarm.
+    pub concept_alarm: Option<ConceptAlarm>,
+    /// The resulting severity: the higher of `psi_severity` and the concept
+    /// level's (warning: moderate, drift: severe).
+    pub severity: Severity,
+    /// Samples in the reference.
+    pub reference_samples: usize,
+    /// Samples in the current window.
+    pub window_samples: usize,
+    /// The samples the window covers: `window_start .. window_end`.
+    pub window_start: u64,
+    /// One past the last sample in the window.
+    pub window_end: u64,
+    /// Times the reference has been re-based so far.
+    pub rebases: usize,
+    /// The PSI thresholds in force when the report was made.
+    pub thresholds: PsiThresholds,
+}
+
+/// A feature whose PSI is over the moderate threshold: a drift alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// Feature name.
+    pub feature: String,
+    /// Its PSI.
+    pub psi: f64,
+    /// Moderate or severe.
+    pub severity: Severity,
+}
+
+/// What an offline training produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OfflineReport {
+    /// The new offline version (now active).
+    pub version: VersionId,
+    /// Why it was trained.
+    pub reason: String,
+    /// Rows, passes and the holdout metric.
+    #[serde(flatten)]
+    pub trained: Trained,
+}
+
+/// Ingest counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct IngestStats {
+    /// Samples accepted since start.
+    pub accepted: u64,
+    /// Samples in the buffer, not yet handed to training.
+    pub buffered: u64,
+    /// Samples handed to training whose update has not finished.
+    pub in_flight: u64,
+    /// Calls refused by back-pressure.
+    pub backpressure_refusals: u64,
+    /// Accepted samples labelled 1 (clicks, churners); classifiers only.
+    pub positive: u64,
+    /// Accepted samples labelled 0; classifiers only.
+    pub negative: u64,
+    /// Accepted samples when training last started (the count the next
+    /// threshold trigger is measured from).
+    pub at_last_training: u64,
+    /// New samples that start the next update: `online.min_samples_per_update`
+    /// (the online-training threshold), or less during the cold start.
+    pub threshold: u64,
+    /// New samples still needed before training starts.
+    pub until_trigger: u64,
+}
+
+/// Training counters and rolling progressive metrics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TrainerStats {
+    /// Samples learned from.
+    pub trained: u64,
+    /// Samples of updates that were skipped or refused.
+    pub skipped: u64,
+    /// Updates applied.
+    pub updates: u64,
+    /// Updates skipped or refused.
+    pub updates_skipped: u64,
+    /// Learning rate of the last update.
+    pub learning_rate: f32,
+    /// Severity of the last update.
+    pub severity: Severity,
+    /// Progressive metrics over the last `window` scored samples.
+    pub metrics: Option<Scores>,
+    /// Holdout metrics of the active offline version, when it is one or
+    /// online learning continued from one.
+    pub offline_metrics: Option<Scores>,
+    /// Samples scored since the last offline version (or the start).
+    pub scored_since_offline: u64,
+    /// Full retrains run.
+    pub retrains: u64,
+}
+
+/// An event a host can subscribe to ([`crate::Agent::subscribe`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// An update was applied: the model learned a batch and the new
+    /// version is served.
+    UpdateApplied {
+        /// Why the update ran.
+        reason: Trigger,
+        /// Samples learned from.
+        samples: usize,
+        /// Learning rate used.
+        learning_rate: f32,
+        /// Drift severity.
+        severity: Severity,
+        /// Largest PSI.
+        max_psi: f64,
+        /// Mean loss of the batch before learning (progressive).
+        loss_before: f64,
+        /// Index of the first sample.
+        first_sample: u64,
+        /// Steps whose gradient the safeguard clipped.
+        clipped_steps: usize,
+    },
+    /// An update did not run or was refused (`updated = false`).
+    UpdateSkipped {
+        /// Why.
+        reason: String,
+        /// Samples concerned.
+        samples: usize,
+        /// Learning rate that would have been used.
+        learning_rate: f32,
+        /// Drift severity.
+        severity: Severity,
+        /// Largest PSI.
+        max_psi: f64,
+    },
+    /// Drift measured on a batch.
+    DriftReport(DriftReport),
+    /// A checkpoint file was written.
+    Checkpointed {
+        /// The checkpoint's version.
+        version: VersionId,
+        /// Its path.
+        path: String,
+        /// Older checkpoints removed by retention.
+        removed: Vec<String>,
+    },
+    /// A checkpoint could not be written.
+    CheckpointFailed {
+        /// What went wrong.
+        error: String,
+    },
+    /// The ServingActor now serves this version.
+    Promoted {
+        /// The version.
+        version: VersionId,
+    },
+    /// The guardrail removed a challenger that did worse than the champion.
+    ChallengerDemoted {
+        /// The challenger's version.
+        version: Option<VersionId>,
+        /// The champion's outcome metrics at the time.
+        champion: Box<VariantStats>,
+        /// The challenger's.
+        challenger: Box<VariantStats>,
+    },
+    /// A new offline version was trained and is now active.
+    OfflineTrained(OfflineReport),
+    /// A full retrain is starting.
+    RetrainTriggered {
+        /// `"schedule"` or `"degradation"`.
+        reason: String,
+        /// Retained samples it trains on.
+        samples: usize,
+    },
+    /// A due full retrain could not run.
+    RetrainFailed {
+        /// Why it was due.
+        reason: String,
+        /// What went wrong.
+        error: String,
+    },
+    /// A changed config file was applied.
+    ConfigReloaded {
+        /// The file.
+        path: String,
+        /// Changed keys that only take effect after a restart.
+        restart_required: Vec<String>,
+    },
+    /// A changed config file was refused; the previous config stays.
+    ConfigRejected {
+        /// The file.
+        path: String,
+        /// Why.
+        error: String,
+    },
+}
+
+/// Checkpoint counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CheckpointStats {
+    /// Versions (online and offline) written since start.
+    pub checkpoints_written: u64,
+    /// Checkpoint writes that failed.
+    pub checkpoint_failures: u64,
+    /// The active version.
+    pub active: Option<VersionId>,
+    /// The newest online checkpoint on disk: (version, path).
+    pub latest: Option<(VersionId, String)>,
+    /// Online checkpoints on disk.
+    pub kept: usize,
+    /// Offline versions on disk.
+    pub offline_versions: usize,
+    /// Bytes on disk under the model's directories (versions, manifests,
+    /// drift references).
+    pub disk_bytes: u64,
+    /// Versions that recovery at start found damaged or missing.
+    pub skipped_at_start: Vec<Skipped>,
+}
+
+/// A/B counters and metrics.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AbStats {
+    /// The challenger's traffic share (0 without a challenger).
+    pub share: f64,
+    /// Outcome metrics per variant that has any.
+    pub variants: Vec<VariantStats>,
+    /// Keyed predictions waiting for an outcome.
+    pub pending: usize,
+    /// Challengers the guardrail demoted.
+    pub demoted: u64,
+}
