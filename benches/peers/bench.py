@@ -194,7 +194,7 @@ def report(streams, results, quick, seconds):
         f"{seconds:.0f} s). Protocol and settings: `benches/peers/README.md`.",
         "",
         "- **Single-threaded**: every learner runs on one thread in its own process, except the two "
-        "*refit agent* rows, which add the agent's actor threads (ingest, trainer, drift, registry) "
+        "*refit agent* rows, which add the agent's actor threads (ingest, trainer, drift, checkpointer) "
         "and are labelled as such.",
         "- Throughput: rows / seconds inside the learning calls, median of "
         + ("1 pass" if quick else "3 passes (each on a fresh model)") +

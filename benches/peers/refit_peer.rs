@@ -231,7 +231,7 @@ fn agent(args: &Args, config: Config, data: &data::Dataset) -> Result<Measured> 
         learning,
         (p50, p99),
         refused as usize,
-        "caller + the agent's actor threads (ingest, trainer, drift, registry)",
+        "caller + the agent's actor threads (ingest, trainer, drift, checkpointer)",
     ))
 }
 
