@@ -16,6 +16,7 @@ pub use refit_ftrl as ftrl;
 pub use refit_linear as linear;
 pub use refit_mlp as mlp;
 pub use refit_plugin::*;
+pub use refit_plugin_kit::{label_scale, preprocess, safeguard};
 
 #[cfg(feature = "demo")]
 use crate::demo::DemoStream;

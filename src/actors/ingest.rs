@@ -3,8 +3,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use refit_plugin::preprocess::Preprocessor;
 use refit_plugin::{Batch, InputKind, ModelSpec, PluginError, validate};
+use refit_plugin_kit::preprocess::Preprocessor;
 
 use crate::actors::drift::Drift;
 use crate::clock::Clock;

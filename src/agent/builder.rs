@@ -185,7 +185,7 @@ impl AgentBuilder {
                     .features
                     .get(f)
                     .and_then(|o| o.kind)
-                    == Some(refit_plugin::preprocess::FeatureType::Categorical)
+                    == Some(refit_plugin_kit::preprocess::FeatureType::Categorical)
             })
             .collect();
         let set = self.serving_set(

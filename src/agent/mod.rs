@@ -36,8 +36,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
-use refit_plugin::preprocess::Preprocessor;
 use refit_plugin::{Batch, InputKind, Model, ModelSpec, PluginError, PluginRegistry};
+use refit_plugin_kit::preprocess::Preprocessor;
 use serde::Serialize;
 
 use crate::actors::checkpointer::Checkpointer;

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use refit_plugin::preprocess::PreprocessConfig;
 use refit_plugin::{ModelSpec, Params, PluginRegistry, Task};
+use refit_plugin_kit::preprocess::PreprocessConfig;
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, Invalid, invalid};

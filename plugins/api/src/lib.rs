@@ -76,10 +76,7 @@ mod batch;
 pub mod envelope;
 mod error;
 mod factory;
-pub mod label_scale;
-pub mod preprocess;
 mod rates;
-pub mod safeguard;
 mod sparse;
 mod spec;
 pub mod validate;
@@ -106,7 +103,8 @@ pub struct FitReport {
     /// L2 norm of the gradient before any clipping, where the plugin
     /// measures it (`None` otherwise).
     pub grad_norm: Option<f64>,
-    /// Whether the [`safeguard`] clipped the gradient.
+    /// Whether a divergence safeguard (e.g. `refit_plugin_kit::safeguard`)
+    /// clipped the gradient.
     pub clipped: bool,
 }
 

@@ -2,11 +2,11 @@ use std::sync::Arc;
 
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
-use refit_plugin::label_scale::LabelScaler;
-use refit_plugin::preprocess::{PreprocessConfig, Preprocessor};
 use refit_plugin::{
     Batch, FitReport, Model, ModelSpec, PluginError, Predictor, envelope, validate,
 };
+use refit_plugin_kit::label_scale::LabelScaler;
+use refit_plugin_kit::preprocess::{PreprocessConfig, Preprocessor};
 
 use crate::params::{LinearParams, Loss, Optimizer, Update};
 use crate::payload::Payload;
@@ -26,7 +26,7 @@ pub const FORMAT_VERSION: u32 = 2;
 /// ([`Optimizer`]) with the analytic gradient.
 ///
 /// Rows first pass through the model's [`Preprocessor`] (standardisation by
-/// default, see [`refit_plugin::preprocess`]), whose statistics learn from
+/// default, see [`refit_plugin_kit::preprocess`]), whose statistics learn from
 /// each training batch before it is encoded. Then, for an encoded row `x`
 /// with label `y` (standardised with `scale_label`), `e = f(w.x + b) - y`
 /// (`f` the sigmoid for logistic, the identity for linear), the gradient is
@@ -42,7 +42,7 @@ pub const FORMAT_VERSION: u32 = 2;
 ///   `X^T (f(Xw + b) - y) / n + l2 w`, with Burn doing the two `O(n d)`
 ///   products.
 ///
-/// The [`Safeguard`](refit_plugin::safeguard::Safeguard) clips or refuses an oversized gradient (per step) and
+/// The [`Safeguard`](refit_plugin_kit::safeguard::Safeguard) clips or refuses an oversized gradient (per step) and
 /// refuses weights that would leave its bound; a refused call changes
 /// nothing.
 ///

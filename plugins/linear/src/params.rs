@@ -1,9 +1,9 @@
 //! The hyper-parameters of the linear plugins and the loss that names
 //! their kind.
 
-use refit_plugin::preprocess::PreprocessConfig;
-use refit_plugin::safeguard::Safeguard;
 use refit_plugin::{PluginError, Task};
+use refit_plugin_kit::preprocess::PreprocessConfig;
+use refit_plugin_kit::safeguard::Safeguard;
 use serde::{Deserialize, Serialize};
 
 /// The loss a [`LinearModel`](crate::LinearModel) minimises, which fixes its kind and task.
@@ -68,7 +68,7 @@ pub struct LinearParams {
     /// noise would otherwise throw far.
     pub initial_accumulator: f32,
     /// Regression only: learn on standardised labels and answer in label
-    /// units (see [`refit_plugin::label_scale`]). Default true; ignored by
+    /// units (see [`refit_plugin_kit::label_scale`]). Default true; ignored by
     /// logistic regression.
     pub scale_label: bool,
 }

@@ -1,8 +1,8 @@
 //! The saved form of a [`LinearModel`] (inside the plugin envelope).
 
-use refit_plugin::label_scale::LabelScaler;
-use refit_plugin::preprocess::Preprocessor;
 use refit_plugin::{PluginError, envelope};
+use refit_plugin_kit::label_scale::LabelScaler;
+use refit_plugin_kit::preprocess::Preprocessor;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{FORMAT_VERSION, LinearModel, State};

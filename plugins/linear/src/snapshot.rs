@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
-use refit_plugin::label_scale::Unscale;
-use refit_plugin::preprocess::Preprocessor;
 use refit_plugin::{ModelSpec, PluginError, Predictor};
+use refit_plugin_kit::label_scale::Unscale;
+use refit_plugin_kit::preprocess::Preprocessor;
 
 use crate::Loss;
 

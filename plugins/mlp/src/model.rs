@@ -4,12 +4,12 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
-use refit_plugin::label_scale::LabelScaler;
-use refit_plugin::preprocess::{PreprocessConfig, Preprocessor};
-use refit_plugin::safeguard::Safeguard;
 use refit_plugin::{
     Batch, FitReport, Model, ModelSpec, PluginError, Predictor, Task, envelope, validate,
 };
+use refit_plugin_kit::label_scale::LabelScaler;
+use refit_plugin_kit::preprocess::{PreprocessConfig, Preprocessor};
+use refit_plugin_kit::safeguard::Safeguard;
 use serde::{Deserialize, Serialize};
 
 use crate::net::{HostLayer, Net};
@@ -53,7 +53,7 @@ pub struct MlpParams {
     /// Passes over a call's rows, each in `batch_size` steps. Default 2.
     pub passes: usize,
     /// Regression only: learn on standardised labels and answer in label
-    /// units (see [`refit_plugin::label_scale`]). Default true.
+    /// units (see [`refit_plugin_kit::label_scale`]). Default true.
     pub scale_label: bool,
 }
 

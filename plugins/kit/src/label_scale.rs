@@ -13,7 +13,7 @@
 //! saved one did.
 //!
 //! ```
-//! use refit_plugin::label_scale::LabelScaler;
+//! use refit_plugin_kit::label_scale::LabelScaler;
 //!
 //! let mut s = LabelScaler::default();
 //! s.learn(&[38.0, 40.0, 42.0]);

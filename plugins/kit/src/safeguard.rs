@@ -2,7 +2,7 @@
 //! gradient norm (clip or refuse) and a bound on the weights (refuse).
 //!
 //! ```
-//! use refit_plugin::safeguard::{Action, Safeguard};
+//! use refit_plugin_kit::safeguard::{Action, Safeguard};
 //! let s = Safeguard::default();
 //! assert_eq!(s.gradient_scale(10.0).unwrap(), 1.0);
 //! assert_eq!(s.gradient_scale(2e4).unwrap(), 0.5); // clipped to norm 1e4
@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::PluginError;
+use refit_plugin::PluginError;
 
 /// What to do with a gradient whose norm exceeds the bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -24,7 +24,7 @@
 //!   with an error that names the feature. Infinite values are always refused.
 //!
 //! ```
-//! use refit_plugin::preprocess::{PreprocessConfig, Preprocessor};
+//! use refit_plugin_kit::preprocess::{PreprocessConfig, Preprocessor};
 //! use refit_plugin::Batch;
 //!
 //! let mut p = Preprocessor::new(&["date_ordinal".to_string()], &PreprocessConfig::default()).unwrap();
@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 pub use config::{FeatureOverride, FeatureType, Missing, PreprocessConfig};
 use state::{CategoricalState, Fast, FeatureState, NumericState};
 
-use crate::{Batch, PluginError};
+use refit_plugin::{Batch, PluginError};
 
 /// The preprocessing stage of a model. See the [module docs](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
