@@ -39,9 +39,6 @@
 //!         for v in y { self.seen += 1; self.mean += (v - self.mean) / self.seen as f32; }
 //!         Ok(FitReport::new(y.len(), loss))
 //!     }
-//!     fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-//!         Predictor::predict(self, x)
-//!     }
 //!     fn snapshot(&self) -> Arc<dyn Predictor> { Arc::new(self.clone()) }
 //!     fn save(&self) -> Result<Vec<u8>, PluginError> {
 //!         let payload = self.mean.to_le_bytes().to_vec();
@@ -68,6 +65,8 @@
 //! let mut model = registry.create(spec, &Params::new()).unwrap();
 //! let x = Batch::new(&[1.0, 2.0, 3.0, 4.0], 2).unwrap();
 //! model.partial_fit(&x, &[2.0, 4.0], 0.1).unwrap();
+//! // `Model::predict` is provided: it answers through the snapshot.
+//! assert_eq!(model.predict(&x).unwrap(), [3.0, 3.0]);
 //! let reloaded = registry.load(&model.save().unwrap()).unwrap();
 //! assert_eq!(reloaded.snapshot().predict_row(&[0.0, 0.0]).unwrap(), 3.0);
 //! ```
@@ -189,9 +188,16 @@ pub trait Model: Send {
     /// update that would make any weight non-finite.
     fn partial_fit(&mut self, x: &Batch<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError>;
 
-    /// Predicts a batch through the model itself (for Burn plugins, the
-    /// tensor forward pass).
-    fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError>;
+    /// Predicts a batch. By default through the serving snapshot
+    /// ([`Predictor::predict`]), and a sparse model refuses a dense batch
+    /// with [`PluginError::WrongInput`]; Burn plugins override it with the
+    /// tensor forward pass (tested equal to their snapshot).
+    fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
+        if self.input() != InputKind::Dense {
+            return Err(wrong_input(self.spec(), self.input(), InputKind::Dense));
+        }
+        self.snapshot().predict(x)
+    }
 
     /// An immutable serving copy, cheap to take, that predicts while this
     /// model keeps training.

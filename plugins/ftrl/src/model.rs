@@ -325,10 +325,6 @@ impl Model for FtrlModel {
         Err(wrong_input(&self.spec, InputKind::Sparse, InputKind::Dense))
     }
 
-    fn predict(&self, _: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-        Err(wrong_input(&self.spec, InputKind::Sparse, InputKind::Dense))
-    }
-
     fn partial_fit_sparse(
         &mut self,
         x: &SparseBatch<'_>,
