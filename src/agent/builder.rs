@@ -161,10 +161,7 @@ impl AgentBuilder {
         };
         let clock = self.clock.clone();
         let first_snapshot = model.snapshot();
-        let kind_rates = self
-            .plugins
-            .get(&spec.kind)?
-            .learning_rates(&config.model.plugin_params()?);
+        let kind_rates = config.kind_learning_rates(&self.plugins)?;
         let setup = TrainerSetup {
             model,
             fresh,

@@ -120,6 +120,17 @@ impl Config {
         &self,
         plugins: &refit_plugin::PluginRegistry,
     ) -> Result<LearningRates, ConfigError> {
+        Ok(self
+            .learning_rate
+            .resolve(self.kind_learning_rates(plugins)?))
+    }
+
+    /// The table of the configured kind (with its `[model.params]`) in
+    /// `plugins`, before `[learning_rate]` overrides any key.
+    pub fn kind_learning_rates(
+        &self,
+        plugins: &refit_plugin::PluginRegistry,
+    ) -> Result<LearningRates, ConfigError> {
         let factory = plugins
             .get(&self.model.kind)
             .map_err(|e| ConfigError::Invalid {
@@ -127,9 +138,7 @@ impl Config {
                 key: "model.kind".into(),
                 problem: e.to_string(),
             })?;
-        Ok(self
-            .learning_rate
-            .resolve(factory.learning_rates(&self.model.plugin_params()?)))
+        Ok(factory.learning_rates(&self.model.plugin_params()?))
     }
 
     /// Parses and validates TOML text.

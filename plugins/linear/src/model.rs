@@ -5,7 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use refit_plugin::{
     Batch, FitReport, Model, ModelSpec, PluginError, Predictor, envelope, validate,
 };
-use refit_plugin_kit::label_scale::LabelScaler;
+use refit_plugin_kit::label_scale::{LabelScaler, Unscale};
 use refit_plugin_kit::preprocess::{PreprocessConfig, Preprocessor};
 
 use crate::params::{LinearParams, Loss, Optimizer, Update};
@@ -187,8 +187,11 @@ impl LinearModel {
         let device = default_device();
         let pre = Arc::new(pre);
         let spec = Arc::new(spec);
-        let mut model = Self {
-            snapshot: Arc::new(LinearSnapshot::new(spec.clone(), loss, pre.clone(), w, b)),
+        let out = output_of(&params, loss, &label);
+        Ok(Self {
+            snapshot: Arc::new(
+                LinearSnapshot::new(spec.clone(), loss, pre.clone(), w, b).with_output(out),
+            ),
             spec,
             loss,
             params,
@@ -197,25 +200,21 @@ impl LinearModel {
             accumulators,
             label,
             steps,
-        };
-        model.snapshot = model.snapshot_with(model.coefficients().to_vec(), b);
-        Ok(model)
+        })
     }
 
     /// Whether labels are standardised (regression with `scale_label`).
     fn scales_label(&self) -> bool {
-        self.params.scale_label && self.loss == Loss::Squared
+        scales_label(&self.params, self.loss)
     }
 
     /// A serving snapshot of these weights under the current preprocessor
     /// and label scaler.
     fn snapshot_with(&self, w: Vec<f32>, b: f32) -> Arc<LinearSnapshot> {
-        let mut snapshot =
-            LinearSnapshot::new(self.spec.clone(), self.loss, self.pre.clone(), w, b);
-        if self.scales_label() {
-            snapshot = snapshot.with_output(self.label.unscaling());
-        }
-        Arc::new(snapshot)
+        Arc::new(
+            LinearSnapshot::new(self.spec.clone(), self.loss, self.pre.clone(), w, b)
+                .with_output(output_of(&self.params, self.loss, &self.label)),
+        )
     }
 
     /// Moves the model to another Burn device (e.g. a GPU device when built
@@ -503,6 +502,21 @@ fn weight_name(pre: &Preprocessor, i: usize) -> String {
     match pre.encoded_names().get(i) {
         Some(name) => format!("coefficient of `{name}`"),
         None => "intercept".to_owned(),
+    }
+}
+
+/// Whether a model of `loss` with `params` standardises its labels
+/// (regression with `scale_label`).
+fn scales_label(params: &LinearParams, loss: Loss) -> bool {
+    params.scale_label && loss == Loss::Squared
+}
+
+/// How the serving snapshot maps a raw output to label units.
+fn output_of(params: &LinearParams, loss: Loss, label: &LabelScaler) -> Unscale {
+    if scales_label(params, loss) {
+        label.unscaling()
+    } else {
+        Unscale::IDENTITY
     }
 }
 

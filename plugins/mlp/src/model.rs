@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use refit_plugin::{
     Batch, FitReport, Model, ModelSpec, PluginError, Predictor, Task, envelope, validate,
 };
-use refit_plugin_kit::label_scale::LabelScaler;
+use refit_plugin_kit::label_scale::{LabelScaler, Unscale};
 use refit_plugin_kit::preprocess::{PreprocessConfig, Preprocessor};
 use refit_plugin_kit::safeguard::Safeguard;
 use serde::{Deserialize, Serialize};
@@ -203,38 +203,36 @@ impl MlpModel {
         steps: u64,
     ) -> Result<Self, PluginError> {
         let host = net.to_host().map_err(PluginError::Backend)?;
-        let mut model = Self {
-            snapshot: Arc::new(MlpSnapshot::new(
-                spec.clone(),
-                Arc::new(pre.clone()),
-                Vec::new(),
-            )),
+        let pre = Arc::new(pre);
+        let out = output_of(&params, &spec, &label);
+        Ok(Self {
+            snapshot: Arc::new(MlpSnapshot::new(spec.clone(), pre.clone(), host).with_output(out)),
             optim: params.optimizer(),
             spec,
             params,
             device,
-            pre: Arc::new(pre),
+            pre,
             net,
             label,
             steps,
-        };
-        model.snapshot = model.snapshot_of(host);
-        Ok(model)
+        })
     }
 
     /// Whether labels are standardised (regression with `scale_label`).
     fn scales_label(&self) -> bool {
-        self.params.scale_label && self.spec.task == Task::Regression
+        scales_label(&self.params, &self.spec)
     }
 
     /// The serving snapshot of `host` weights under the current
     /// preprocessor and label scaler.
     fn snapshot_of(&self, host: Vec<HostLayer>) -> Arc<MlpSnapshot> {
-        let mut snapshot = MlpSnapshot::new(self.spec.clone(), self.pre.clone(), host);
-        if self.scales_label() {
-            snapshot = snapshot.with_output(self.label.unscaling());
-        }
-        Arc::new(snapshot)
+        Arc::new(
+            MlpSnapshot::new(self.spec.clone(), self.pre.clone(), host).with_output(output_of(
+                &self.params,
+                &self.spec,
+                &self.label,
+            )),
+        )
     }
 
     /// The running statistics of the training labels (learned only by a
@@ -491,6 +489,21 @@ impl MlpModel {
         let ad = default_device().autodiff();
         let net = Net::from_host(&host, &ad);
         Self::from_net(spec, p.params, p.preprocessor, ad, net, p.label, p.steps)
+    }
+}
+
+/// Whether a model of `spec` with `params` standardises its labels
+/// (regression with `scale_label`).
+fn scales_label(params: &MlpParams, spec: &ModelSpec) -> bool {
+    params.scale_label && spec.task == Task::Regression
+}
+
+/// How the serving snapshot maps a raw output to label units.
+fn output_of(params: &MlpParams, spec: &ModelSpec, label: &LabelScaler) -> Unscale {
+    if scales_label(params, spec) {
+        label.unscaling()
+    } else {
+        Unscale::IDENTITY
     }
 }
 
