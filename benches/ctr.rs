@@ -1,7 +1,7 @@
 //! CTR learning from clicks.
 //!
 //! - `ctr/hash_click`: one click event hashed into a sparse row;
-//! - `ctr/ftrl_fit_1000`: `partial_fit_sparse` of 1 000 hashed clicks
+//! - `ctr/ftrl_fit_1000`: `partial_fit` of 1 000 sparse hashed clicks
 //!   (FTRL-Proximal, 2^18 coordinates), the plugin alone;
 //! - `ctr/record_clicks_to_trained/T`: clicks/s from `Agent::record_clicks`
 //!   (pages of 1 000 events) to trained, checkpointed and served (`flush`),
@@ -120,11 +120,7 @@ fn plugin_and_hashing(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1_000));
     group.bench_function("ftrl_fit_1000", |b| {
         let x = part.batch().expect("valid");
-        b.iter(|| {
-            model
-                .partial_fit_sparse(&x, &y[..1_000], 0.01)
-                .expect("fit")
-        })
+        b.iter(|| model.partial_fit(x.into(), &y[..1_000], 0.01).expect("fit"))
     });
     group.finish();
 }

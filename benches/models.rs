@@ -72,7 +72,7 @@ fn partial_fit(c: &mut Criterion) {
                     |b| {
                         let xb = Batch::new(&x, width).expect("rectangular");
                         b.iter(|| {
-                            m.partial_fit(black_box(&xb), black_box(&y), 0.001)
+                            m.partial_fit(black_box(xb.into()), black_box(&y), 0.001)
                                 .expect("valid")
                         })
                     },
@@ -89,12 +89,12 @@ fn predict_row(c: &mut Criterion) {
         for width in [20, 100] {
             let (x, y) = data(256, width);
             let mut m = model(kind, task, width);
-            m.partial_fit(&Batch::new(&x, width).expect("rectangular"), &y, 0.01)
+            m.partial_fit(Batch::new(&x, width).expect("rectangular").into(), &y, 0.01)
                 .expect("valid");
             let serving = m.snapshot();
             let row = &x[..width];
             group.bench_function(BenchmarkId::new(kind, format!("d{width}")), |b| {
-                b.iter(|| serving.predict_row(black_box(row)).expect("valid"))
+                b.iter(|| serving.predict_row(black_box(row.into())).expect("valid"))
             });
         }
     }

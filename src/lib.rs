@@ -32,10 +32,10 @@
 //! let mut model = registry.create(spec, &Params::new()).unwrap();
 //! let x = [0.5, 1.0, 3.0, 0.2];
 //! for _ in 0..100 {
-//!     model.partial_fit(&Batch::new(&x, 2).unwrap(), &[1.0, 0.0], 0.05).unwrap();
+//!     model.partial_fit(Batch::new(&x, 2).unwrap().into(), &[1.0, 0.0], 0.05).unwrap();
 //! }
 //! let serving = model.snapshot(); // Send + Sync, keeps working while training goes on
-//! let p = serving.predict_row(&[0.5, 1.0]).unwrap();
+//! let p = serving.predict_row((&[0.5, 1.0]).into()).unwrap();
 //! assert!(p > 0.5);
 //! ```
 

@@ -42,6 +42,8 @@ pub struct Trained {
     pub holdout_rows: usize,
     /// Passes made.
     pub epochs: usize,
+    /// The learning rate used.
+    pub learning_rate: f32,
     /// Metrics on the holdout (none without one).
     pub holdout: Option<Scores>,
 }
@@ -119,6 +121,7 @@ pub fn train_rows(
         train_rows,
         holdout_rows,
         epochs: config.epochs,
+        learning_rate: lr,
         holdout,
     })
 }

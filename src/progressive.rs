@@ -73,8 +73,8 @@ pub fn run(
     while start < rows {
         let end = (start + batch).min(rows);
         let x = Batch::new(&stream.x[start * width..end * width], width)?;
-        predictions.extend(model.snapshot().predict(&x)?);
-        model.partial_fit(&x, &stream.y[start..end], settings.learning_rate)?;
+        predictions.extend(model.snapshot().predict(x.into())?);
+        model.partial_fit(x.into(), &stream.y[start..end], settings.learning_rate)?;
         updates += 1;
         start = end;
         progress(end);

@@ -4,7 +4,7 @@
 //! ([`refit_plugin::Model::input`]).
 
 use refit_plugin::{
-    Batch, FitReport, InputKind, Model, PluginError, Predictor, SparseBatch, wrong_input,
+    Batch, FitReport, Input, InputKind, Model, PluginError, Predictor, SparseBatch, wrong_input,
 };
 
 /// Sparse rows in compressed-row form, owned (see [`SparseBatch`]).
@@ -170,7 +170,7 @@ impl Rows {
             Rows::Dense(v) => {
                 for (x, y) in v.chunks(step * width.max(1)).zip(labels.chunks(step)) {
                     each(
-                        Batch::new(x, width).and_then(|x| model.partial_fit(&x, y, lr)),
+                        Batch::new(x, width).and_then(|x| model.partial_fit(x.into(), y, lr)),
                         y.len(),
                     );
                 }
@@ -180,12 +180,20 @@ impl Rows {
                     let part = s.slice(k * step, (k * step + y.len()).min(s.rows()));
                     each(
                         part.batch()
-                            .and_then(|x| model.partial_fit_sparse(&x, y, lr)),
+                            .and_then(|x| model.partial_fit(x.into(), y, lr)),
                         y.len(),
                     );
                 }
             }
         }
+    }
+
+    /// The rows as the plugin's [`Input`] (`width`: the dense width).
+    pub fn input(&self, width: usize) -> Result<Input<'_>, PluginError> {
+        Ok(match self {
+            Rows::Dense(v) => Batch::new(v, width)?.into(),
+            Rows::Sparse(s) => s.batch()?.into(),
+        })
     }
 
     /// One `partial_fit` over all rows.
@@ -196,18 +204,12 @@ impl Rows {
         labels: &[f32],
         lr: f32,
     ) -> Result<FitReport, PluginError> {
-        match self {
-            Rows::Dense(v) => model.partial_fit(&Batch::new(v, width)?, labels, lr),
-            Rows::Sparse(s) => model.partial_fit_sparse(&s.batch()?, labels, lr),
-        }
+        model.partial_fit(self.input(width)?, labels, lr)
     }
 
     /// Predictions of a serving snapshot.
     pub fn predict(&self, p: &dyn Predictor, width: usize) -> Result<Vec<f32>, PluginError> {
-        match self {
-            Rows::Dense(v) => p.predict(&Batch::new(v, width)?),
-            Rows::Sparse(s) => p.predict_sparse(&s.batch()?),
-        }
+        p.predict(self.input(width)?)
     }
 
     /// The error for these rows given to a model that takes `expected`.

@@ -82,7 +82,7 @@ impl ServingSet {
     /// The champion's answer (blended with the ensemble's offline member
     /// when there is one).
     pub fn champion_predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-        self.champion_with(|p| p.predict(x))
+        self.champion_with(|p| p.predict((*x).into()))
     }
 
     /// The champion's answer through `predict` (e.g. a sparse batch's),

@@ -171,9 +171,9 @@ fn plugin(args: &Args, config: &Config, data: &data::Dataset) -> Result<Measured
             .zip(data.labels.chunks(args.batch))
         {
             let batch = Batch::new(x, width)?;
-            predictions.extend(model.snapshot().predict(&batch)?);
+            predictions.extend(model.snapshot().predict(batch.into())?);
             let start = Instant::now();
-            let fitted = model.partial_fit(&batch, y, args.lr);
+            let fitted = model.partial_fit(batch.into(), y, args.lr);
             learning += start.elapsed().as_secs_f64();
             if fitted.is_err() {
                 refused += 1;
@@ -191,7 +191,7 @@ fn plugin(args: &Args, config: &Config, data: &data::Dataset) -> Result<Measured
     write_predictions(&args.out, &predictions)?;
     let serving = model.snapshot();
     let (p50, p99) = latency(data, |row| {
-        serving.predict_row(row).map_err(anyhow::Error::from)
+        serving.predict_row(row.into()).map_err(anyhow::Error::from)
     })?;
     Ok(Measured::new(
         "plugin",

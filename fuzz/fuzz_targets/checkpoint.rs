@@ -12,7 +12,7 @@ fn try_load(bytes: &[u8]) {
         if width > 0 && width < 4096 {
             let row = vec![0.5f32; width];
             if let Ok(x) = Batch::new(&row, width) {
-                let _ = model.snapshot().predict(&x);
+                let _ = model.snapshot().predict(x.into());
             }
         }
     }

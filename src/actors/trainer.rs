@@ -432,10 +432,7 @@ impl Handler<TrainOffline> for Trainer {
         let meta = VersionMeta {
             parent: None,
             samples_seen: trained.train_rows as u64,
-            learning_rate: self
-                .offline
-                .learning_rate
-                .unwrap_or(offline::DEFAULT_LEARNING_RATE),
+            learning_rate: trained.learning_rate,
             severity: self.stats.severity,
             metrics: trained.holdout,
             reason: msg.reason.clone(),

@@ -34,7 +34,7 @@ impl Agent {
                 (
                     Variant::Challenger,
                     challenger.version,
-                    challenger.snapshot.predict(&x)?,
+                    challenger.snapshot.predict(x.into())?,
                 )
             }
             _ => (
@@ -48,7 +48,7 @@ impl Agent {
             scored.push((
                 Variant::Shadow,
                 shadow.version,
-                shadow.snapshot.predict(&x)?,
+                shadow.snapshot.predict(x.into())?,
             ));
         }
         let request_id = self

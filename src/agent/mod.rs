@@ -263,7 +263,7 @@ impl Agent {
         let x = rows.batch()?;
         let serving = self.inner.serving.load();
         Ok(Prediction {
-            values: serving.champion_with(|p| p.predict_sparse(&x))?,
+            values: serving.champion_with(|p| p.predict(x.into()))?,
             version: serving.champion.version,
             variant: Variant::Champion,
             ensemble: ensemble_of(&serving),

@@ -144,7 +144,7 @@ fn the_offline_online_ensemble_blends_by_its_weight() {
             .load(&bytes)
             .unwrap()
             .snapshot()
-            .predict(&refit::plugins::Batch::new(&s.x[..80], 8).unwrap())
+            .predict(refit::plugins::Batch::new(&s.x[..80], 8).unwrap().into())
             .unwrap()
     };
     let (offline, online) = (answer(v1), answer(VersionId::online(1)));

@@ -214,7 +214,7 @@ fn checkpoints_are_numbered_kept_and_load_like_the_served_model() {
         .unwrap();
     let again = loaded
         .snapshot()
-        .predict(&plugins::Batch::new(&s.x[..80], 8).unwrap())
+        .predict(plugins::Batch::new(&s.x[..80], 8).unwrap().into())
         .unwrap();
     assert_eq!(again, served.values);
     agent.shutdown().unwrap();
@@ -280,7 +280,7 @@ fn many_threads_ingest_and_predict_then_shutdown() {
         .unwrap();
     let again = loaded
         .snapshot()
-        .predict(&plugins::Batch::new(&s.x[..800], 8).unwrap())
+        .predict(plugins::Batch::new(&s.x[..800], 8).unwrap().into())
         .unwrap();
     assert_eq!(again, served.values);
     assert!(matches!(

@@ -13,15 +13,15 @@ fn refused(x: &[f32], width: usize, y: &[f32], lr: f32, expect: fn(&PluginError)
         let mut m: Box<dyn Model> = trained(kind, task);
         let before = m.save().unwrap();
         let probe = probe();
-        let p_before = m.predict(&Batch::new(&probe, 3).unwrap()).unwrap();
-        let result = Batch::new(x, width).and_then(|b| m.partial_fit(&b, y, lr));
+        let p_before = m.predict(Batch::new(&probe, 3).unwrap().into()).unwrap();
+        let result = Batch::new(x, width).and_then(|b| m.partial_fit(b.into(), y, lr));
         match result {
             Err(e) => assert!(expect(&e), "{kind}/{task}: unexpected error {e:?}"),
             Ok(r) => panic!("{kind}/{task}: accepted bad input: {r:?}"),
         }
         assert_eq!(m.save().unwrap(), before, "{kind}/{task}: weights changed");
         assert_eq!(
-            m.predict(&Batch::new(&probe, 3).unwrap()).unwrap(),
+            m.predict(Batch::new(&probe, 3).unwrap().into()).unwrap(),
             p_before
         );
     }
@@ -94,14 +94,14 @@ fn classifier_label_other_than_zero_or_one() {
         let mut m = trained(kind, task);
         let before = m.save().unwrap();
         let err = m
-            .partial_fit(&Batch::new(&X2, 3).unwrap(), &[1.0, 2.0], 0.01)
+            .partial_fit(Batch::new(&X2, 3).unwrap().into(), &[1.0, 2.0], 0.01)
             .unwrap_err();
         assert!(
             matches!(err, PluginError::InvalidLabel { row: 1, value } if value == 2.0),
             "{err:?}"
         );
         let err = m
-            .partial_fit(&Batch::new(&X2, 3).unwrap(), &[-1.0, 0.0], 0.01)
+            .partial_fit(Batch::new(&X2, 3).unwrap().into(), &[-1.0, 0.0], 0.01)
             .unwrap_err();
         assert!(matches!(err, PluginError::InvalidLabel { row: 0, .. }));
         assert_eq!(m.save().unwrap(), before);
@@ -175,7 +175,7 @@ fn update_that_overflows_is_rolled_back() {
     ];
     for mut m in models {
         let before = m.save().unwrap();
-        let err = m.partial_fit(&x, &[1.0, 0.0], 1e30).unwrap_err();
+        let err = m.partial_fit(x.into(), &[1.0, 0.0], 1e30).unwrap_err();
         assert!(
             matches!(err, PluginError::Diverged(_)),
             "{:?}: {err:?}",
@@ -184,7 +184,7 @@ fn update_that_overflows_is_rolled_back() {
         assert!(err.to_string().contains("weights kept"));
         assert_eq!(m.save().unwrap(), before);
         // The model still learns from sane input afterwards.
-        m.partial_fit(&Batch::new(&X2, 3).unwrap(), &[1.0, 0.0], 0.01)
+        m.partial_fit(Batch::new(&X2, 3).unwrap().into(), &[1.0, 0.0], 0.01)
             .unwrap();
     }
 }
@@ -195,15 +195,15 @@ fn predict_refuses_bad_rows_without_panicking() {
         let m = trained(kind, task);
         let serving = m.snapshot();
         assert!(matches!(
-            serving.predict_row(&[1.0, 2.0]),
+            serving.predict_row((&[1.0, 2.0]).into()),
             Err(PluginError::WidthMismatch { .. })
         ));
         assert!(matches!(
-            serving.predict_row(&[1.0, f32::NAN, 0.0]),
+            serving.predict_row((&[1.0, f32::NAN, 0.0]).into()),
             Err(PluginError::NonFiniteFeature { .. })
         ));
         assert!(matches!(
-            m.predict(&Batch::new(&[], 3).unwrap()),
+            m.predict(Batch::new(&[], 3).unwrap().into()),
             Err(PluginError::EmptyBatch)
         ));
     }
@@ -215,12 +215,12 @@ fn non_finite_gradient_is_refused() {
     // Without preprocessing, squares of 3e20 overflow f32: the gradient is
     // infinite and the update is refused before it touches the weights.
     let mut m = LinearModel::new(Loss::Squared, common::FEATURES, LinearParams::raw()).unwrap();
-    m.partial_fit(&Batch::new(&X2, 3).unwrap(), &[1.0, 0.0], 0.01)
+    m.partial_fit(Batch::new(&X2, 3).unwrap().into(), &[1.0, 0.0], 0.01)
         .unwrap();
     let before = m.save().unwrap();
     let x = [3e20f32, 3e20, 3e20, 3e20, 3e20, 3e20];
     let err = m
-        .partial_fit(&Batch::new(&x, 3).unwrap(), &[1e20, -1e20], 0.01)
+        .partial_fit(Batch::new(&x, 3).unwrap().into(), &[1e20, -1e20], 0.01)
         .unwrap_err();
     assert!(matches!(err, PluginError::Diverged(_)), "{err:?}");
     assert_eq!(m.save().unwrap(), before);
@@ -241,7 +241,7 @@ fn large_gradient_is_clipped_or_refused_by_config() {
     };
     let mut clip = LinearModel::new(Loss::Squared, common::FEATURES, params(Action::Clip)).unwrap();
     let report = clip
-        .partial_fit(&Batch::new(&x, 3).unwrap(), &[50.0], 0.1)
+        .partial_fit(Batch::new(&x, 3).unwrap().into(), &[50.0], 0.1)
         .unwrap();
     assert!(report.clipped);
     // Gradient (-50e3 per coefficient, -50 intercept) scaled to norm 10.
@@ -258,7 +258,7 @@ fn large_gradient_is_clipped_or_refused_by_config() {
     let mut refuse =
         LinearModel::new(Loss::Squared, common::FEATURES, params(Action::Refuse)).unwrap();
     let err = refuse
-        .partial_fit(&Batch::new(&x, 3).unwrap(), &[50.0], 0.1)
+        .partial_fit(Batch::new(&x, 3).unwrap().into(), &[50.0], 0.1)
         .unwrap_err();
     assert!(
         err.to_string().contains("exceeds safeguard.max_grad_norm"),

@@ -47,7 +47,7 @@ pub fn trained(kind: &str, task: Task) -> Box<dyn Model> {
         })
         .collect();
     for _ in 0..5 {
-        m.partial_fit(&Batch::new(&x, 3).unwrap(), &y, 0.05)
+        m.partial_fit(Batch::new(&x, 3).unwrap().into(), &y, 0.05)
             .unwrap();
     }
     m

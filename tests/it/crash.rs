@@ -74,7 +74,7 @@ fn killed_while_checkpointing_the_store_stays_consistent() {
             });
             let p = model
                 .snapshot()
-                .predict(&refit::plugins::Batch::new(&row, 8).unwrap())
+                .predict(refit::plugins::Batch::new(&row, 8).unwrap().into())
                 .unwrap();
             assert!(p[0].is_finite());
         }

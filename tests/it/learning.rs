@@ -63,7 +63,9 @@ fn linear_recovers_known_coefficients_on_noiseless_data() {
         for start in (0..rows).step_by(100) {
             let end = (start + 100).min(rows);
             let x = Batch::new(&stream.x[start * width..end * width], width).unwrap();
-            model.partial_fit(&x, &stream.y[start..end], 0.03).unwrap();
+            model
+                .partial_fit(x.into(), &stream.y[start..end], 0.03)
+                .unwrap();
         }
     }
     // The model learns on standardised features; fold the scaling back.

@@ -32,7 +32,7 @@ fn answer_of(dir: &std::path::Path, v: VersionId, rows: &[f32]) -> Vec<f32> {
         .load(&bytes)
         .unwrap()
         .snapshot()
-        .predict(&refit::plugins::Batch::new(rows, 8).unwrap())
+        .predict(refit::plugins::Batch::new(rows, 8).unwrap().into())
         .unwrap()
 }
 

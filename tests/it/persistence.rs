@@ -16,14 +16,17 @@ fn round_trip_is_bit_identical() {
         assert_eq!(loaded.spec(), m.spec());
         let x = probe();
         let x = Batch::new(&x, 3).unwrap();
-        let (a, b) = (m.predict(&x).unwrap(), loaded.predict(&x).unwrap());
+        let (a, b) = (
+            m.predict(x.into()).unwrap(),
+            loaded.predict(x.into()).unwrap(),
+        );
         assert_eq!(
             a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
         );
         let (sa, sb) = (
-            m.snapshot().predict(&x).unwrap(),
-            loaded.snapshot().predict(&x).unwrap(),
+            m.snapshot().predict(x.into()).unwrap(),
+            loaded.snapshot().predict(x.into()).unwrap(),
         );
         assert_eq!(
             sa.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),

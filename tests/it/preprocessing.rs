@@ -54,9 +54,9 @@ fn progressive(model: &mut dyn Model, x: &[f32], y: &[f32], lr: f32) -> Vec<f32>
     let mut out = Vec::with_capacity(y.len());
     for (xs, ys) in x.chunks(32 * 3).zip(y.chunks(32)) {
         let b = Batch::new(xs, 3).unwrap();
-        out.extend(model.snapshot().predict(&b).unwrap());
+        out.extend(model.snapshot().predict(b.into()).unwrap());
         // A refused update is the safeguard at work; keep streaming.
-        let _ = model.partial_fit(&b, ys, lr);
+        let _ = model.partial_fit(b.into(), ys, lr);
     }
     out.iter()
         .map(|p| if p.is_finite() { *p } else { f32::MAX })
@@ -176,18 +176,18 @@ fn save_load_and_snapshot_agree_including_preprocessing() {
         for chunk in 0..4 {
             let rows = &x[chunk * 48..(chunk + 1) * 48];
             m.partial_fit(
-                &Batch::new(rows, 3).unwrap(),
+                Batch::new(rows, 3).unwrap().into(),
                 &y[chunk * 16..(chunk + 1) * 16],
                 0.05,
             )
             .unwrap();
         }
         let probe = Batch::new(&x, 3).unwrap();
-        let burn = m.predict(&probe).unwrap();
-        let serving = m.snapshot().predict(&probe).unwrap();
+        let burn = m.predict(probe.into()).unwrap();
+        let serving = m.snapshot().predict(probe.into()).unwrap();
         let loaded = registry.load(&m.save().unwrap()).unwrap();
-        let after_load = loaded.predict(&probe).unwrap();
-        let loaded_serving = loaded.snapshot().predict(&probe).unwrap();
+        let after_load = loaded.predict(probe.into()).unwrap();
+        let loaded_serving = loaded.snapshot().predict(probe.into()).unwrap();
         for i in 0..burn.len() {
             assert!(
                 (burn[i] - serving[i]).abs() <= 1e-6,
@@ -205,16 +205,19 @@ fn save_load_and_snapshot_agree_including_preprocessing() {
         // A categorical level never seen in training predicts without error.
         assert!(
             m.snapshot()
-                .predict_row(&[0.5, 1.0, 1234.0])
+                .predict_row((&[0.5, 1.0, 1234.0]).into())
                 .unwrap()
                 .is_finite()
         );
         assert!(
-            m.predict(&Batch::new(&[0.5, f32::NAN, 77.0], 3).unwrap())
+            m.predict(Batch::new(&[0.5, f32::NAN, 77.0], 3).unwrap().into())
                 .is_ok()
         );
         // Missing values where the config does not allow them stay an error.
-        let err = m.snapshot().predict_row(&[f32::NAN, 1.0, 1.0]).unwrap_err();
+        let err = m
+            .snapshot()
+            .predict_row((&[f32::NAN, 1.0, 1.0]).into())
+            .unwrap_err();
         assert!(err.to_string().contains("feature `a`"), "{err}");
     }
 }
@@ -230,18 +233,18 @@ fn predicting_is_pure() {
             .unwrap();
         let x = mixed_rows();
         let y: Vec<f32> = (0..64).map(|i| (i % 2) as f32).collect();
-        m.partial_fit(&Batch::new(&x, 3).unwrap(), &y, 0.05)
+        m.partial_fit(Batch::new(&x, 3).unwrap().into(), &y, 0.05)
             .unwrap();
         let probe = Batch::new(&x[..30], 3).unwrap();
-        let first = m.predict(&probe).unwrap();
+        let first = m.predict(probe.into()).unwrap();
         let saved = m.save().unwrap();
         let row = [1e6f32, -3e5, 9.0];
         let serving = m.snapshot();
         for _ in 0..1_000 {
-            serving.predict_row(&row).unwrap();
-            m.predict(&Batch::new(&row, 3).unwrap()).unwrap();
+            serving.predict_row((&row).into()).unwrap();
+            m.predict(Batch::new(&row, 3).unwrap().into()).unwrap();
         }
-        assert_eq!(m.predict(&probe).unwrap(), first, "{kind}/{task}");
+        assert_eq!(m.predict(probe.into()).unwrap(), first, "{kind}/{task}");
         assert_eq!(
             m.save().unwrap(),
             saved,
@@ -284,8 +287,8 @@ fn categorical_feature_is_learned() {
     let mut p = Vec::new();
     for (xs, ys) in x.chunks(64).zip(y.chunks(32)) {
         let b = Batch::new(xs, 2).unwrap();
-        p.extend(m.snapshot().predict(&b).unwrap());
-        m.partial_fit(&b, ys, 0.1).unwrap();
+        p.extend(m.snapshot().predict(b.into()).unwrap());
+        m.partial_fit(b.into(), ys, 0.1).unwrap();
     }
     let got = auc(&p[4_000..], &y[4_000..]).unwrap();
     let oracle: Vec<f32> = x.chunks(2).map(|r| rate[(r[1] - 100.0) as usize]).collect();

@@ -1,10 +1,13 @@
 //! `refit-plugin`: the model plugin API of refit.
 //!
-//! This crate is deliberately tiny and stable (think `log` or `tower-service`):
-//! a plugin author depends on it alone, never on the agent, Burn or actix.
+//! This crate is deliberately small and stable (think `log` or `tower-service`):
+//! a plugin author depends on it alone, never on the agent, Burn or actix,
+//! and implements four methods on the model (`spec`, `partial_fit`,
+//! `snapshot`, `save`) and two on its snapshot (`spec`, `predict_row`).
 //!
 //! - [`Model`]: one trainable model, learning incrementally with
-//!   [`Model::partial_fit`] at a learning rate chosen by the caller.
+//!   [`Model::partial_fit`] at a learning rate chosen by the caller, from an
+//!   [`Input`]: a dense [`Batch`] or a sparse [`SparseBatch`].
 //! - [`Predictor`]: an immutable, `Send + Sync` serving snapshot taken with
 //!   [`Model::snapshot`], which keeps predicting while the model trains on.
 //! - [`envelope`]: the self-describing byte format every saved model uses.
@@ -25,16 +28,16 @@
 //!
 //! impl Predictor for MeanModel {
 //!     fn spec(&self) -> &ModelSpec { &self.spec }
-//!     fn predict_row(&self, row: &[f32]) -> Result<f32, PluginError> {
-//!         validate::row(&self.spec, row)?;
+//!     fn predict_row(&self, row: Row<'_>) -> Result<f32, PluginError> {
+//!         validate::row(&self.spec, row.dense(&self.spec)?)?;
 //!         Ok(self.mean)
 //!     }
 //! }
 //!
 //! impl Model for MeanModel {
 //!     fn spec(&self) -> &ModelSpec { &self.spec }
-//!     fn partial_fit(&mut self, x: &Batch<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
-//!         validate::fit_input(&self.spec, x, y, lr)?;
+//!     fn partial_fit(&mut self, x: Input<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
+//!         validate::fit_input(&self.spec, &x.dense(&self.spec)?, y, lr)?;
 //!         let loss = y.iter().map(|v| (v - self.mean).powi(2) as f64).sum::<f64>() / y.len() as f64;
 //!         for v in y { self.seen += 1; self.mean += (v - self.mean) / self.seen as f32; }
 //!         Ok(FitReport::new(y.len(), loss))
@@ -64,17 +67,18 @@
 //! let spec = ModelSpec::new("mean", Task::Regression, ["a", "b"]);
 //! let mut model = registry.create(spec, &Params::new()).unwrap();
 //! let x = Batch::new(&[1.0, 2.0, 3.0, 4.0], 2).unwrap();
-//! model.partial_fit(&x, &[2.0, 4.0], 0.1).unwrap();
+//! model.partial_fit(x.into(), &[2.0, 4.0], 0.1).unwrap();
 //! // `Model::predict` is provided: it answers through the snapshot.
-//! assert_eq!(model.predict(&x).unwrap(), [3.0, 3.0]);
+//! assert_eq!(model.predict(x.into()).unwrap(), [3.0, 3.0]);
 //! let reloaded = registry.load(&model.save().unwrap()).unwrap();
-//! assert_eq!(reloaded.snapshot().predict_row(&[0.0, 0.0]).unwrap(), 3.0);
+//! assert_eq!(reloaded.snapshot().predict_row((&[0.0, 0.0]).into()).unwrap(), 3.0);
 //! ```
 
 mod batch;
 pub mod envelope;
 mod error;
 mod factory;
+mod input;
 mod rates;
 mod sparse;
 mod spec;
@@ -85,8 +89,9 @@ use std::sync::Arc;
 pub use batch::Batch;
 pub use error::PluginError;
 pub use factory::{Params, PluginFactory, PluginRegistry, parse_params};
+pub use input::{Input, InputKind, Row, wrong_input};
 pub use rates::LearningRates;
-pub use sparse::{InputKind, SparseBatch};
+pub use sparse::SparseBatch;
 pub use spec::{ModelSpec, Task};
 
 /// What one [`Model::partial_fit`] call did.
@@ -132,44 +137,24 @@ pub trait Predictor: Send + Sync {
     /// Kind, task and feature names of the model this was taken from.
     fn spec(&self) -> &ModelSpec;
 
-    /// Predicts one row: the probability of class 1 for a classifier, the
-    /// value for a regressor. The row must have the spec's width and finite
-    /// values.
-    fn predict_row(&self, row: &[f32]) -> Result<f32, PluginError>;
-
-    /// Which batches the model takes (dense unless the plugin says so).
+    /// Which input the model takes (dense unless the plugin says so).
     fn input(&self) -> InputKind {
         InputKind::Dense
     }
 
-    /// Predicts one sparse row (`indices`, `values`); sparse models
-    /// override it, dense ones refuse.
-    fn predict_sparse_row(&self, indices: &[u32], values: &[f32]) -> Result<f32, PluginError> {
-        let _ = (indices, values);
-        Err(wrong_input(self.spec(), self.input(), InputKind::Sparse))
-    }
+    /// Predicts one row: the probability of class 1 for a classifier, the
+    /// value for a regressor. A dense row must have the spec's width and
+    /// finite values; a row of the kind the model does not take is
+    /// [`PluginError::WrongInput`] ([`Row::dense`], [`Row::sparse`]).
+    fn predict_row(&self, row: Row<'_>) -> Result<f32, PluginError>;
 
-    /// Predicts every row of a sparse batch.
-    fn predict_sparse(&self, x: &SparseBatch<'_>) -> Result<Vec<f32>, PluginError> {
+    /// Predicts every row of a batch, row by row.
+    fn predict(&self, x: Input<'_>) -> Result<Vec<f32>, PluginError> {
         if x.is_empty() {
             return Err(PluginError::EmptyBatch);
         }
         (0..x.rows())
-            .map(|r| {
-                let (i, v) = x.row(r);
-                self.predict_sparse_row(i, v)
-            })
-            .collect()
-    }
-
-    /// Predicts every row of a batch.
-    fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-        if x.is_empty() {
-            return Err(PluginError::EmptyBatch);
-        }
-        x.rows_iter()
-            .enumerate()
-            .map(|(i, row)| self.predict_row(row).map_err(|e| e.at_row(i)))
+            .map(|r| self.predict_row(x.row(r)).map_err(|e| e.at_row(r)))
             .collect()
     }
 }
@@ -180,34 +165,7 @@ pub trait Model: Send {
     /// Kind, task and feature names.
     fn spec(&self) -> &ModelSpec;
 
-    /// One incremental update on a mini-batch at learning rate `lr`.
-    ///
-    /// Invalid input (wrong width, non-finite values, a label outside the
-    /// task's domain, an empty batch, a learning rate that is not finite and
-    /// positive) is a typed error and leaves the weights untouched, as does an
-    /// update that would make any weight non-finite.
-    fn partial_fit(&mut self, x: &Batch<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError>;
-
-    /// Predicts a batch. By default through the serving snapshot
-    /// ([`Predictor::predict`]), and a sparse model refuses a dense batch
-    /// with [`PluginError::WrongInput`]; Burn plugins override it with the
-    /// tensor forward pass (tested equal to their snapshot).
-    fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
-        if self.input() != InputKind::Dense {
-            return Err(wrong_input(self.spec(), self.input(), InputKind::Dense));
-        }
-        self.snapshot().predict(x)
-    }
-
-    /// An immutable serving copy, cheap to take, that predicts while this
-    /// model keeps training.
-    fn snapshot(&self) -> Arc<dyn Predictor>;
-
-    /// Self-describing bytes (see [`envelope`]); the plugin's factory loads
-    /// them back.
-    fn save(&self) -> Result<Vec<u8>, PluginError>;
-
-    /// Which batches the model takes (dense unless the plugin says so); the
+    /// Which input the model takes (dense unless the plugin says so); the
     /// agent refuses a mismatch before any sample reaches the model.
     fn input(&self) -> InputKind {
         InputKind::Dense
@@ -219,33 +177,29 @@ pub trait Model: Send {
         self.spec().width()
     }
 
-    /// One incremental update on a sparse mini-batch; sparse models
-    /// override it, dense ones refuse with [`PluginError::WrongInput`].
-    fn partial_fit_sparse(
-        &mut self,
-        x: &SparseBatch<'_>,
-        y: &[f32],
-        lr: f32,
-    ) -> Result<FitReport, PluginError> {
-        let _ = (x, y, lr);
-        Err(wrong_input(self.spec(), self.input(), InputKind::Sparse))
+    /// One incremental update on a mini-batch at learning rate `lr`.
+    ///
+    /// Invalid input (input of the kind the model does not take, wrong
+    /// width, non-finite values, a label outside the task's domain, an empty
+    /// batch, a learning rate that is not finite and positive) is a typed
+    /// error and leaves the weights untouched, as does an update that would
+    /// make any weight non-finite.
+    fn partial_fit(&mut self, x: Input<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError>;
+
+    /// Predicts a batch. By default through the serving snapshot
+    /// ([`Predictor::predict`]); Burn plugins override it with the tensor
+    /// forward pass (tested equal to their snapshot).
+    fn predict(&self, x: Input<'_>) -> Result<Vec<f32>, PluginError> {
+        self.snapshot().predict(x)
     }
 
-    /// Predicts a sparse batch through the model itself.
-    fn predict_sparse(&self, x: &SparseBatch<'_>) -> Result<Vec<f32>, PluginError> {
-        let _ = x;
-        Err(wrong_input(self.spec(), self.input(), InputKind::Sparse))
-    }
-}
+    /// An immutable serving copy, cheap to take, that predicts while this
+    /// model keeps training.
+    fn snapshot(&self) -> Arc<dyn Predictor>;
 
-/// The error of a batch of the wrong kind (`got`) for a model that takes
-/// `expected` ones.
-pub fn wrong_input(spec: &ModelSpec, expected: InputKind, got: InputKind) -> PluginError {
-    PluginError::WrongInput {
-        kind: spec.kind.clone(),
-        expected,
-        got,
-    }
+    /// Self-describing bytes (see [`envelope`]); the plugin's factory loads
+    /// them back.
+    fn save(&self) -> Result<Vec<u8>, PluginError>;
 }
 
 impl std::fmt::Debug for dyn Model {

@@ -1,25 +1,5 @@
 use crate::PluginError;
 
-/// Which batches a model takes: dense rows of named features, or sparse
-/// rows of hashed coordinates (the CTR case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InputKind {
-    /// [`Batch`](crate::Batch): row-major `f32`, one column per feature.
-    Dense,
-    /// [`SparseBatch`]: per row, coordinate indices and their values.
-    Sparse,
-}
-
-impl std::fmt::Display for InputKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            InputKind::Dense => "dense",
-            InputKind::Sparse => "sparse",
-        })
-    }
-}
-
 /// A sparse mini-batch in compressed-row form, borrowed from the caller:
 /// row `r` has the coordinates `indices[offsets[r]..offsets[r + 1]]` with
 /// the values at the same positions; every index is below `dim`.

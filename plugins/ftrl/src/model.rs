@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use refit_plugin::{
-    Batch, FitReport, InputKind, Model, ModelSpec, PluginError, Predictor, SparseBatch, Task,
-    envelope, validate, wrong_input,
+    FitReport, Input, InputKind, Model, ModelSpec, PluginError, Predictor, Row, SparseBatch, Task,
+    envelope, validate,
 };
 use serde::{Deserialize, Serialize};
 
@@ -106,9 +106,9 @@ impl FtrlParams {
 /// // Coordinate 3 clicks, coordinate 5 does not.
 /// let x = SparseBatch::new(&[0, 1, 2], &[3, 5], &[1.0, 1.0], 16).unwrap();
 /// for _ in 0..200 {
-///     m.partial_fit_sparse(&x, &[1.0, 0.0], 0.01).unwrap();
+///     m.partial_fit(x.into(), &[1.0, 0.0], 0.01).unwrap();
 /// }
-/// let p = m.snapshot().predict_sparse(&x).unwrap();
+/// let p = m.snapshot().predict(x.into()).unwrap();
 /// assert!(p[0] > 0.8 && p[1] < 0.2, "{p:?}");
 /// ```
 #[derive(Debug, Clone)]
@@ -321,16 +321,8 @@ impl Model for FtrlModel {
         self.dim()
     }
 
-    fn partial_fit(&mut self, _: &Batch<'_>, _: &[f32], _: f32) -> Result<FitReport, PluginError> {
-        Err(wrong_input(&self.spec, InputKind::Sparse, InputKind::Dense))
-    }
-
-    fn partial_fit_sparse(
-        &mut self,
-        x: &SparseBatch<'_>,
-        y: &[f32],
-        lr: f32,
-    ) -> Result<FitReport, PluginError> {
+    fn partial_fit(&mut self, x: Input<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
+        let x = &x.sparse(&self.spec)?;
         check_dim(self.dim(), x)?;
         if x.is_empty() {
             return Err(PluginError::EmptyBatch);
@@ -358,7 +350,8 @@ impl Model for FtrlModel {
         Ok(FitReport::new(y.len(), loss / y.len() as f64))
     }
 
-    fn predict_sparse(&self, x: &SparseBatch<'_>) -> Result<Vec<f32>, PluginError> {
+    fn predict(&self, x: Input<'_>) -> Result<Vec<f32>, PluginError> {
+        let x = &x.sparse(&self.spec)?;
         check_dim(self.dim(), x)?;
         if x.is_empty() {
             return Err(PluginError::EmptyBatch);
@@ -420,11 +413,8 @@ impl Predictor for FtrlPredictor {
         InputKind::Sparse
     }
 
-    fn predict_row(&self, _: &[f32]) -> Result<f32, PluginError> {
-        Err(wrong_input(&self.spec, InputKind::Sparse, InputKind::Dense))
-    }
-
-    fn predict_sparse_row(&self, indices: &[u32], values: &[f32]) -> Result<f32, PluginError> {
+    fn predict_row(&self, row: Row<'_>) -> Result<f32, PluginError> {
+        let (indices, values) = row.sparse(&self.spec)?;
         let dim = self.dim();
         let mut s = self.weights.get(dim);
         for (&i, &v) in indices.iter().zip(values) {

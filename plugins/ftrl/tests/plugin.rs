@@ -21,13 +21,13 @@ fn dense_batches_are_refused_by_name() {
         .unwrap();
     assert_eq!(m.input(), InputKind::Sparse);
     let x = Batch::new(&[1.0, 2.0], 2).unwrap();
-    let err = m.partial_fit(&x, &[1.0], 0.1).unwrap_err();
+    let err = m.partial_fit(x.into(), &[1.0], 0.1).unwrap_err();
     assert_eq!(
         err.to_string(),
         "model `ftrl` takes sparse batches, not dense ones"
     );
     assert!(matches!(
-        m.snapshot().predict_row(&[1.0, 2.0]),
+        m.snapshot().predict_row((&[1.0, 2.0]).into()),
         Err(PluginError::WrongInput { .. })
     ));
 }
@@ -38,23 +38,23 @@ fn bad_sparse_input_leaves_the_weights_alone() {
         .create(spec(), &params(r#"{"bits": 4}"#))
         .unwrap();
     let good = SparseBatch::new(&[0, 2], &[1, 2], &[1.0, 1.0], 16).unwrap();
-    m.partial_fit_sparse(&good, &[1.0], 0.1).unwrap();
+    m.partial_fit(good.into(), &[1.0], 0.1).unwrap();
     let before = m.save().unwrap();
     let wrong_dim = SparseBatch::new(&[0, 1], &[1], &[1.0], 32).unwrap();
     assert!(
-        m.partial_fit_sparse(&wrong_dim, &[1.0], 0.1)
+        m.partial_fit(wrong_dim.into(), &[1.0], 0.1)
             .unwrap_err()
             .to_string()
             .contains("the batch has 32 coordinates, the model 2^4 = 16")
     );
-    let err = m.partial_fit_sparse(&good, &[0.5], 0.1).unwrap_err();
+    let err = m.partial_fit(good.into(), &[0.5], 0.1).unwrap_err();
     assert!(
         matches!(err, PluginError::InvalidLabel { row: 0, .. }),
         "{err}"
     );
-    let err = m.partial_fit_sparse(&good, &[1.0, 0.0], 0.1).unwrap_err();
+    let err = m.partial_fit(good.into(), &[1.0, 0.0], 0.1).unwrap_err();
     assert!(matches!(err, PluginError::LabelCount { .. }), "{err}");
-    let err = m.partial_fit_sparse(&good, &[1.0], f32::NAN).unwrap_err();
+    let err = m.partial_fit(good.into(), &[1.0], f32::NAN).unwrap_err();
     assert!(matches!(err, PluginError::InvalidLearningRate(_)), "{err}");
     assert_eq!(m.save().unwrap(), before);
 }
@@ -65,10 +65,10 @@ fn sgd_mode_diverging_is_refused_and_rolled_back() {
         .create(spec(), &params(r#"{"bits": 4, "mode": "sgd", "l2": 0}"#))
         .unwrap();
     let fine = SparseBatch::new(&[0, 1], &[3], &[1.0], 16).unwrap();
-    m.partial_fit_sparse(&fine, &[1.0], 0.1).unwrap();
+    m.partial_fit(fine.into(), &[1.0], 0.1).unwrap();
     let before = m.save().unwrap();
     let huge = SparseBatch::new(&[0, 1], &[3], &[1.0e30], 16).unwrap();
-    let err = m.partial_fit_sparse(&huge, &[0.0], 1.0e10).unwrap_err();
+    let err = m.partial_fit(huge.into(), &[0.0], 1.0e10).unwrap_err();
     assert!(matches!(err, PluginError::Diverged(_)), "{err}");
     assert_eq!(m.save().unwrap(), before);
 }
@@ -86,13 +86,13 @@ fn save_and_load_keep_every_coordinate() {
         )
         .unwrap();
         for _ in 0..20 {
-            m.partial_fit_sparse(&x, &[1.0, 0.0, 1.0], 0.1).unwrap();
+            m.partial_fit(x.into(), &[1.0, 0.0, 1.0], 0.1).unwrap();
         }
         let bytes = m.save().unwrap();
         let back = FtrlFactory.load(&bytes).unwrap();
         assert_eq!(
-            back.predict_sparse(&x).unwrap(),
-            m.predict_sparse(&x).unwrap()
+            back.predict(x.into()).unwrap(),
+            m.predict(x.into()).unwrap()
         );
         assert_eq!(back.save().unwrap(), bytes);
         // Only moved coordinates are stored: 5 distinct indices + the bias.

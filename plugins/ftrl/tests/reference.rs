@@ -68,9 +68,9 @@ fn row_by_row_matches_the_reference() {
         for (r, expected) in f.rows.iter().zip(&case.predictions) {
             let (o, i, v, y) = csr(std::slice::from_ref(r));
             let x = SparseBatch::new(&o, &i, &v, dim).unwrap();
-            let p = m.predict_sparse(&x).unwrap()[0];
+            let p = m.predict(x.into()).unwrap()[0];
             worst = worst.max((f64::from(p) - expected).abs());
-            m.partial_fit_sparse(&x, &y, lr).unwrap();
+            m.partial_fit(x.into(), &y, lr).unwrap();
         }
         assert!(worst < 1e-6, "{}: prediction off by {worst:e}", case.name);
         // Not a vacuous comparison: many coordinates learned something.
@@ -95,7 +95,7 @@ fn mini_batches_learn_row_by_row() {
         let (mut m, lr) = model(&f, case);
         for chunk in f.rows.chunks(37) {
             let (o, i, v, y) = csr(chunk);
-            m.partial_fit_sparse(&SparseBatch::new(&o, &i, &v, dim).unwrap(), &y, lr)
+            m.partial_fit(SparseBatch::new(&o, &i, &v, dim).unwrap().into(), &y, lr)
                 .unwrap();
         }
         let snap = m.snapshot();
@@ -109,8 +109,8 @@ fn mini_batches_learn_row_by_row() {
         // The serving snapshot holds the same weights in f32.
         let (o, i, v, _) = csr(&f.rows[..50]);
         let x = SparseBatch::new(&o, &i, &v, dim).unwrap();
-        let served = snap.predict_sparse(&x).unwrap();
-        let trained = m.predict_sparse(&x).unwrap();
+        let served = snap.predict(x.into()).unwrap();
+        let trained = m.predict(x.into()).unwrap();
         for (a, b) in served.iter().zip(&trained) {
             assert!((a - b).abs() < 1e-5, "{}: served {a}, model {b}", case.name);
         }

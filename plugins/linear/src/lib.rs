@@ -26,7 +26,7 @@
 //! let spec = ModelSpec::new("logistic", Task::Classification, ["a", "b"]);
 //! let mut model = registry.create(spec, &Params::new()).unwrap();
 //! let report = model
-//!     .partial_fit(&Batch::new(&[1.0, 0.0, 0.0, 1.0], 2).unwrap(), &[1.0, 0.0], 0.1)
+//!     .partial_fit(Batch::new(&[1.0, 0.0, 0.0, 1.0], 2).unwrap().into(), &[1.0, 0.0], 0.1)
 //!     .unwrap();
 //! assert_eq!(report.rows, 2);
 //! // The first row is scored by the zero model: log loss ln 2.

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use refit_plugin::{
-    Batch, FitReport, Model, ModelSpec, PluginError, Predictor, envelope, validate,
+    FitReport, Input, Model, ModelSpec, PluginError, Predictor, envelope, validate,
 };
 use refit_plugin_kit::label_scale::{LabelScaler, Unscale};
 use refit_plugin_kit::preprocess::{PreprocessConfig, Preprocessor};
@@ -54,10 +54,10 @@ pub const FORMAT_VERSION: u32 = 2;
 /// let x = [1.0, 2.0, 3.0];
 /// let y = [2.0, 4.0, 6.0];
 /// for _ in 0..500 {
-///     model.partial_fit(&Batch::new(&x, 1).unwrap(), &y, 0.05).unwrap();
+///     model.partial_fit(Batch::new(&x, 1).unwrap().into(), &y, 0.05).unwrap();
 /// }
 /// let serving = model.snapshot();
-/// assert!((serving.predict_row(&[4.0]).unwrap() - 8.0).abs() < 0.05);
+/// assert!((serving.predict_row((&[4.0]).into()).unwrap() - 8.0).abs() < 0.05);
 /// ```
 #[derive(Debug, Clone)]
 pub struct LinearModel {
@@ -536,7 +536,8 @@ impl Model for LinearModel {
         &self.spec
     }
 
-    fn partial_fit(&mut self, x: &Batch<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
+    fn partial_fit(&mut self, x: Input<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
+        let x = &x.dense(&self.spec)?;
         validate::learning_rate(lr)?;
         // Statistics learn from this batch first (checking it); nothing is
         // kept unless the whole update is accepted.
@@ -579,7 +580,8 @@ impl Model for LinearModel {
             .with_gradient(step.grad_norm, step.clipped))
     }
 
-    fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
+    fn predict(&self, x: Input<'_>) -> Result<Vec<f32>, PluginError> {
+        let x = &x.dense(&self.spec)?;
         let b = Tensor::<2>::from_data(
             TensorData::new(vec![self.intercept()], [1, 1]),
             &self.device,

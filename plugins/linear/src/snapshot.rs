@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use refit_plugin::{ModelSpec, PluginError, Predictor};
+use refit_plugin::{ModelSpec, PluginError, Predictor, Row};
 use refit_plugin_kit::label_scale::Unscale;
 use refit_plugin_kit::preprocess::Preprocessor;
 
@@ -62,7 +62,8 @@ impl Predictor for LinearSnapshot {
     }
 
     #[inline]
-    fn predict_row(&self, row: &[f32]) -> Result<f32, PluginError> {
+    fn predict_row(&self, row: Row<'_>) -> Result<f32, PluginError> {
+        let row = row.dense(&self.spec)?;
         let z = self.pre.dot(row, &self.w)? + self.b;
         Ok(match self.loss {
             Loss::Log => crate::model::sigmoid_f32(z),

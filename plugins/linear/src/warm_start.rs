@@ -28,7 +28,7 @@
 //! let c = Coefficients::from_json(json).unwrap();
 //! c.check_features(&["x".to_string()]).unwrap();
 //! let m = LinearModel::from_coefficients(&c, LinearParams::default()).unwrap();
-//! assert_eq!(m.snapshot().predict_row(&[3.0]).unwrap(), 7.0);
+//! assert_eq!(m.snapshot().predict_row((&[3.0]).into()).unwrap(), 7.0);
 //! ```
 
 use refit_plugin::PluginError;

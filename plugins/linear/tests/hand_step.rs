@@ -171,7 +171,7 @@ fn logistic_step_matches_hand_computation() {
         let mut m = start("logistic", 0.0, update);
         let y = [1.0, 0.0, 1.0];
         let report = m
-            .partial_fit(&Batch::new(&X, 2).unwrap(), &y.map(|v| v as f32), LR)
+            .partial_fit(Batch::new(&X, 2).unwrap().into(), &y.map(|v| v as f32), LR)
             .unwrap();
         check(&m, by_hand(update, sigmoid, y, 0.0));
         let log_loss = |p: f64, y: f64| -(y * p.ln() + (1.0 - y) * (1.0 - p).ln());
@@ -191,7 +191,7 @@ fn linear_step_matches_hand_computation() {
         let mut m = start("linear", 0.0, update);
         let y = [0.7, -1.2, 2.5];
         let report = m
-            .partial_fit(&Batch::new(&X, 2).unwrap(), &y.map(|v| v as f32), LR)
+            .partial_fit(Batch::new(&X, 2).unwrap().into(), &y.map(|v| v as f32), LR)
             .unwrap();
         check(&m, by_hand(update, |z| z, y, 0.0));
         let want = loss_by_hand(update, |z| z, |p, y| (p - y).powi(2), y);
@@ -209,7 +209,7 @@ fn l2_step_matches_hand_computation() {
         for (kind, link) in [("logistic", sigmoid as fn(f64) -> f64), ("linear", |z| z)] {
             let mut m = start(kind, 0.5, update);
             let y = [1.0, 0.0, 0.0];
-            m.partial_fit(&Batch::new(&X, 2).unwrap(), &y.map(|v| v as f32), LR)
+            m.partial_fit(Batch::new(&X, 2).unwrap().into(), &y.map(|v| v as f32), LR)
                 .unwrap();
             check(&m, by_hand(update, link, y, 0.5));
         }
@@ -221,12 +221,16 @@ fn per_sample_steps_equal_one_row_calls() {
     let y = [0.7f32, -1.2, 2.5];
     let mut whole = start("linear", 0.3, Update::PerSample);
     whole
-        .partial_fit(&Batch::new(&X, 2).unwrap(), &y, LR)
+        .partial_fit(Batch::new(&X, 2).unwrap().into(), &y, LR)
         .unwrap();
     let mut rows = start("linear", 0.3, Update::PerSample);
     for i in 0..3 {
-        rows.partial_fit(&Batch::new(&X[2 * i..2 * i + 2], 2).unwrap(), &y[i..=i], LR)
-            .unwrap();
+        rows.partial_fit(
+            Batch::new(&X[2 * i..2 * i + 2], 2).unwrap().into(),
+            &y[i..=i],
+            LR,
+        )
+        .unwrap();
     }
     assert_eq!(whole.coefficients(), rows.coefficients());
     assert_eq!(whole.intercept(), rows.intercept());
@@ -238,10 +242,10 @@ fn learning_rate_can_change_between_calls() {
     let mut a = start("linear", 0.0, Update::MiniBatch);
     let x = Batch::new(&X, 2).unwrap();
     let y = [0.7, -1.2, 2.5];
-    a.partial_fit(&x, &y, 0.001).unwrap();
+    a.partial_fit(x.into(), &y, 0.001).unwrap();
     let small = a.coefficients()[0] - W0[0];
     let mut b = start("linear", 0.0, Update::MiniBatch);
-    b.partial_fit(&x, &y, 0.05).unwrap();
+    b.partial_fit(x.into(), &y, 0.05).unwrap();
     let large = b.coefficients()[0] - W0[0];
     assert!((large / small - 50.0).abs() < 1e-2, "{small} {large}");
     assert_eq!(Loss::Squared.kind(), "linear");
@@ -258,7 +262,7 @@ fn adagrad_steps_match_hand_computation() {
                 let mut m = start_with(kind, l2, update, Optimizer::Adagrad);
                 let g0 = f64::from(m.params().initial_accumulator);
                 assert_eq!(m.accumulators(), [4.0; 3], "fresh state");
-                m.partial_fit(&Batch::new(&X, 2).unwrap(), &y.map(|v| v as f32), LR)
+                m.partial_fit(Batch::new(&X, 2).unwrap().into(), &y.map(|v| v as f32), LR)
                     .unwrap();
                 check(&m, adagrad_by_hand(update, link, y, f64::from(l2), g0));
             }
@@ -270,14 +274,16 @@ fn adagrad_steps_match_hand_computation() {
 fn adagrad_state_survives_save_and_load() {
     let mut m = start_with("linear", 0.0, Update::PerSample, Optimizer::Adagrad);
     let y = [0.7f32, -1.2, 2.5];
-    m.partial_fit(&Batch::new(&X, 2).unwrap(), &y, LR).unwrap();
+    m.partial_fit(Batch::new(&X, 2).unwrap().into(), &y, LR)
+        .unwrap();
     let mut loaded =
         LinearModel::load(Loss::Squared, &refit_plugin::Model::save(&m).unwrap()).unwrap();
     assert_eq!(loaded.accumulators(), m.accumulators());
     // The next step is the same from either: the step sizes carry on.
-    m.partial_fit(&Batch::new(&X, 2).unwrap(), &y, LR).unwrap();
+    m.partial_fit(Batch::new(&X, 2).unwrap().into(), &y, LR)
+        .unwrap();
     loaded
-        .partial_fit(&Batch::new(&X, 2).unwrap(), &y, LR)
+        .partial_fit(Batch::new(&X, 2).unwrap().into(), &y, LR)
         .unwrap();
     assert_eq!(loaded.coefficients(), m.coefficients());
     assert_eq!(loaded.intercept(), m.intercept());

@@ -23,7 +23,8 @@ fn trained(scale_label: bool) -> LinearModel {
     let mut m = LinearModel::new(Loss::Squared, ["x"], params).unwrap();
     let (x, y) = stream(2_000);
     for (xs, ys) in x.chunks(32).zip(y.chunks(32)) {
-        m.partial_fit(&Batch::new(xs, 1).unwrap(), ys, 0.1).unwrap();
+        m.partial_fit(Batch::new(xs, 1).unwrap().into(), ys, 0.1)
+            .unwrap();
     }
     m
 }
@@ -37,13 +38,13 @@ fn predictions_come_back_in_label_units() {
     assert_eq!(m.label_scaler().count(), 2_000);
     let snapshot = m.snapshot();
     for v in [-0.9f32, 0.0, 0.7] {
-        let p = snapshot.predict_row(&[v]).unwrap();
+        let p = snapshot.predict_row((&[v]).into()).unwrap();
         assert!((p - (40.0 + 2.0 * v)).abs() < 0.05, "x {v}: {p}");
     }
     // The Burn forward pass agrees with the snapshot.
-    let burn = m.predict(&Batch::new(&x[..50], 1).unwrap()).unwrap();
+    let burn = m.predict(Batch::new(&x[..50], 1).unwrap().into()).unwrap();
     for (b, row) in burn.iter().zip(&x[..50]) {
-        assert!((b - snapshot.predict_row(&[*row]).unwrap()).abs() < 1e-4);
+        assert!((b - snapshot.predict_row((&[*row]).into()).unwrap()).abs() < 1e-4);
     }
     // Exported coefficients are over raw features and in label units.
     let (w, b) = m.raw_coefficients().unwrap();
@@ -60,8 +61,12 @@ fn label_statistics_survive_save_and_load() {
     assert_eq!(loaded.label_scaler(), m.label_scaler());
     for v in [-1.0f32, 0.25, 1.0] {
         assert_eq!(
-            loaded.snapshot().predict_row(&[v]).unwrap().to_bits(),
-            m.snapshot().predict_row(&[v]).unwrap().to_bits()
+            loaded
+                .snapshot()
+                .predict_row((&[v]).into())
+                .unwrap()
+                .to_bits(),
+            m.snapshot().predict_row((&[v]).into()).unwrap().to_bits()
         );
     }
 }
@@ -72,8 +77,11 @@ fn without_scaling_the_intercept_is_still_walking() {
     // the labels' level, which is what label scaling is for.
     let raw = trained(false);
     assert_eq!(raw.label_scaler().count(), 0);
-    let p = raw.snapshot().predict_row(&[0.0]).unwrap();
-    let scaled = trained(true).snapshot().predict_row(&[0.0]).unwrap();
+    let p = raw.snapshot().predict_row((&[0.0]).into()).unwrap();
+    let scaled = trained(true)
+        .snapshot()
+        .predict_row((&[0.0]).into())
+        .unwrap();
     assert!(
         (scaled - 40.0).abs() < (p - 40.0).abs(),
         "raw {p}, scaled {scaled}"

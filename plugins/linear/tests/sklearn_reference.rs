@@ -63,7 +63,7 @@ fn replay(
         let rows: Vec<f32> = f.x[start..end].iter().flatten().copied().collect();
         model
             .partial_fit(
-                &Batch::new(&rows, width).unwrap(),
+                Batch::new(&rows, width).unwrap().into(),
                 &labels[start..end],
                 f.learning_rate,
             )
@@ -113,7 +113,7 @@ fn exported_classifier_predicts_like_scikit_learn() {
     let model = LinearModel::from_coefficients(&c, LinearParams::default()).unwrap();
     let serving = model.snapshot();
     for (row, want) in f.x.iter().zip(&f.classifier_predict_proba) {
-        let got = serving.predict_row(row).unwrap();
+        let got = serving.predict_row(row.into()).unwrap();
         assert!((f64::from(got) - want).abs() < 1e-6, "{got} vs {want}");
     }
 }

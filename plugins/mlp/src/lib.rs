@@ -9,7 +9,7 @@
 //! params.insert("hidden".into(), serde_json::json!([16, 8]));
 //! let spec = ModelSpec::new("mlp", Task::Classification, ["a", "b"]);
 //! let model = registry.create(spec, &params).unwrap();
-//! let p = model.snapshot().predict_row(&[0.5, -0.5]).unwrap();
+//! let p = model.snapshot().predict_row((&[0.5, -0.5]).into()).unwrap();
 //! assert!(p > 0.0 && p < 1.0);
 //! ```
 

@@ -5,7 +5,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use refit_plugin::{
-    Batch, FitReport, Model, ModelSpec, PluginError, Predictor, Task, envelope, validate,
+    FitReport, Input, Model, ModelSpec, PluginError, Predictor, Task, envelope, validate,
 };
 use refit_plugin_kit::label_scale::{LabelScaler, Unscale};
 use refit_plugin_kit::preprocess::{PreprocessConfig, Preprocessor};
@@ -130,11 +130,11 @@ impl MlpParams {
 /// let mut model = MlpModel::new(spec, MlpParams { hidden: vec![8], ..Default::default() }).unwrap();
 /// let x = [0.0, 0.5, 1.0];
 /// let y = [1.0, 2.0, 3.0];
-/// let first = model.partial_fit(&Batch::new(&x, 1).unwrap(), &y, 0.05).unwrap();
+/// let first = model.partial_fit(Batch::new(&x, 1).unwrap().into(), &y, 0.05).unwrap();
 /// for _ in 0..300 {
-///     model.partial_fit(&Batch::new(&x, 1).unwrap(), &y, 0.05).unwrap();
+///     model.partial_fit(Batch::new(&x, 1).unwrap().into(), &y, 0.05).unwrap();
 /// }
-/// let last = model.partial_fit(&Batch::new(&x, 1).unwrap(), &y, 0.05).unwrap();
+/// let last = model.partial_fit(Batch::new(&x, 1).unwrap().into(), &y, 0.05).unwrap();
 /// assert!(last.mean_loss_before < first.mean_loss_before / 10.0);
 /// ```
 #[derive(Clone)]
@@ -279,7 +279,8 @@ impl Model for MlpModel {
         &self.spec
     }
 
-    fn partial_fit(&mut self, x: &Batch<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
+    fn partial_fit(&mut self, x: Input<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
+        let x = &x.dense(&self.spec)?;
         validate::learning_rate(lr)?;
         // Statistics learn from this batch first (checking it); nothing is
         // kept unless the whole update is accepted.
@@ -353,7 +354,8 @@ impl Model for MlpModel {
         Ok(FitReport::new(n, units * loss_first_pass / n as f64).with_gradient(max_norm, clipped))
     }
 
-    fn predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
+    fn predict(&self, x: Input<'_>) -> Result<Vec<f32>, PluginError> {
+        let x = &x.dense(&self.spec)?;
         let inference = self.net.valid();
         let device = self.device.clone().inner();
         let z = inference.forward(Self::tensor(self.pre.encode_batch(x)?, x.rows(), &device));

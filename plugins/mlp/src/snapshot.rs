@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use refit_plugin::{ModelSpec, PluginError, Predictor, Task};
+use refit_plugin::{ModelSpec, PluginError, Predictor, Row, Task};
 use refit_plugin_kit::label_scale::Unscale;
 use refit_plugin_kit::preprocess::Preprocessor;
 
@@ -43,7 +43,8 @@ impl Predictor for MlpSnapshot {
         &self.spec
     }
 
-    fn predict_row(&self, row: &[f32]) -> Result<f32, PluginError> {
+    fn predict_row(&self, row: Row<'_>) -> Result<f32, PluginError> {
+        let row = row.dense(&self.spec)?;
         let mut h = vec![0.0; self.pre.encoded_width()];
         self.pre.encode_row(row, &mut h)?;
         let last = self.layers.len() - 1;
