@@ -147,6 +147,15 @@ pub struct TrainerStats {
     pub scored_since_offline: u64,
     /// Full retrains run.
     pub retrains: u64,
+    /// Samples the model has learned in all: those of the version it
+    /// started from (its manifest's `samples_seen`) and `trained` since.
+    pub samples_seen: u64,
+    /// The version the Trainer last served (an online update's, a
+    /// rollback's or an offline version's).
+    pub served_version: Option<VersionId>,
+    /// Updates served since the newest model handed to the Checkpointer:
+    /// served, not yet persisted.
+    pub unpersisted_updates: u64,
 }
 
 /// An event a host can subscribe to ([`crate::Agent::subscribe`]).
@@ -172,6 +181,11 @@ pub enum Event {
         first_sample: u64,
         /// Steps whose gradient the safeguard clipped.
         clipped_steps: usize,
+        /// The version the update is served as, at once. It is on disk once
+        /// a `Checkpointed` event names it; until then it is served but not
+        /// persisted (a crash loses the model state, not the samples, which
+        /// a restart replays from the sample log).
+        version: VersionId,
     },
     /// An update did not run or was refused (`updated = false`).
     UpdateSkipped {

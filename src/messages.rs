@@ -5,10 +5,12 @@
 //!  host ──IngestSamples──▶ Ingest ──ObserveBatch──▶ Drift ──TrainBatch──▶ Trainer
 //!                            ▲                        ▲──ObserveLosses────┤
 //!                            └──────────────────TrainedCount──────────────┤
-//!  host ◀── predict (atomic load) ── ServingActor ◀──Promote── Checkpointer ◀──Checkpoint
+//!  host ◀── predict (atomic load) ── ServingActor ◀──Promote─────────────────┤
+//!                                                Checkpointer ◀──Checkpoint──┘
 //! ```
-//! `Barrier` travels the same path (Drift → Trainer → Checkpointer → ServingActor) so
-//! that `flush` returns only when everything sent before it is served.
+//! `Barrier` travels Drift → Trainer → Checkpointer → ServingActor, so that
+//! `sync` returns only when everything sent before it is served (and, for
+//! a barrier that asks for it, the newest model is on disk).
 
 use std::sync::Arc;
 
@@ -71,11 +73,17 @@ pub struct ObserveLosses {
     pub losses: Vec<f32>,
 }
 
-/// Agent start-up → Trainer: where to send the loss stream (the Drift actor
-/// is created after the Trainer, which it feeds).
+/// Agent start-up → Trainer: where to send the loss stream and new drift
+/// references (the Drift actor is created after the Trainer, which it
+/// feeds).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct ConnectDrift(pub Addr<crate::actors::drift::Drift>);
+pub struct ConnectDrift {
+    /// The concept-drift detectors' input.
+    pub losses: Recipient<ObserveLosses>,
+    /// Re-basing the reference on an offline version's training rows.
+    pub reference: Recipient<SetReference>,
+}
 
 /// Host → Drift: the latest drift report (none before the first batch).
 #[derive(Message, Debug)]
@@ -131,21 +139,21 @@ pub struct TrainBatch {
     pub reference: Option<Arc<DriftReference>>,
 }
 
-/// Trainer or Checkpointer → Ingest: this many samples left the pending count
-/// (skipped, or trained on and checkpointed).
+/// Trainer → Ingest: this many samples left the pending count (trained on
+/// and served, or skipped).
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct TrainedCount(pub usize);
 
-/// Trainer → Checkpointer: a model state to write as the next online checkpoint
-/// and then serve.
+/// Trainer → Checkpointer: write a served model state as online checkpoint
+/// `version` (answered once written or failed).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Checkpoint {
+    /// The number the update was served under.
+    pub version: VersionId,
     /// The saved model (self-describing bytes).
     pub bytes: Vec<u8>,
-    /// Its serving snapshot.
-    pub snapshot: Arc<dyn Predictor>,
     /// Samples trained on so far.
     pub samples_seen: u64,
     /// Learning rate of the update.
@@ -156,10 +164,6 @@ pub struct Checkpoint {
     pub metrics: Option<Scores>,
     /// The drift reference the model was monitored against.
     pub drift_reference: Option<Arc<DriftReference>>,
-    /// The update's samples, released from Ingest's pending count once the
-    /// checkpoint is written (or failed), so back-pressure also bounds the
-    /// checkpoints waiting to be written.
-    pub release: Option<(actix::Recipient<TrainedCount>, usize)>,
 }
 
 /// Trainer → Checkpointer: store an offline version (which becomes active).
@@ -180,10 +184,12 @@ pub struct SaveOffline {
 #[rtype(result = "Result<(VersionEntry, Vec<u8>), AgentError>")]
 pub struct Activate(pub VersionId);
 
-/// Host → Trainer: continue online learning from `model`, version
-/// `version`, and serve it.
+/// Host → Trainer: make a stored version active (in the store, through the
+/// Checkpointer), continue online learning from `model` and serve it. The
+/// Trainer does all three between two updates, so no update in flight can
+/// undo it: what is served afterwards is `version` or a descendant.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Result<VersionEntry, AgentError>")]
 pub struct ResumeFrom {
     /// The model.
     pub model: Box<dyn refit_plugin::Model>,
@@ -236,7 +242,7 @@ pub struct Feedback {
 #[rtype(result = "AbStats")]
 pub struct GetAbStats;
 
-/// Checkpointer → ServingActor: serve this snapshot as version `version`.
+/// Trainer → ServingActor: serve this snapshot as version `version`.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Promote {
@@ -246,11 +252,18 @@ pub struct Promote {
     pub version: VersionId,
 }
 
-/// Passed along Drift → Trainer → Checkpointer → ServingActor; the ServingActor answers on
-/// the channel once everything sent before it has been handled.
+/// Passed along Drift → Trainer → Checkpointer → ServingActor; the
+/// ServingActor answers on the channel once everything sent before it has
+/// been handled. With `persist`, the Trainer first hands the newest model
+/// to the Checkpointer if it is not on disk yet (`flush`, shutdown).
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
-pub struct Barrier(pub crossbeam_channel::Sender<()>);
+pub struct Barrier {
+    /// Answered once everything before the barrier is handled.
+    pub reply: crossbeam_channel::Sender<()>,
+    /// Write the newest model first.
+    pub persist: bool,
+}
 
 /// Host → ServingActor: add an event subscriber.
 #[derive(Message, Debug)]
@@ -283,6 +296,7 @@ pub struct GetCheckpointStats;
 pub struct ConfigChanged(pub Arc<crate::config::Config>);
 
 /// notify's thread → Watcher: the watched file may have changed.
+#[cfg(feature = "watch")]
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct FileChanged;

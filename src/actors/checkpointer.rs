@@ -1,27 +1,26 @@
 use actix::prelude::*;
 
-use crate::actors::serving::ServingActor;
 use crate::error::AgentError;
 use crate::events::{CheckpointStats, Event};
-use crate::messages::{
-    Activate, Barrier, Checkpoint, GetCheckpointStats, Promote, Publish, SaveOffline, TrainedCount,
-};
+use crate::messages::{Activate, Barrier, Checkpoint, GetCheckpointStats, Publish, SaveOffline};
 use crate::store::{Mode, Skipped, Store, VersionEntry, VersionId, VersionMeta};
 
-/// Writes numbered versions through the [`Store`] and promotes online
-/// checkpoints to the ServingActor.
+/// Writes numbered versions through the [`Store`], off the serving path:
+/// the Trainer serves every update itself and hands a checkpoint over on
+/// its cadence.
 ///
 /// Online checkpoints: `<data_dir>/models/<name>_online/<name>_online_<NNN>.refit`
 /// (the last `retention` kept, with their drift references), offline
 /// versions `<data_dir>/models/<name>_offline/<name>_v<N>.refit` (all kept);
 /// each directory's `manifest.json` lists them. Numbers are never reused,
-/// also across restarts. Each new version records the active one as its
-/// parent and becomes active.
+/// also across restarts (an online update's number is the one it was
+/// served under). Each new version records the active one as its parent and
+/// becomes active.
 pub struct Checkpointer {
     store: Store,
     retention: usize,
     active: Option<VersionId>,
-    server: Addr<ServingActor>,
+    peers: CheckpointerPeers,
     written: u64,
     failures: u64,
     skipped: Vec<Skipped>,
@@ -35,18 +34,30 @@ impl Checkpointer {
         retention: usize,
         active: Option<VersionId>,
         skipped: Vec<Skipped>,
-        server: Addr<ServingActor>,
+        peers: CheckpointerPeers,
     ) -> Self {
         Self {
             store,
             retention,
             active,
-            server,
+            peers,
             written: 0,
             failures: 0,
             skipped,
         }
     }
+
+    fn publish(&self, event: Event) {
+        self.peers.events.do_send(Publish(event));
+    }
+}
+
+/// Where the Checkpointer's messages go (the ServingActor).
+pub struct CheckpointerPeers {
+    /// Events to publish.
+    pub events: Recipient<Publish>,
+    /// The barrier's next stop.
+    pub barrier: Recipient<Barrier>,
 }
 
 impl Actor for Checkpointer {
@@ -55,14 +66,10 @@ impl Actor for Checkpointer {
 
 impl Handler<Checkpoint> for Checkpointer {
     type Result = ();
-    fn handle(&mut self, mut msg: Checkpoint, _: &mut Context<Self>) {
-        let _span = tracing::info_span!("registry.checkpoint").entered();
-        if let Some((ingest, samples)) = msg.release.take() {
-            // Released whatever the write's outcome: the samples were
-            // trained on; a failed write is reported by its own event.
-            ingest.do_send(TrainedCount(samples));
-        }
+    fn handle(&mut self, msg: Checkpoint, _: &mut Context<Self>) {
+        let _span = tracing::info_span!("checkpointer.write", version = %msg.version).entered();
         let meta = VersionMeta {
+            number: Some(msg.version.number),
             parent: self.active,
             samples_seen: msg.samples_seen,
             learning_rate: msg.learning_rate,
@@ -85,22 +92,18 @@ impl Handler<Checkpoint> for Checkpointer {
                 for old in &written.removed {
                     tracing::info!(path = %old, "old checkpoint removed");
                 }
-                self.server.do_send(Publish(Event::Checkpointed {
+                self.publish(Event::Checkpointed {
                     version,
                     path: written.path.display().to_string(),
                     removed: written.removed,
-                }));
-                self.server.do_send(Promote {
-                    snapshot: msg.snapshot,
-                    version,
                 });
             }
             Err(e) => {
                 self.failures += 1;
-                tracing::error!(error = %e, "checkpoint failed; the previous version stays served");
-                self.server.do_send(Publish(Event::CheckpointFailed {
-                    error: format!("writing a checkpoint: {e}"),
-                }));
+                tracing::error!(error = %e, "checkpoint failed; the model stays served, the next checkpoint writes it");
+                self.publish(Event::CheckpointFailed {
+                    error: format!("writing checkpoint {}: {e}", msg.version),
+                });
             }
         }
     }
@@ -135,7 +138,7 @@ impl Handler<Activate> for Checkpointer {
 impl Handler<Barrier> for Checkpointer {
     type Result = ();
     fn handle(&mut self, msg: Barrier, _: &mut Context<Self>) {
-        self.server.do_send(msg);
+        self.peers.barrier.do_send(msg);
     }
 }
 

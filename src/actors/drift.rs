@@ -2,8 +2,6 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::actors::serving::ServingActor;
-use crate::actors::trainer::Trainer;
 use refit_plugin::PluginError;
 
 use crate::config::{DriftConfig, WindowMode};
@@ -40,8 +38,17 @@ pub struct Drift {
     /// Times the reference was re-based.
     rebases: usize,
     last: Option<DriftReport>,
-    trainer: Addr<Trainer>,
-    server: Addr<ServingActor>,
+    peers: DriftPeers,
+}
+
+/// Where the Drift actor's messages go.
+pub struct DriftPeers {
+    /// Trainer: the batches, with their drift.
+    pub train: Recipient<TrainBatch>,
+    /// Trainer: the barrier's next stop.
+    pub barrier: Recipient<Barrier>,
+    /// ServingActor: drift reports to publish.
+    pub events: Recipient<Publish>,
 }
 
 impl Drift {
@@ -51,8 +58,7 @@ impl Drift {
         features: Vec<String>,
         categorical: Vec<bool>,
         config: DriftConfig,
-        trainer: Addr<Trainer>,
-        server: Addr<ServingActor>,
+        peers: DriftPeers,
     ) -> Self {
         let collecting = vec![Vec::new(); features.len()];
         Self {
@@ -67,8 +73,7 @@ impl Drift {
             drifting: 0,
             rebases: 0,
             last: None,
-            trainer,
-            server,
+            peers,
         }
     }
 
@@ -266,9 +271,10 @@ impl Handler<ObserveBatch> for Drift {
         self.maybe_rebase(&drift);
         tracing::debug!(max_psi = drift.max_psi, concept = ?drift.concept, severity = ?drift.severity, "drift");
         self.last = Some(drift.clone());
-        self.server
+        self.peers
+            .events
             .do_send(Publish(Event::DriftReport(drift.clone())));
-        self.trainer.do_send(TrainBatch {
+        self.peers.train.do_send(TrainBatch {
             rows: msg.rows,
             labels: msg.labels,
             first_sample: msg.first_sample,
@@ -340,7 +346,7 @@ impl Handler<GetDriftReport> for Drift {
 impl Handler<Barrier> for Drift {
     type Result = ();
     fn handle(&mut self, msg: Barrier, _: &mut Context<Self>) {
-        self.trainer.do_send(msg);
+        self.peers.barrier.do_send(msg);
     }
 }
 

@@ -6,7 +6,6 @@ use actix::prelude::*;
 use refit_plugin::{Batch, InputKind, ModelSpec, PluginError, validate};
 use refit_plugin_kit::preprocess::Preprocessor;
 
-use crate::actors::drift::Drift;
 use crate::clock::Clock;
 use crate::config::{Config, Durability, OnlineConfig, SamplesConfig};
 use crate::error::AgentError;
@@ -32,7 +31,7 @@ pub struct Ingest {
     /// no infinity, NaN only where imputed): the same checks the model runs.
     schema: Preprocessor,
     online: OnlineConfig,
-    drift: Addr<Drift>,
+    drift: Recipient<ObserveBatch>,
     /// What the model takes: dense rows, or sparse ones over `dim`
     /// coordinates.
     input: InputKind,
@@ -75,7 +74,7 @@ impl Ingest {
         config: &Config,
         log: Option<SampleLog>,
         clock: Arc<dyn Clock>,
-        drift: Addr<Drift>,
+        drift: Recipient<ObserveBatch>,
     ) -> Self {
         Self {
             spec,

@@ -266,6 +266,6 @@ impl Handler<Barrier> for ServingActor {
     type Result = ();
     fn handle(&mut self, msg: Barrier, _: &mut Context<Self>) {
         // The waiting host may have given up; nothing to do then.
-        let _ = msg.0.send(());
+        let _ = msg.reply.send(());
     }
 }

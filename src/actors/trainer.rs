@@ -5,27 +5,24 @@ use std::sync::Arc;
 use actix::prelude::*;
 use refit_plugin::{Model, PluginError};
 
-use crate::actors::checkpointer::Checkpointer;
-use crate::actors::drift::Drift;
-use crate::actors::ingest::Ingest;
-use crate::actors::serving::ServingActor;
+use crate::actors::cadence::Cadence;
 use crate::clock::Clock;
 use crate::config::{Config, LearningRates, OfflineConfig, OnlineConfig, RetrainConfig};
 use crate::drift::Severity;
 use crate::drift::concept::sample_loss;
-use crate::drift::reference::ReferenceSource;
+use crate::drift::reference::{DriftReference, ReferenceSource};
 use crate::error::AgentError;
 use crate::events::{DriftReport, Event, OfflineReport, TrainerStats};
 use crate::messages::{
-    Barrier, Checkpoint, ConfigChanged, ConnectDrift, GetTrainerStats, ObserveLosses, Promote,
-    Publish, ResumeFrom, SaveOffline, SetReference, SetServingRole, TrainBatch, TrainOffline,
-    TrainedCount,
+    Activate, Barrier, Checkpoint, ConfigChanged, ConnectDrift, GetTrainerStats, ObserveLosses,
+    Promote, Publish, ResumeFrom, SaveOffline, SetReference, SetServingRole, TrainBatch,
+    TrainOffline, TrainedCount,
 };
 use crate::metrics::Scores;
 use crate::offline;
 use crate::rows::Rows;
 use crate::sample_log::read_rows;
-use crate::store::VersionMeta;
+use crate::store::{VersionEntry, VersionId, VersionMeta};
 
 /// Scored samples kept for the rolling progressive metrics.
 pub const METRIC_WINDOW: usize = 5_000;
@@ -50,6 +47,32 @@ pub struct TrainerSetup {
     pub offline_metrics: Option<Scores>,
     /// Where accepted samples are logged (full retrains read it).
     pub samples: Option<PathBuf>,
+    /// The version the model is (served at start).
+    pub version: VersionId,
+    /// Samples that version has learned (its manifest's `samples_seen`).
+    pub learned: u64,
+    /// The number the next online version gets.
+    pub next_online: u64,
+}
+
+/// Where the Trainer's messages go.
+pub struct TrainerPeers {
+    /// Ingest: samples that left the pending count.
+    pub trained: Recipient<TrainedCount>,
+    /// Checkpointer: online checkpoints to write.
+    pub checkpoint: Recipient<Checkpoint>,
+    /// Checkpointer: offline versions to write.
+    pub save_offline: Recipient<SaveOffline>,
+    /// Checkpointer: a rollback's new active version.
+    pub activate: Recipient<Activate>,
+    /// Checkpointer: the barrier's next stop.
+    pub barrier: Recipient<Barrier>,
+    /// ServingActor: the new champion.
+    pub promote: Recipient<Promote>,
+    /// ServingActor: the ensemble's offline member.
+    pub role: Recipient<SetServingRole>,
+    /// ServingActor: events to publish.
+    pub events: Recipient<Publish>,
 }
 
 /// Owns the model being trained. Runs on its own arbiter.
@@ -70,11 +93,19 @@ pub struct Trainer {
     last_degradation_ms: Option<u64>,
     /// The sample store full retrains read.
     samples: Option<PathBuf>,
-    ingest: Addr<Ingest>,
+    peers: TrainerPeers,
     /// Set by [`ConnectDrift`] before the first batch.
-    drift: Option<Addr<Drift>>,
-    registry: Addr<Checkpointer>,
-    server: Addr<ServingActor>,
+    drift: Option<ConnectDrift>,
+    cadence: Cadence,
+    /// The interval timer of the cadence, when armed.
+    cadence_timer: Option<SpawnHandle>,
+    /// The number the next online version gets.
+    next_online: u64,
+    /// Samples the starting version had learned.
+    learned_before: u64,
+    /// What the newest update's checkpoint records besides the model:
+    /// learning rate, severity, drift reference.
+    last_update: (f32, Severity, Option<Arc<DriftReference>>),
     stats: TrainerStats,
     /// (prediction, label) of the last scored samples.
     scored: VecDeque<(f32, f32)>,
@@ -82,14 +113,10 @@ pub struct Trainer {
 
 impl Trainer {
     /// A trainer as `setup` says.
-    pub fn new(
-        setup: TrainerSetup,
-        ingest: Addr<Ingest>,
-        registry: Addr<Checkpointer>,
-        server: Addr<ServingActor>,
-    ) -> Self {
+    pub fn new(setup: TrainerSetup, peers: TrainerPeers) -> Self {
         let c = setup.config;
         let rates = c.learning_rate.resolve(setup.kind_rates);
+        let now = setup.clock.now_ms();
         Self {
             model: setup.model,
             fresh: setup.fresh,
@@ -98,8 +125,15 @@ impl Trainer {
             stats: TrainerStats {
                 learning_rate: rates.stable,
                 offline_metrics: setup.offline_metrics,
+                samples_seen: setup.learned,
+                served_version: Some(setup.version),
                 ..TrainerStats::default()
             },
+            cadence: Cadence::new(c.online.checkpoint_every, now),
+            cadence_timer: None,
+            next_online: setup.next_online,
+            learned_before: setup.learned,
+            last_update: (rates.stable, Severity::Stable, None),
             online: c.online.clone(),
             offline: resolve_offline(&c.offline, rates),
             retrain: c.retrain.clone(),
@@ -107,10 +141,8 @@ impl Trainer {
             last_degradation_ms: None,
             clock: setup.clock,
             samples: setup.samples,
-            ingest,
+            peers,
             drift: None,
-            registry,
-            server,
             scored: VecDeque::new(),
         }
     }
@@ -136,7 +168,7 @@ impl Trainer {
                 .map(|(&p, &y)| sample_loss(task, p, y))
                 .collect();
             if let Some(drift) = &self.drift {
-                drift.do_send(ObserveLosses {
+                drift.losses.do_send(ObserveLosses {
                     first_sample,
                     losses,
                 });
@@ -167,7 +199,77 @@ impl Trainer {
     }
 
     fn publish(&self, event: Event) {
-        self.server.do_send(Publish(event));
+        self.peers.events.do_send(Publish(event));
+    }
+
+    /// Serves the model at once as the next online version.
+    fn serve_update(&mut self) -> VersionId {
+        let version = VersionId::online(self.next_online);
+        self.next_online += 1;
+        self.peers.promote.do_send(Promote {
+            snapshot: self.model.snapshot(),
+            version,
+        });
+        self.stats.served_version = Some(version);
+        self.cadence.updated();
+        version
+    }
+
+    /// Hands the served model to the Checkpointer when the cadence says so
+    /// (`force`: now, for `flush` and shutdown). While one checkpoint is
+    /// being written, the next waits and then writes the newest model.
+    fn persist(&mut self, ctx: &mut Context<Self>, force: bool) {
+        let now = self.clock.now_ms();
+        if !force && !self.cadence.due(now) {
+            self.arm_cadence_timer(ctx);
+            return;
+        }
+        if !self.cadence.take(force, now) {
+            return;
+        }
+        let Some(version) = self.stats.served_version else {
+            self.cadence.written();
+            return;
+        };
+        let bytes = match self.model.save() {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.cadence.written();
+                self.publish(Event::CheckpointFailed {
+                    error: format!("saving the model: {e}"),
+                });
+                return;
+            }
+        };
+        let (learning_rate, severity, reference) = self.last_update.clone();
+        let sent = self.peers.checkpoint.send(Checkpoint {
+            version,
+            bytes,
+            samples_seen: self.stats.samples_seen,
+            learning_rate,
+            severity,
+            metrics: self.stats.metrics,
+            drift_reference: reference,
+        });
+        ctx.spawn(sent.into_actor(self).map(|_, act, ctx| {
+            if act.cadence.written() {
+                act.persist(ctx, false);
+            }
+        }));
+    }
+
+    /// Wakes the cadence when its interval will make a checkpoint due.
+    fn arm_cadence_timer(&mut self, ctx: &mut Context<Self>) {
+        if self.cadence_timer.is_some() {
+            return;
+        }
+        if let Some(ms) = self.cadence.until_due_ms(self.clock.now_ms()) {
+            let wait = std::time::Duration::from_millis(ms.max(1));
+            self.cadence_timer = Some(ctx.run_later(wait, |act, ctx| {
+                act.cadence_timer = None;
+                act.persist(ctx, false);
+            }));
+        }
     }
 }
 
@@ -195,7 +297,7 @@ impl Handler<TrainBatch> for Trainer {
         let width = self.model.spec().width();
         if !self.online.enabled {
             self.skip("online learning is disabled".into(), n, lr, &msg.drift);
-            self.ingest.do_send(TrainedCount(n));
+            self.peers.trained.do_send(TrainedCount(n));
             return;
         }
         self.score(&msg.rows, &msg.labels, msg.first_sample);
@@ -225,12 +327,12 @@ impl Handler<TrainBatch> for Trainer {
         }
         self.stats.learning_rate = lr;
         self.stats.severity = severity;
-        // Samples whose checkpoint is sent are released by the Checkpointer once
-        // it is written; the others are released here.
-        let mut released_by_registry = false;
         if trained > 0 {
             self.stats.trained += trained as u64;
+            self.stats.samples_seen = self.learned_before + self.stats.trained;
             self.stats.updates += 1;
+            let version = self.serve_update();
+            self.last_update = (lr, severity, msg.reference.clone());
             self.publish(Event::UpdateApplied {
                 reason: msg.trigger,
                 samples: trained,
@@ -240,30 +342,12 @@ impl Handler<TrainBatch> for Trainer {
                 loss_before: loss_sum / trained as f64,
                 first_sample: msg.first_sample,
                 clipped_steps: clipped,
+                version,
             });
-            match self.model.save() {
-                Ok(bytes) => {
-                    self.registry.do_send(Checkpoint {
-                        bytes,
-                        snapshot: self.model.snapshot(),
-                        samples_seen: self.stats.trained,
-                        learning_rate: lr,
-                        severity,
-                        metrics: self.stats.metrics,
-                        drift_reference: msg.reference.clone(),
-                        release: Some((self.ingest.clone().recipient(), n)),
-                    });
-                    released_by_registry = true;
-                }
-                Err(e) => self.publish(Event::CheckpointFailed {
-                    error: e.to_string(),
-                }),
-            }
+            self.persist(ctx, false);
             self.maybe_retrain(ctx);
         }
-        if !released_by_registry {
-            self.ingest.do_send(TrainedCount(n));
-        }
+        self.peers.trained.do_send(TrainedCount(n));
     }
 }
 
@@ -352,36 +436,54 @@ impl Trainer {
 }
 
 impl Handler<ResumeFrom> for Trainer {
-    type Result = ();
-    fn handle(&mut self, msg: ResumeFrom, _: &mut Context<Self>) {
-        tracing::info!(version = %msg.version, "online learning continues from a stored version");
-        self.model = msg.model;
-        self.scored.clear();
-        self.server.do_send(Promote {
-            snapshot: self.model.snapshot(),
-            version: msg.version,
-        });
+    type Result = AtomicResponse<Self, Result<VersionEntry, AgentError>>;
+    fn handle(&mut self, msg: ResumeFrom, _: &mut Context<Self>) -> Self::Result {
+        // Atomic: no update runs between the store's activation and the
+        // swap, and every update after it continues from `msg.model`.
+        let activate = self.peers.activate.send(Activate(msg.version));
+        let activated = async move { activate.await.map_err(|_| AgentError::Stopped)? };
+        AtomicResponse::new(Box::pin(activated.into_actor(self).map(
+            move |activated, act, _| {
+                let (entry, _) = activated?;
+                tracing::info!(version = %msg.version, "online learning continues from a stored version");
+                act.model = msg.model;
+                act.scored.clear();
+                act.cadence.clear(act.clock.now_ms());
+                act.stats.served_version = Some(msg.version);
+                act.peers.promote.do_send(Promote {
+                    snapshot: act.model.snapshot(),
+                    version: msg.version,
+                });
+                Ok(entry)
+            },
+        )))
     }
 }
 
 impl Handler<ConnectDrift> for Trainer {
     type Result = ();
     fn handle(&mut self, msg: ConnectDrift, _: &mut Context<Self>) {
-        self.drift = Some(msg.0);
+        self.drift = Some(msg);
     }
 }
 
 impl Handler<Barrier> for Trainer {
     type Result = ();
-    fn handle(&mut self, msg: Barrier, _: &mut Context<Self>) {
-        self.registry.do_send(msg);
+    fn handle(&mut self, msg: Barrier, ctx: &mut Context<Self>) {
+        if msg.persist {
+            self.persist(ctx, true);
+        }
+        self.peers.barrier.do_send(msg);
     }
 }
 
 impl Handler<GetTrainerStats> for Trainer {
     type Result = MessageResult<GetTrainerStats>;
     fn handle(&mut self, _: GetTrainerStats, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.stats.clone())
+        MessageResult(TrainerStats {
+            unpersisted_updates: self.cadence.unpersisted(),
+            ..self.stats.clone()
+        })
     }
 }
 
@@ -392,6 +494,7 @@ impl Handler<ConfigChanged> for Trainer {
         self.online = msg.0.online.clone();
         self.offline = resolve_offline(&msg.0.offline, self.rates);
         self.retrain = msg.0.retrain.clone();
+        self.cadence.set_every(msg.0.online.checkpoint_every);
     }
 }
 
@@ -430,6 +533,7 @@ impl Handler<TrainOffline> for Trainer {
         let mut train_rows = msg.rows;
         train_rows.truncate(trained.train_rows, width);
         let meta = VersionMeta {
+            number: None,
             parent: None,
             samples_seen: trained.train_rows as u64,
             learning_rate: trained.learning_rate,
@@ -437,7 +541,8 @@ impl Handler<TrainOffline> for Trainer {
             metrics: trained.holdout,
             reason: msg.reason.clone(),
         };
-        let (drift, registry) = (self.drift.clone(), self.registry.clone());
+        let drift = self.drift.as_ref().map(|d| d.reference.clone());
+        let registry = self.peers.save_offline.clone();
         let save = async move {
             // The offline version's drift reference is its training data.
             // (Sparse models have no per-feature reference.)
@@ -479,12 +584,15 @@ impl Handler<TrainOffline> for Trainer {
             act.scored.clear();
             act.stats.offline_metrics = trained.holdout;
             act.stats.scored_since_offline = 0;
-            act.server.do_send(Promote {
+            act.stats.served_version = Some(entry.id());
+            act.cadence.clear(act.clock.now_ms());
+            act.peers.promote.do_send(Promote {
                 snapshot: act.model.snapshot(),
                 version: entry.id(),
             });
             // The newest offline version is the ensemble's offline member.
-            act.server
+            act.peers
+                .role
                 .do_send(SetServingRole::OfflineMember(crate::serving::Served {
                     snapshot: act.model.snapshot(),
                     version: entry.id(),

@@ -5,10 +5,6 @@ use std::time::Duration;
 use actix::prelude::*;
 use notify::Watcher as _;
 
-use crate::actors::drift::Drift;
-use crate::actors::ingest::Ingest;
-use crate::actors::serving::ServingActor;
-use crate::actors::trainer::Trainer;
 use crate::config::Config;
 use crate::events::Event;
 use crate::messages::{ConfigChanged, FileChanged, Publish};
@@ -25,10 +21,9 @@ pub const DEBOUNCE: Duration = Duration::from_millis(150);
 pub struct Watcher {
     path: PathBuf,
     current: Arc<Config>,
-    ingest: Addr<Ingest>,
-    drift: Addr<Drift>,
-    trainer: Addr<Trainer>,
-    server: Addr<ServingActor>,
+    /// Every actor that follows the config.
+    followers: Vec<Recipient<ConfigChanged>>,
+    events: Recipient<Publish>,
     notify: Option<notify::RecommendedWatcher>,
     pending: Option<SpawnHandle>,
 }
@@ -38,18 +33,14 @@ impl Watcher {
     pub fn new(
         path: PathBuf,
         current: Config,
-        ingest: Addr<Ingest>,
-        drift: Addr<Drift>,
-        trainer: Addr<Trainer>,
-        server: Addr<ServingActor>,
+        followers: Vec<Recipient<ConfigChanged>>,
+        events: Recipient<Publish>,
     ) -> Self {
         Self {
             path,
             current: Arc::new(current),
-            ingest,
-            drift,
-            trainer,
-            server,
+            followers,
+            events,
             notify: None,
             pending: None,
         }
@@ -66,20 +57,19 @@ impl Watcher {
                     tracing::warn!(keys = ?restart_required, "these changes take effect after a restart");
                 }
                 let new = Arc::new(new);
-                self.ingest.do_send(ConfigChanged(new.clone()));
-                self.drift.do_send(ConfigChanged(new.clone()));
-                self.trainer.do_send(ConfigChanged(new.clone()));
-                self.server.do_send(ConfigChanged(new.clone()));
+                for follower in &self.followers {
+                    follower.do_send(ConfigChanged(new.clone()));
+                }
                 self.current = new;
                 tracing::info!("config reloaded");
-                self.server.do_send(Publish(Event::ConfigReloaded {
+                self.events.do_send(Publish(Event::ConfigReloaded {
                     path: shown,
                     restart_required,
                 }));
             }
             Err(e) => {
                 tracing::error!(error = %e, "config refused; the previous one stays in force");
-                self.server.do_send(Publish(Event::ConfigRejected {
+                self.events.do_send(Publish(Event::ConfigRejected {
                     path: shown,
                     error: e.to_string(),
                 }));

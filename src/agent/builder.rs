@@ -159,7 +159,6 @@ impl AgentBuilder {
         } else {
             None
         };
-        let clock = self.clock.clone();
         let first_snapshot = model.snapshot();
         let kind_rates = config.kind_learning_rates(&self.plugins)?;
         let setup = TrainerSetup {
@@ -170,6 +169,9 @@ impl AgentBuilder {
             clock: self.clock.clone(),
             offline_metrics,
             samples: config.samples.enabled.then(|| config.samples_dir()),
+            version,
+            learned,
+            next_online: store.next_number(crate::store::Mode::Online)?,
         };
         let schema = Preprocessor::new(&spec.features, &config.model.preprocessing)?;
         let categorical: Vec<bool> = spec
@@ -194,82 +196,32 @@ impl AgentBuilder {
             },
         )?;
         let serving = Arc::new(ArcSwap::from_pointee(set));
-        let classification = spec.task == refit_plugin::Task::Classification;
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let shared = serving.clone();
-        let thread_spec = spec.clone();
         let when_full = config.online.when_full;
-        #[cfg(feature = "watch")]
-        let watch = self.watch.clone();
+        let boot = Boot {
+            config,
+            spec: spec.clone(),
+            input,
+            schema,
+            categorical,
+            learned,
+            store,
+            active,
+            skipped,
+            setup,
+            log,
+            stored_reference,
+            serving: serving.clone(),
+            clock: self.clock.clone(),
+            #[cfg(feature = "watch")]
+            watch: self.watch.clone(),
+        };
+        let (tx, rx) = crossbeam_channel::bounded(1);
         let thread = std::thread::Builder::new()
             .name("refit-agent".into())
             .spawn(move || {
                 let system = System::new();
                 system.block_on(async move {
-                    let server = ServingActor::new(shared, &config, classification).start();
-                    // The Checkpointer's fsyncs get a thread of their own, so they
-                    // never hold up Ingest.
-                    let registry_arbiter = Arbiter::new();
-                    let (retention, s1) = (config.online.checkpoint_retention, server.clone());
-                    let registry =
-                        Checkpointer::start_in_arbiter(&registry_arbiter.handle(), move |_| {
-                            Checkpointer::new(store, retention, active, skipped, s1)
-                        });
-                    let ingest_ctx = Context::<Ingest>::new();
-                    let ingest = ingest_ctx.address();
-                    // Trainer and Drift each get a thread of their own; Ingest
-                    // and ServingActor share the system thread.
-                    let arbiter = Arbiter::new();
-                    let drift_arbiter = Arbiter::new();
-                    let (i2, r2, s2) = (ingest.clone(), registry.clone(), server.clone());
-                    let trainer = Trainer::start_in_arbiter(&arbiter.handle(), move |_| {
-                        Trainer::new(setup, i2, r2, s2)
-                    });
-                    let (features, drift_config) =
-                        (thread_spec.features.clone(), config.drift.clone());
-                    let (t2, s3) = (trainer.clone(), server.clone());
-                    let drift = Drift::start_in_arbiter(&drift_arbiter.handle(), move |_| {
-                        Drift::new(features, categorical, drift_config, t2, s3)
-                    });
-                    // Before any batch can reach the Trainer.
-                    trainer.do_send(ConnectDrift(drift.clone()));
-                    // The resumed version's reference, before any batch.
-                    if let Some(r) = stored_reference {
-                        drift.do_send(UseStoredReference(r));
-                    }
-                    ingest_ctx.run(Ingest::new(
-                        thread_spec,
-                        input,
-                        schema,
-                        learned,
-                        &config,
-                        log,
-                        clock,
-                        drift.clone(),
-                    ));
-                    #[cfg(feature = "watch")]
-                    if let Some(path) = watch {
-                        Watcher::new(
-                            path,
-                            config.clone(),
-                            ingest.clone(),
-                            drift.clone(),
-                            trainer.clone(),
-                            server.clone(),
-                        )
-                        .start_watching();
-                    }
-                    let _ = tx.send(Addrs {
-                        ingest,
-                        drift,
-                        trainer,
-                        registry,
-                        server,
-                        system: System::current(),
-                        arbiter,
-                        drift_arbiter,
-                        registry_arbiter,
-                    });
+                    let _ = tx.send(spawn_actors(boot));
                 });
                 system.run()
             })
@@ -292,6 +244,135 @@ impl AgentBuilder {
                 requests: std::sync::atomic::AtomicU64::new(1),
             }),
         })
+    }
+}
+
+/// Everything the last boot step, [`spawn_actors`], needs.
+struct Boot {
+    config: Config,
+    spec: ModelSpec,
+    input: (InputKind, usize),
+    schema: Preprocessor,
+    categorical: Vec<bool>,
+    learned: u64,
+    store: Store,
+    active: Option<VersionId>,
+    skipped: Vec<crate::store::Skipped>,
+    setup: TrainerSetup,
+    log: Option<SampleLog>,
+    stored_reference: Option<crate::drift::reference::DriftReference>,
+    serving: Arc<ArcSwap<ServingSet>>,
+    clock: Arc<dyn Clock>,
+    #[cfg(feature = "watch")]
+    watch: Option<std::path::PathBuf>,
+}
+
+/// Boot step: spawns the actors on the agent's system thread and wires
+/// them, each to the messages it sends (`Recipient`s). Ingest and the
+/// ServingActor share the system thread; the Trainer, Drift and the
+/// Checkpointer (whose fsyncs must never hold up serving) each get a
+/// thread of their own.
+fn spawn_actors(boot: Boot) -> Addrs {
+    let Boot {
+        config,
+        spec,
+        input,
+        schema,
+        categorical,
+        learned,
+        store,
+        active,
+        skipped,
+        setup,
+        log,
+        stored_reference,
+        serving,
+        clock,
+        #[cfg(feature = "watch")]
+        watch,
+    } = boot;
+    let classification = spec.task == refit_plugin::Task::Classification;
+    let server = ServingActor::new(serving, &config, classification).start();
+    let registry_arbiter = Arbiter::new();
+    let retention = config.online.checkpoint_retention;
+    let checkpointer_peers = CheckpointerPeers {
+        events: server.clone().recipient(),
+        barrier: server.clone().recipient(),
+    };
+    let registry = Checkpointer::start_in_arbiter(&registry_arbiter.handle(), move |_| {
+        Checkpointer::new(store, retention, active, skipped, checkpointer_peers)
+    });
+    // Ingest's address exists before Ingest, so the Trainer can name it.
+    let ingest_ctx = Context::<Ingest>::new();
+    let ingest = ingest_ctx.address();
+    let arbiter = Arbiter::new();
+    let trainer_peers = TrainerPeers {
+        trained: ingest.clone().recipient(),
+        checkpoint: registry.clone().recipient(),
+        save_offline: registry.clone().recipient(),
+        activate: registry.clone().recipient(),
+        barrier: registry.clone().recipient(),
+        promote: server.clone().recipient(),
+        role: server.clone().recipient(),
+        events: server.clone().recipient(),
+    };
+    let trainer = Trainer::start_in_arbiter(&arbiter.handle(), move |_| {
+        Trainer::new(setup, trainer_peers)
+    });
+    let drift_arbiter = Arbiter::new();
+    let (features, drift_config) = (spec.features.clone(), config.drift.clone());
+    let drift_peers = DriftPeers {
+        train: trainer.clone().recipient(),
+        barrier: trainer.clone().recipient(),
+        events: server.clone().recipient(),
+    };
+    let drift = Drift::start_in_arbiter(&drift_arbiter.handle(), move |_| {
+        Drift::new(features, categorical, drift_config, drift_peers)
+    });
+    // Before any batch can reach the Trainer.
+    trainer.do_send(ConnectDrift {
+        losses: drift.clone().recipient(),
+        reference: drift.clone().recipient(),
+    });
+    // The resumed version's reference, before any batch.
+    if let Some(r) = stored_reference {
+        drift.do_send(UseStoredReference(r));
+    }
+    ingest_ctx.run(Ingest::new(
+        spec,
+        input,
+        schema,
+        learned,
+        &config,
+        log,
+        clock,
+        drift.clone().recipient(),
+    ));
+    #[cfg(feature = "watch")]
+    if let Some(path) = watch {
+        Watcher::new(
+            path,
+            config.clone(),
+            vec![
+                ingest.clone().recipient(),
+                drift.clone().recipient(),
+                trainer.clone().recipient(),
+                server.clone().recipient(),
+            ],
+            server.clone().recipient(),
+        )
+        .start_watching();
+    }
+    Addrs {
+        ingest,
+        drift,
+        trainer,
+        registry,
+        server,
+        system: System::current(),
+        arbiter,
+        drift_arbiter,
+        registry_arbiter,
     }
 }
 
@@ -423,6 +504,7 @@ fn import_coefficients(
     let params: refit_linear::LinearParams = refit_plugin::parse_params(&spec.kind, params)?;
     let model = refit_linear::LinearModel::from_coefficients(c, params)?;
     let meta = crate::store::VersionMeta {
+        number: None,
         parent: None,
         samples_seen: 0,
         learning_rate: 0.0,

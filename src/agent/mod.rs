@@ -40,11 +40,11 @@ use refit_plugin::{Batch, InputKind, Model, ModelSpec, PluginError, PluginRegist
 use refit_plugin_kit::preprocess::Preprocessor;
 use serde::Serialize;
 
-use crate::actors::checkpointer::Checkpointer;
-use crate::actors::drift::Drift;
+use crate::actors::checkpointer::{Checkpointer, CheckpointerPeers};
+use crate::actors::drift::{Drift, DriftPeers};
 use crate::actors::ingest::Ingest;
 use crate::actors::serving::ServingActor;
-use crate::actors::trainer::{FreshModel, Trainer, TrainerSetup};
+use crate::actors::trainer::{FreshModel, Trainer, TrainerPeers, TrainerSetup};
 #[cfg(feature = "watch")]
 use crate::actors::watcher::Watcher;
 use crate::clock::Clock;
@@ -56,8 +56,8 @@ use crate::events::AbStats;
 use crate::events::OfflineReport;
 use crate::events::{CheckpointStats, DriftReport, Event, IngestAck, IngestStats, TrainerStats};
 use crate::messages::{
-    Activate, Barrier, ConnectDrift, FlushBuffer, GetCheckpointStats, GetDriftReport,
-    GetIngestStats, GetTrainerStats, IngestSamples, SetReference, Subscribe,
+    Barrier, ConnectDrift, FlushBuffer, GetCheckpointStats, GetDriftReport, GetIngestStats,
+    GetTrainerStats, IngestSamples, SetReference, Subscribe,
 };
 use crate::messages::{
     Feedback, GetAbStats, RecordKeyed, ResumeFrom, SetServingRole, TrainOffline, UseStoredReference,
@@ -337,19 +337,25 @@ impl Agent {
     }
 
     /// Trains on every buffered sample and returns when the resulting model
-    /// is checkpointed and served.
+    /// is served and written as a checkpoint.
     pub fn flush(&self) -> Result<(), AgentError> {
         self.live()?;
         block(self.inner.addrs.ingest.send(FlushBuffer))?;
-        self.sync()
+        self.barrier(true)
     }
 
     /// Waits until every update already started (not the buffer) is
-    /// trained, checkpointed and served.
+    /// trained and served, and every checkpoint already handed to the
+    /// Checkpointer is written (newer served updates may wait for the
+    /// cadence; [`Agent::flush`] writes them).
     pub fn sync(&self) -> Result<(), AgentError> {
+        self.barrier(false)
+    }
+
+    fn barrier(&self, persist: bool) -> Result<(), AgentError> {
         self.live()?;
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        block(self.inner.addrs.drift.send(Barrier(tx)))?;
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        block(self.inner.addrs.drift.send(Barrier { reply, persist }))?;
         rx.recv_timeout(self.inner.flush_timeout)
             .map_err(|_| AgentError::Timeout(self.inner.flush_timeout))
     }

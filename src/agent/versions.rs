@@ -35,8 +35,9 @@ impl Agent {
     pub fn rollback(&self, version: VersionId) -> Result<VersionEntry, AgentError> {
         self.live()?;
         let model = self.load_stored(version)?;
-        let (entry, _) = block(self.inner.addrs.registry.send(Activate(version)))??;
-        block(self.inner.addrs.trainer.send(ResumeFrom { model, version }))?;
+        // The Trainer activates it in the store and swaps it in between two
+        // updates, so no update in flight can undo the rollback.
+        let entry = block(self.inner.addrs.trainer.send(ResumeFrom { model, version }))??;
         if let Some(r) = self.inner.store.drift_reference(&entry) {
             block(self.inner.addrs.drift.send(UseStoredReference(r)))??;
         }

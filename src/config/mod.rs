@@ -34,7 +34,7 @@ pub use crate::drift::{DriftConfig, WindowMode};
 pub use duration::HumanDuration;
 pub use model::{AgentConfig, ModelConfig};
 pub use offline::{OfflineConfig, RetrainConfig};
-pub use online::{LearningRateTable, LearningRates, OnlineConfig, WhenFull};
+pub use online::{CheckpointEvery, LearningRateTable, LearningRates, OnlineConfig, WhenFull};
 pub use samples::{Durability, SamplesConfig};
 pub use serving::{AbConfig, HttpConfig, ServingConfig};
 

@@ -45,6 +45,10 @@ pub struct OnlineConfig {
     pub batch_size: usize,
     /// Online checkpoints kept (default 5).
     pub checkpoint_retention: usize,
+    /// When an online update is also written to disk (every update is
+    /// served at once either way): default every update, coalesced when
+    /// updates outpace the disk.
+    pub checkpoint_every: CheckpointEvery,
     /// Accepted samples not yet trained on, at most (default 100000).
     pub max_pending_samples: usize,
     /// `"error"` (default) or `"wait"` when that bound is reached.
@@ -89,8 +93,44 @@ impl Default for OnlineConfig {
             update_frequency: HumanDuration(std::time::Duration::from_secs(3_600)),
             batch_size: 256,
             checkpoint_retention: 5,
+            checkpoint_every: CheckpointEvery::default(),
             max_pending_samples: 100_000,
             when_full: WhenFull::Error,
+        }
+    }
+}
+
+/// `[online] checkpoint_every`: the checkpoint cadence. A checkpoint is
+/// written once `updates` updates are not yet on disk, or once `interval`
+/// has passed since the last one with an update not yet on disk, whichever
+/// comes first; and always at `flush` and shutdown. While a checkpoint is
+/// being written, newer updates wait and only the newest of them is
+/// written next (coalescing), so a fast stream is never slowed by the
+/// disk.
+///
+/// ```
+/// let every: refit::config::CheckpointEvery = toml::from_str(r#"
+///     updates = 100
+///     interval = "30s"
+/// "#).unwrap();
+/// assert_eq!(every.updates, 100);
+/// assert_eq!(refit::config::CheckpointEvery::default().updates, 1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckpointEvery {
+    /// After this many updates (default 1: every update; 0: not by count).
+    pub updates: u64,
+    /// ...or after this much time (default: not by time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<HumanDuration>,
+}
+
+impl Default for CheckpointEvery {
+    fn default() -> Self {
+        Self {
+            updates: 1,
+            interval: None,
         }
     }
 }
@@ -165,6 +205,19 @@ impl OnlineConfig {
                     self.max_pending_samples, self.min_samples_per_update
                 ),
             );
+        }
+        if self.checkpoint_every.updates == 0 && self.checkpoint_every.interval.is_none() {
+            return invalid(
+                "online.checkpoint_every",
+                "needs `updates` of at least 1 or an `interval`",
+            );
+        }
+        if self
+            .checkpoint_every
+            .interval
+            .is_some_and(|i| i.0.is_zero())
+        {
+            return invalid("online.checkpoint_every.interval", "must be longer than 0");
         }
         if self.update_frequency.0.is_zero() {
             return invalid("online.update_frequency", "must be longer than 0");

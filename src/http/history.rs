@@ -518,6 +518,7 @@ mod tests {
             loss_before: 0.5,
             first_sample: first,
             clipped_steps: 0,
+            version: crate::store::VersionId::online(first + 1),
         }
     }
 

@@ -84,6 +84,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// What a new version records besides its bytes.
 #[derive(Debug, Clone)]
 pub struct VersionMeta {
+    /// The number to write it under (an online update's, given when it was
+    /// served); none, or one already taken: the next free number.
+    pub number: Option<u64>,
     /// The version training continued from.
     pub parent: Option<VersionId>,
     /// Samples seen.
@@ -286,7 +289,8 @@ impl Store {
         let dir = self.dir(mode);
         self.storage.create_dir_all(&dir).map_err(io(&dir))?;
         let mut manifest = self.manifest(mode)?;
-        let number = manifest.next.max(self.highest_on_disk(mode) + 1);
+        let free = manifest.next.max(self.highest_on_disk(mode) + 1);
+        let number = meta.number.map_or(free, |n| n.max(free));
         let id = VersionId { mode, number };
         let path = self.path(id);
         let drift_reference = match reference {

@@ -188,10 +188,12 @@ fn checkpoints_are_numbered_kept_and_load_like_the_served_model() {
     c.online.checkpoint_retention = 3;
     let agent = churn_agent(c.clone());
     let s = demo::churn(3, 700);
+    // A slow stream (each update finds the disk idle): one numbered file
+    // per training, the last `checkpoint_retention` kept.
     for (x, y) in s.x.chunks(100 * 8).zip(s.y.chunks(100)) {
         agent.ingest(x, y).unwrap();
+        agent.flush().unwrap();
     }
-    agent.flush().unwrap();
     let online = dir.path().join("models").join("churn_online");
     let mut files: Vec<String> = std::fs::read_dir(&online)
         .unwrap()

@@ -308,16 +308,30 @@ fn run_demo_ctr_prints_triggers_auc_and_ndcg() {
         text.contains("trainings 200 (200 by the threshold of 100 new samples)"),
         "{text}"
     );
-    assert!(text.contains("checkpoints written 200, kept 5"), "{text}");
+    // Every training is served at once; checkpoints coalesce when the
+    // disk falls behind the simulation, so at most one per training, the
+    // last 5 kept, the newest being the last training's.
+    let written: usize = text
+        .split("checkpoints written ")
+        .nth(1)
+        .and_then(|t| t.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!((1..=200).contains(&written), "{text}");
+    let kept = written.min(5);
+    assert!(
+        text.contains(&format!("checkpoints written {written}, kept {kept}")),
+        "{text}"
+    );
     for line in ["before the shift", "right after it", "at the end"] {
         assert!(text.contains(line), "{text}");
     }
     let files = common::model_files(&dir.path().join("models/ctr_online"));
     assert_eq!(
-        files.first().map(String::as_str),
-        Some("ctr_model_online_196.refit")
+        files.last().map(String::as_str),
+        Some("ctr_model_online_200.refit")
     );
-    assert_eq!(files.len(), 5);
+    assert_eq!(files.len(), kept);
 
     let out = refit(
         dir.path(),

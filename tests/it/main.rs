@@ -5,6 +5,7 @@
 mod ab;
 mod agent;
 mod bad_input;
+mod cadence;
 mod cli;
 mod common;
 mod concept_drift;
