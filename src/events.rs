@@ -183,8 +183,9 @@ pub enum Event {
         clipped_steps: usize,
         /// The version the update is served as, at once. It is on disk once
         /// a `Checkpointed` event names it; until then it is served but not
-        /// persisted (a crash loses the model state, not the samples, which
-        /// a restart replays from the sample log).
+        /// persisted (a crash loses its model state; its samples stay in
+        /// the sample log). After a crash, the numbers of updates that
+        /// never reached the disk are given again.
         version: VersionId,
     },
     /// An update did not run or was refused (`updated = false`).
