@@ -178,10 +178,10 @@ pub struct SaveOffline {
     pub reference: Option<Arc<DriftReference>>,
 }
 
-/// Host → Checkpointer: make a kept version active; answers its entry and
-/// verified bytes.
+/// Trainer → Checkpointer: make a kept version active (its file checked
+/// against the manifest); answers its entry.
 #[derive(Message, Debug)]
-#[rtype(result = "Result<(VersionEntry, Vec<u8>), AgentError>")]
+#[rtype(result = "Result<VersionEntry, AgentError>")]
 pub struct Activate(pub VersionId);
 
 /// Host → Trainer: make a stored version active (in the store, through the

@@ -68,6 +68,18 @@ impl SparseRows {
         SparseBatch::new(&self.offsets, &self.indices, &self.values, self.dim)
     }
 
+    /// The rows as a checked batch for a model of `dim` coordinates; rows
+    /// over another number of coordinates are refused, naming both.
+    pub fn batch_for(&self, dim: usize) -> Result<SparseBatch<'_>, PluginError> {
+        if self.dim != dim {
+            return Err(PluginError::BadSparse(format!(
+                "the rows have {} coordinates, the model {dim}",
+                self.dim
+            )));
+        }
+        self.batch()
+    }
+
     /// Rows `start..end` as a new value.
     pub fn slice(&self, start: usize, end: usize) -> SparseRows {
         let (a, b) = (self.offsets[start], self.offsets[end]);

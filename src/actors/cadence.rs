@@ -57,9 +57,7 @@ impl Cadence {
     pub(crate) fn due(&self, now_ms: u64) -> bool {
         self.unpersisted > 0
             && ((self.every.updates > 0 && self.unpersisted >= self.every.updates)
-                || self.every.interval.is_some_and(|i| {
-                    u128::from(now_ms.saturating_sub(self.last_ms)) >= i.0.as_millis()
-                }))
+                || self.until_due_ms(now_ms) == Some(0))
     }
 
     /// Milliseconds until the interval makes a checkpoint due (none without

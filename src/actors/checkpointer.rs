@@ -127,11 +127,11 @@ impl Handler<SaveOffline> for Checkpointer {
 }
 
 impl Handler<Activate> for Checkpointer {
-    type Result = Result<(VersionEntry, Vec<u8>), AgentError>;
+    type Result = Result<VersionEntry, AgentError>;
     fn handle(&mut self, msg: Activate, _: &mut Context<Self>) -> Self::Result {
-        let found = self.store.activate(msg.0)?;
+        let (entry, _) = self.store.activate(msg.0)?;
         self.active = Some(msg.0);
-        Ok(found)
+        Ok(entry)
     }
 }
 

@@ -127,15 +127,7 @@ impl Ingest {
                 self.schema.check_batch(&x)?;
                 x.rows()
             }
-            (Rows::Sparse(s), InputKind::Sparse) => {
-                if s.dim != self.dim {
-                    return Err(PluginError::BadSparse(format!(
-                        "the rows have {} coordinates, the model {}",
-                        s.dim, self.dim
-                    )));
-                }
-                s.batch()?.rows()
-            }
+            (Rows::Sparse(s), InputKind::Sparse) => s.batch_for(self.dim)?.rows(),
             (rows, expected) => return Err(rows.mismatch(&self.spec, expected)),
         };
         validate::labels(&self.spec, rows, &msg.labels)

@@ -101,6 +101,8 @@ pub struct Trainer {
     cadence_timer: Option<SpawnHandle>,
     /// The number the next online version gets.
     next_online: u64,
+    /// The version last served.
+    served: VersionId,
     /// Samples the starting version had learned.
     learned_before: u64,
     /// What the newest update's checkpoint records besides the model:
@@ -126,12 +128,12 @@ impl Trainer {
                 learning_rate: rates.stable,
                 offline_metrics: setup.offline_metrics,
                 samples_seen: setup.learned,
-                served_version: Some(setup.version),
                 ..TrainerStats::default()
             },
             cadence: Cadence::new(c.online.checkpoint_every, now),
             cadence_timer: None,
             next_online: setup.next_online,
+            served: setup.version,
             learned_before: setup.learned,
             last_update: (rates.stable, Severity::Stable, None),
             online: c.online.clone(),
@@ -202,17 +204,32 @@ impl Trainer {
         self.peers.events.do_send(Publish(event));
     }
 
-    /// Serves the model at once as the next online version.
-    fn serve_update(&mut self) -> VersionId {
-        let version = VersionId::online(self.next_online);
-        self.next_online += 1;
+    /// Serves the model as `version`.
+    fn serve(&mut self, version: VersionId) {
         self.peers.promote.do_send(Promote {
             snapshot: self.model.snapshot(),
             version,
         });
-        self.stats.served_version = Some(version);
+        self.served = version;
+    }
+
+    /// Serves the model at once as the next online version, which waits
+    /// for the cadence to be written.
+    fn serve_update(&mut self) -> VersionId {
+        let version = VersionId::online(self.next_online);
+        self.next_online += 1;
+        self.serve(version);
         self.cadence.updated();
         version
+    }
+
+    /// Continues from `model`, stored as `version` (a rollback's target or
+    /// a new offline version), and serves it: nothing waits to be written.
+    fn continue_from(&mut self, model: Box<dyn Model>, version: VersionId) {
+        self.model = model;
+        self.scored.clear();
+        self.cadence.clear(self.clock.now_ms());
+        self.serve(version);
     }
 
     /// Hands the served model to the Checkpointer when the cadence says so
@@ -227,10 +244,7 @@ impl Trainer {
         if !self.cadence.take(force, now) {
             return;
         }
-        let Some(version) = self.stats.served_version else {
-            self.cadence.written();
-            return;
-        };
+        let version = self.served;
         let bytes = match self.model.save() {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -444,16 +458,9 @@ impl Handler<ResumeFrom> for Trainer {
         let activated = async move { activate.await.map_err(|_| AgentError::Stopped)? };
         AtomicResponse::new(Box::pin(activated.into_actor(self).map(
             move |activated, act, _| {
-                let (entry, _) = activated?;
+                let entry = activated?;
                 tracing::info!(version = %msg.version, "online learning continues from a stored version");
-                act.model = msg.model;
-                act.scored.clear();
-                act.cadence.clear(act.clock.now_ms());
-                act.stats.served_version = Some(msg.version);
-                act.peers.promote.do_send(Promote {
-                    snapshot: act.model.snapshot(),
-                    version: msg.version,
-                });
+                act.continue_from(msg.model, msg.version);
                 Ok(entry)
             },
         )))
@@ -481,6 +488,7 @@ impl Handler<GetTrainerStats> for Trainer {
     type Result = MessageResult<GetTrainerStats>;
     fn handle(&mut self, _: GetTrainerStats, _: &mut Context<Self>) -> Self::Result {
         MessageResult(TrainerStats {
+            served_version: Some(self.served),
             unpersisted_updates: self.cadence.unpersisted(),
             ..self.stats.clone()
         })
@@ -580,16 +588,9 @@ impl Handler<TrainOffline> for Trainer {
                     return Err(e);
                 }
             };
-            act.model = model;
-            act.scored.clear();
+            act.continue_from(model, entry.id());
             act.stats.offline_metrics = trained.holdout;
             act.stats.scored_since_offline = 0;
-            act.stats.served_version = Some(entry.id());
-            act.cadence.clear(act.clock.now_ms());
-            act.peers.promote.do_send(Promote {
-                snapshot: act.model.snapshot(),
-                version: entry.id(),
-            });
             // The newest offline version is the ensemble's offline member.
             act.peers
                 .role

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
-use refit_plugin::{Batch, InputKind, Model, ModelSpec, PluginError, PluginRegistry};
+use refit_plugin::{Batch, InputKind, Model, ModelSpec, PluginRegistry};
 use refit_plugin_kit::preprocess::Preprocessor;
 use serde::Serialize;
 
@@ -252,15 +252,7 @@ impl Agent {
     /// blended with the ensemble's offline member when there is one.
     pub fn predict_sparse(&self, rows: &SparseRows) -> Result<Prediction, AgentError> {
         self.require_input(InputKind::Sparse)?;
-        let dim = self.inner.input.1;
-        if rows.dim != dim {
-            return Err(PluginError::BadSparse(format!(
-                "the rows have {} coordinates, the model {dim}",
-                rows.dim
-            ))
-            .into());
-        }
-        let x = rows.batch()?;
+        let x = rows.batch_for(self.inner.input.1)?;
         let serving = self.inner.serving.load();
         Ok(Prediction {
             values: serving.champion_with(|p| p.predict(x.into()))?,
