@@ -183,9 +183,9 @@ pub enum Event {
         clipped_steps: usize,
         /// The version the update is served as, at once. It is on disk once
         /// a `Checkpointed` event names it; until then it is served but not
-        /// persisted (a crash loses its model state; its samples stay in
-        /// the sample log). After a crash, the numbers of updates that
-        /// never reached the disk are given again.
+        /// persisted (a crash loses its model state, not its samples: a
+        /// restart replays them from the sample log). After a crash, the
+        /// numbers of updates that never reached the disk are given again.
         version: VersionId,
     },
     /// An update did not run or was refused (`updated = false`).

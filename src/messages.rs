@@ -42,6 +42,17 @@ pub struct IngestSamples {
     pub labels: Vec<f32>,
 }
 
+/// Agent start-up → Ingest: logged samples the recovered model has not
+/// learned; buffered as if just ingested, without logging them again.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Replay {
+    /// The features.
+    pub rows: Rows,
+    /// One label per row.
+    pub labels: Vec<f32>,
+}
+
 /// Host → Ingest: hand every buffered sample to training now.
 #[derive(Message, Debug)]
 #[rtype(result = "usize")]
@@ -57,6 +68,8 @@ pub struct ObserveBatch {
     pub labels: Vec<f32>,
     /// Index (0-based, in acceptance order) of the batch's first sample.
     pub first_sample: u64,
+    /// One past the sample-log number of the batch's last sample.
+    pub log_end: u64,
     /// Why the batch was emitted.
     pub trigger: Trigger,
 }
@@ -131,6 +144,8 @@ pub struct TrainBatch {
     pub labels: Vec<f32>,
     /// Index of the first sample.
     pub first_sample: u64,
+    /// One past the sample-log number of the batch's last sample.
+    pub log_end: u64,
     /// Why the batch was emitted.
     pub trigger: Trigger,
     /// Drift measured with this batch in the window.
@@ -164,6 +179,8 @@ pub struct Checkpoint {
     pub metrics: Option<Scores>,
     /// The drift reference the model was monitored against.
     pub drift_reference: Option<Arc<DriftReference>>,
+    /// Logged samples numbered below this one are learned.
+    pub learned_through: Option<u64>,
 }
 
 /// Trainer → Checkpointer: store an offline version (which becomes active).
@@ -182,7 +199,13 @@ pub struct SaveOffline {
 /// against the manifest); answers its entry.
 #[derive(Message, Debug)]
 #[rtype(result = "Result<VersionEntry, AgentError>")]
-pub struct Activate(pub VersionId);
+pub struct Activate {
+    /// The version.
+    pub version: VersionId,
+    /// How far in the sample log the model it replaces had learned: a
+    /// restart does not replay those samples into it.
+    pub discarded_through: Option<u64>,
+}
 
 /// Host → Trainer: make a stored version active (in the store, through the
 /// Checkpointer), continue online learning from `model` and serve it. The

@@ -323,60 +323,42 @@ pub fn read_recent(dir: &Path, width: usize, max_rows: usize) -> std::io::Result
     read_rows(dir, InputKind::Dense, width, max_rows)
 }
 
-/// Reads the good records of the log in `dir` whose rows are of `input`
-/// kind with `width` features (dense) or `width` coordinates (sparse),
-/// keeping the most recent `max_rows` samples. Segments older than those
-/// are not read (`records` and `bad_records` count the segments read).
-pub fn read_rows(
-    dir: &Path,
+/// The good records of one segment file, in order: (first sample, rows,
+/// labels); a bad or truncated record ends the segment (counted in
+/// `bad_records`).
+fn segment_records(
+    path: &Path,
     input: InputKind,
     width: usize,
-    max_rows: usize,
-) -> std::io::Result<ReadBack> {
-    let mut batches: Vec<(u64, Rows, Vec<f32>)> = Vec::new();
-    let mut out = ReadBack {
-        rows: Rows::empty(input, width),
-        labels: Vec::new(),
-        first_sample: None,
-        records: 0,
-        bad_records: 0,
-    };
-    // Newest segment first, stopping once `max_rows` are in hand: memory is
-    // bounded by `max_rows` and one segment, not by the log's size.
-    let mut newest_first: Vec<Vec<(u64, Rows, Vec<f32>)>> = Vec::new();
-    let mut total = 0usize;
-    for (_, _, path) in segments(dir)?.iter().rev() {
-        let mut bytes = Vec::new();
-        File::open(path)?.read_to_end(&mut bytes)?;
-        let mut segment = Vec::new();
-        let mut at = 0usize;
-        while at < bytes.len() {
-            let parsed = match input {
-                InputKind::Dense => record(&bytes[at..], width)
-                    .map(|(len, first, rows, labels)| (len, first, Rows::Dense(rows), labels)),
-                InputKind::Sparse => sparse_record(&bytes[at..], width),
-            };
-            match parsed {
-                Some((len, first, rows, labels)) => {
-                    total += labels.len();
-                    segment.push((first, rows, labels));
-                    out.records += 1;
-                    at += len;
-                }
-                None => {
-                    out.bad_records += 1;
-                    tracing::warn!(path = %path.display(), offset = at, "sample log: bad record; rest of the segment skipped");
-                    break;
-                }
+    bad_records: &mut usize,
+) -> std::io::Result<Vec<(u64, Rows, Vec<f32>)>> {
+    let mut bytes = Vec::new();
+    File::open(path)?.read_to_end(&mut bytes)?;
+    let mut records = Vec::new();
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let parsed = match input {
+            InputKind::Dense => record(&bytes[at..], width)
+                .map(|(len, first, rows, labels)| (len, first, Rows::Dense(rows), labels)),
+            InputKind::Sparse => sparse_record(&bytes[at..], width),
+        };
+        match parsed {
+            Some((len, first, rows, labels)) => {
+                records.push((first, rows, labels));
+                at += len;
+            }
+            None => {
+                *bad_records += 1;
+                tracing::warn!(path = %path.display(), offset = at, "sample log: bad record; rest of the segment skipped");
+                break;
             }
         }
-        newest_first.push(segment);
-        if total >= max_rows {
-            break;
-        }
     }
-    batches.extend(newest_first.into_iter().rev().flatten());
-    let mut skip = total.saturating_sub(max_rows);
+    Ok(records)
+}
+
+/// Puts `batches` into `out`, skipping their first `skip` samples.
+fn collect(out: &mut ReadBack, batches: Vec<(u64, Rows, Vec<f32>)>, mut skip: usize, width: usize) {
     for (first, rows, labels) in batches {
         let n = labels.len();
         if skip >= n {
@@ -390,12 +372,109 @@ pub fn read_rows(
             Rows::Dense(v) => Rows::Dense(v[skip * width..].to_vec()),
             Rows::Sparse(s) => Rows::Sparse(s.slice(skip, s.rows())),
         };
-        // Every record was parsed as `input`, the accumulator's kind.
+        // Every record was parsed as the accumulator's kind.
         let _ = out.rows.append(&rows);
         out.labels.extend_from_slice(&labels[skip..]);
         skip = 0;
     }
+}
+
+fn empty(input: InputKind, width: usize) -> ReadBack {
+    ReadBack {
+        rows: Rows::empty(input, width),
+        labels: Vec::new(),
+        first_sample: None,
+        records: 0,
+        bad_records: 0,
+    }
+}
+
+/// Reads the good records of the log in `dir` whose rows are of `input`
+/// kind with `width` features (dense) or `width` coordinates (sparse),
+/// keeping the most recent `max_rows` samples. Segments older than those
+/// are not read (`records` and `bad_records` count the segments read).
+pub fn read_rows(
+    dir: &Path,
+    input: InputKind,
+    width: usize,
+    max_rows: usize,
+) -> std::io::Result<ReadBack> {
+    let mut out = empty(input, width);
+    // Newest segment first, stopping once `max_rows` are in hand: memory is
+    // bounded by `max_rows` and one segment, not by the log's size.
+    let mut newest_first: Vec<Vec<(u64, Rows, Vec<f32>)>> = Vec::new();
+    let mut total = 0usize;
+    for (_, _, path) in segments(dir)?.iter().rev() {
+        let segment = segment_records(path, input, width, &mut out.bad_records)?;
+        out.records += segment.len();
+        total += segment.iter().map(|r| r.2.len()).sum::<usize>();
+        newest_first.push(segment);
+        if total >= max_rows {
+            break;
+        }
+    }
+    let batches = newest_first.into_iter().rev().flatten().collect();
+    collect(&mut out, batches, total.saturating_sub(max_rows), width);
     Ok(out)
+}
+
+/// Reads every logged sample numbered `from` or later, oldest first: what
+/// a model that has learned the samples before `from` still has to learn
+/// (the replay at start-up). Segments that end before `from` are not kept
+/// in memory.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// use refit::sample_log::{SampleLog, end_sample, read_from};
+/// use refit::plugins::InputKind;
+/// let mut log = SampleLog::open(dir.path(), 1, 1 << 20, refit::clock::system()).unwrap();
+/// log.append(0, &[1.0, 2.0, 3.0], &[0.0, 1.0, 0.0]).unwrap();
+/// log.append(3, &[4.0], &[1.0]).unwrap();
+/// let rest = read_from(dir.path(), InputKind::Dense, 1, 2).unwrap();
+/// assert_eq!(rest.rows.dense().unwrap(), [3.0, 4.0]);
+/// assert_eq!(rest.first_sample, Some(2));
+/// assert_eq!(end_sample(dir.path(), InputKind::Dense, 1).unwrap(), 4);
+/// ```
+pub fn read_from(
+    dir: &Path,
+    input: InputKind,
+    width: usize,
+    from: u64,
+) -> std::io::Result<ReadBack> {
+    let mut out = empty(input, width);
+    let mut batches = Vec::new();
+    for (_, _, path) in segments(dir)? {
+        let segment = segment_records(&path, input, width, &mut out.bad_records)?;
+        out.records += segment.len();
+        batches.extend(
+            segment
+                .into_iter()
+                .filter(|(first, _, labels)| first + labels.len() as u64 > from),
+        );
+    }
+    let skip = batches
+        .first()
+        .map_or(0, |(first, _, _)| from.saturating_sub(*first) as usize);
+    collect(&mut out, batches, skip, width);
+    Ok(out)
+}
+
+/// The number the next logged sample gets: one past the newest good
+/// record's last sample (0 for an empty log). Reads segments newest first
+/// until one has a good record.
+pub fn end_sample(dir: &Path, input: InputKind, width: usize) -> std::io::Result<u64> {
+    let mut bad = 0;
+    for (_, _, path) in segments(dir)?.iter().rev() {
+        let records = segment_records(path, input, width, &mut bad)?;
+        if let Some(end) = records
+            .iter()
+            .map(|(first, _, labels)| first + labels.len() as u64)
+            .max()
+        {
+            return Ok(end);
+        }
+    }
+    Ok(0)
 }
 
 /// Parses one sparse record over `dim` coordinates at the start of `b`, or

@@ -76,6 +76,7 @@ impl Handler<Checkpoint> for Checkpointer {
             severity: msg.severity,
             metrics: msg.metrics,
             reason: "update".into(),
+            learned_through: msg.learned_through,
         };
         match self.store.write_version(
             Mode::Online,
@@ -129,8 +130,8 @@ impl Handler<SaveOffline> for Checkpointer {
 impl Handler<Activate> for Checkpointer {
     type Result = Result<VersionEntry, AgentError>;
     fn handle(&mut self, msg: Activate, _: &mut Context<Self>) -> Self::Result {
-        let (entry, _) = self.store.activate(msg.0)?;
-        self.active = Some(msg.0);
+        let (entry, _) = self.store.activate(msg.version, msg.discarded_through)?;
+        self.active = Some(msg.version);
         Ok(entry)
     }
 }

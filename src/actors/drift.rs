@@ -278,6 +278,7 @@ impl Handler<ObserveBatch> for Drift {
             rows: msg.rows,
             labels: msg.labels,
             first_sample: msg.first_sample,
+            log_end: msg.log_end,
             trigger: msg.trigger,
             drift,
             reference: self.stored.clone(),

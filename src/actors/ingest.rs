@@ -11,7 +11,7 @@ use crate::config::{Config, Durability, OnlineConfig, SamplesConfig};
 use crate::error::AgentError;
 use crate::events::{IngestAck, IngestStats, Trigger};
 use crate::messages::{
-    ConfigChanged, FlushBuffer, GetIngestStats, IngestSamples, ObserveBatch, TrainedCount,
+    ConfigChanged, FlushBuffer, GetIngestStats, IngestSamples, ObserveBatch, Replay, TrainedCount,
 };
 use crate::rows::Rows;
 use crate::sample_log::SampleLog;
@@ -53,6 +53,9 @@ pub struct Ingest {
     tick: Option<SpawnHandle>,
     /// Where accepted samples are logged (none: `samples.enabled = false`).
     log: Option<SampleLog>,
+    /// The log number of the first sample this run accepted (replayed or
+    /// ingested); accepted samples are numbered on from it.
+    log_base: u64,
     /// Calls logged and waiting for their group commit.
     waiting: Vec<Waiting>,
     waiting_rows: u64,
@@ -72,7 +75,7 @@ impl Ingest {
         schema: Preprocessor,
         learned: u64,
         config: &Config,
-        log: Option<SampleLog>,
+        (log, log_base): (Option<SampleLog>, u64),
         clock: Arc<dyn Clock>,
         drift: Recipient<ObserveBatch>,
     ) -> Self {
@@ -96,6 +99,7 @@ impl Ingest {
             clock,
             tick: None,
             log,
+            log_base,
             waiting: Vec::new(),
             waiting_rows: 0,
             commit_scheduled: false,
@@ -150,6 +154,7 @@ impl Ingest {
             rows,
             labels,
             first_sample: self.handed,
+            log_end: self.log_base + self.handed + n as u64,
             trigger,
         });
         self.handed += n as u64;
@@ -277,7 +282,7 @@ impl Handler<IngestSamples> for Ingest {
             }));
         }
         if let Some(log) = &mut self.log {
-            let first = self.accepted + self.waiting_rows;
+            let first = self.log_base + self.accepted + self.waiting_rows;
             if let Err(e) = log.append_rows(first, &msg.rows, &msg.labels) {
                 return ready(Err(AgentError::sample_log(log.dir(), "append", e)));
             }
@@ -305,6 +310,16 @@ impl Handler<IngestSamples> for Ingest {
                 }
                 Box::pin(async move { answer.await.unwrap_or(Err(AgentError::Stopped)) })
             }
+        }
+    }
+}
+
+impl Handler<Replay> for Ingest {
+    type Result = ();
+    fn handle(&mut self, msg: Replay, _: &mut Context<Self>) {
+        let n = msg.labels.len();
+        if let Err(e) = self.accept(&msg.rows, &msg.labels) {
+            tracing::error!(error = %e, samples = n, "replayed samples refused");
         }
     }
 }

@@ -53,6 +53,9 @@ pub struct TrainerSetup {
     pub learned: u64,
     /// The number the next online version gets.
     pub next_online: u64,
+    /// Logged samples numbered below this one are in the model (none:
+    /// unknown, as for imported coefficients).
+    pub learned_through: Option<u64>,
 }
 
 /// Where the Trainer's messages go.
@@ -105,6 +108,8 @@ pub struct Trainer {
     served: VersionId,
     /// Samples the starting version had learned.
     learned_before: u64,
+    /// Logged samples numbered below this one are learned (or skipped).
+    learned_through: Option<u64>,
     /// What the newest update's checkpoint records besides the model:
     /// learning rate, severity, drift reference.
     last_update: (f32, Severity, Option<Arc<DriftReference>>),
@@ -135,6 +140,7 @@ impl Trainer {
             next_online: setup.next_online,
             served: setup.version,
             learned_before: setup.learned,
+            learned_through: setup.learned_through,
             last_update: (rates.stable, Severity::Stable, None),
             online: c.online.clone(),
             offline: resolve_offline(&c.offline, rates),
@@ -264,6 +270,7 @@ impl Trainer {
             severity,
             metrics: self.stats.metrics,
             drift_reference: reference,
+            learned_through: self.learned_through,
         });
         ctx.spawn(sent.into_actor(self).map(|_, act, ctx| {
             if act.cadence.written() {
@@ -305,6 +312,8 @@ impl Handler<TrainBatch> for Trainer {
 
     fn handle(&mut self, msg: TrainBatch, ctx: &mut Context<Self>) {
         let n = msg.labels.len();
+        // Learned or skipped, these samples are never replayed.
+        self.learned_through = Some(msg.log_end);
         let severity = msg.drift.severity;
         let lr = self.rate(severity);
         let _span = tracing::info_span!("trainer.update", samples = n, lr, ?severity).entered();
@@ -454,7 +463,10 @@ impl Handler<ResumeFrom> for Trainer {
     fn handle(&mut self, msg: ResumeFrom, _: &mut Context<Self>) -> Self::Result {
         // Atomic: no update runs between the store's activation and the
         // swap, and every update after it continues from `msg.model`.
-        let activate = self.peers.activate.send(Activate(msg.version));
+        let activate = self.peers.activate.send(Activate {
+            version: msg.version,
+            discarded_through: self.learned_through,
+        });
         let activated = async move { activate.await.map_err(|_| AgentError::Stopped)? };
         AtomicResponse::new(Box::pin(activated.into_actor(self).map(
             move |activated, act, _| {
@@ -548,6 +560,7 @@ impl Handler<TrainOffline> for Trainer {
             severity: self.stats.severity,
             metrics: trained.holdout,
             reason: msg.reason.clone(),
+            learned_through: self.learned_through,
         };
         let drift = self.drift.as_ref().map(|d| d.reference.clone());
         let registry = self.peers.save_offline.clone();

@@ -120,6 +120,7 @@ impl AgentBuilder {
             version,
             stored_reference,
             learned,
+            replay_from,
             skipped,
         } = self.recover_model(&store, &spec)?;
         if model.input() == InputKind::Dense && spec.width() == 0 {
@@ -159,6 +160,11 @@ impl AgentBuilder {
         } else {
             None
         };
+        let (log_base, replay) = if config.samples.enabled {
+            self.replay_log(input, replay_from)?
+        } else {
+            (0, None)
+        };
         let first_snapshot = model.snapshot();
         let kind_rates = config.kind_learning_rates(&self.plugins)?;
         let setup = TrainerSetup {
@@ -172,6 +178,7 @@ impl AgentBuilder {
             version,
             learned,
             next_online: store.next_number(crate::store::Mode::Online)?,
+            learned_through: config.samples.enabled.then_some(log_base),
         };
         let schema = Preprocessor::new(&spec.features, &config.model.preprocessing)?;
         let categorical: Vec<bool> = spec
@@ -197,6 +204,7 @@ impl AgentBuilder {
         )?;
         let serving = Arc::new(ArcSwap::from_pointee(set));
         let when_full = config.online.when_full;
+        let replaying = replay.is_some();
         let boot = Boot {
             config,
             spec: spec.clone(),
@@ -209,6 +217,8 @@ impl AgentBuilder {
             skipped,
             setup,
             log,
+            log_base,
+            replay,
             stored_reference,
             serving: serving.clone(),
             clock: self.clock.clone(),
@@ -229,7 +239,7 @@ impl AgentBuilder {
         let addrs = rx
             .recv_timeout(Duration::from_secs(30))
             .map_err(|e| AgentError::Start(format!("actor system did not come up: {e}")))?;
-        Ok(Agent {
+        let agent = Agent {
             inner: Arc::new(Inner {
                 addrs,
                 serving,
@@ -243,7 +253,14 @@ impl AgentBuilder {
                 stopped: AtomicBool::new(false),
                 requests: std::sync::atomic::AtomicU64::new(1),
             }),
-        })
+        };
+        if replaying {
+            // Ready once the replayed samples that fill whole updates are
+            // learned and served (the rest waits in the buffer, as it did
+            // before the stop).
+            agent.sync()?;
+        }
+        Ok(agent)
     }
 }
 
@@ -260,6 +277,8 @@ struct Boot {
     skipped: Vec<crate::store::Skipped>,
     setup: TrainerSetup,
     log: Option<SampleLog>,
+    log_base: u64,
+    replay: Option<crate::sample_log::ReadBack>,
     stored_reference: Option<crate::drift::reference::DriftReference>,
     serving: Arc<ArcSwap<ServingSet>>,
     clock: Arc<dyn Clock>,
@@ -285,6 +304,8 @@ fn spawn_actors(boot: Boot) -> Addrs {
         skipped,
         setup,
         log,
+        log_base,
+        replay,
         stored_reference,
         serving,
         clock,
@@ -344,10 +365,20 @@ fn spawn_actors(boot: Boot) -> Addrs {
         schema,
         learned,
         &config,
-        log,
+        (log, log_base),
         clock,
         drift.clone().recipient(),
     ));
+    // Before any host call: the logged samples the model has not learned
+    // are buffered first, as if just ingested, and trained on the normal
+    // schedule; `start` returns once those updates are served.
+    if let Some(r) = replay {
+        tracing::info!(samples = r.labels.len(), from = ?r.first_sample, "replaying the sample log");
+        ingest.do_send(Replay {
+            rows: r.rows,
+            labels: r.labels,
+        });
+    }
     #[cfg(feature = "watch")]
     if let Some(path) = watch {
         Watcher::new(
@@ -385,6 +416,9 @@ struct Recovered {
     stored_reference: Option<crate::drift::reference::DriftReference>,
     /// Samples the model has learned (its manifest's count).
     learned: u64,
+    /// The sample-log number from which logged samples are not in the
+    /// model (none: unknown, nothing is replayed).
+    replay_from: Option<u64>,
     /// Damaged versions passed over.
     skipped: Vec<crate::store::Skipped>,
 }
@@ -424,9 +458,10 @@ impl AgentBuilder {
                 };
                 let (entry, bytes) = store.read_version(id)?;
                 check_stored_spec(&id, self.plugins.load(&bytes)?.spec(), spec)?;
-                store.activate(id)?;
+                store.activate(id, None)?;
                 crate::store::Recovery {
                     active: Some((entry, bytes)),
+                    replay_from: store.active_replay_from()?,
                     skipped: Vec::new(),
                 }
             }
@@ -436,7 +471,7 @@ impl AgentBuilder {
         for s in &recovery.skipped {
             tracing::warn!(version = %s.version, problem = %s.problem, "stored version skipped");
         }
-        let skipped = recovery.skipped;
+        let (skipped, replay_from) = (recovery.skipped, recovery.replay_from);
         Ok(match recovery.active {
             Some((entry, bytes)) => {
                 let model = self.plugins.load(&bytes)?;
@@ -447,6 +482,7 @@ impl AgentBuilder {
                     version: entry.id(),
                     stored_reference: store.drift_reference(&entry),
                     learned: entry.samples_seen,
+                    replay_from,
                     skipped,
                 }
             }
@@ -455,9 +491,40 @@ impl AgentBuilder {
                 version: VersionId::online(0),
                 stored_reference: None,
                 learned: 0,
+                // Nothing stored yet: every logged sample is still to be
+                // learned (unless the host asked to start over).
+                replay_from: self.resume.then_some(0),
                 skipped,
             },
         })
+    }
+
+    /// Boot step: where the sample log's numbering continues, and the
+    /// logged samples numbered `from` or later, which the recovered model
+    /// has not learned (none to replay when `from` is unknown).
+    fn replay_log(
+        &self,
+        input: (InputKind, usize),
+        from: Option<u64>,
+    ) -> Result<(u64, Option<crate::sample_log::ReadBack>), AgentError> {
+        let dir = self.config.samples_dir();
+        let read_err = |e| AgentError::sample_log(&dir, "read", e);
+        let end = crate::sample_log::end_sample(&dir, input.0, input.1).map_err(read_err)?;
+        let Some(from) = from else {
+            return Ok((end, None));
+        };
+        let read = crate::sample_log::read_from(&dir, input.0, input.1, from).map_err(read_err)?;
+        if let Some(first) = read.first_sample
+            && first > from
+        {
+            tracing::warn!(
+                from,
+                first,
+                "sample log retention dropped samples the model had not learned"
+            );
+        }
+        let base = read.first_sample.unwrap_or(from.max(end));
+        Ok((base, (!read.labels.is_empty()).then_some(read)))
     }
 
     /// The serving set: the recovered model as champion and, as the
@@ -511,6 +578,7 @@ fn import_coefficients(
         severity: Severity::Stable,
         metrics: None,
         reason: "import".into(),
+        learned_through: None,
     };
     let written = store.write_version(
         crate::store::Mode::Offline,

@@ -57,7 +57,7 @@ use crate::events::OfflineReport;
 use crate::events::{CheckpointStats, DriftReport, Event, IngestAck, IngestStats, TrainerStats};
 use crate::messages::{
     Barrier, ConnectDrift, FlushBuffer, GetCheckpointStats, GetDriftReport, GetIngestStats,
-    GetTrainerStats, IngestSamples, SetReference, Subscribe,
+    GetTrainerStats, IngestSamples, Replay, SetReference, Subscribe,
 };
 use crate::messages::{
     Feedback, GetAbStats, RecordKeyed, ResumeFrom, SetServingRole, TrainOffline, UseStoredReference,

@@ -45,6 +45,11 @@ pub struct VersionEntry {
     pub crc32: u32,
     /// The drift reference sidecar, when one was stored.
     pub drift_reference: Option<String>,
+    /// The model has learned every logged sample numbered below this one
+    /// (the sample log's numbering); a restart replays the log from here.
+    /// None in manifests written before replay existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned_through: Option<u64>,
 }
 
 impl VersionEntry {
@@ -69,6 +74,13 @@ pub struct Manifest {
     /// The active version (kept in the online directory's manifest; it may
     /// name an offline version).
     pub active: Option<VersionId>,
+    /// Where a restart replays the sample log from into the active
+    /// version, when that is past the version's own `learned_through`:
+    /// after a rollback or promotion, the samples the discarded model had
+    /// learned are not learned again. Cleared when a new version is
+    /// written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_replay_from: Option<u64>,
     /// Versions kept, oldest first.
     pub versions: Vec<VersionEntry>,
 }
@@ -81,6 +93,7 @@ impl Manifest {
             mode,
             next: 1,
             active: None,
+            active_replay_from: None,
             versions: Vec::new(),
         }
     }

@@ -82,7 +82,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// What a new version records besides its bytes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct VersionMeta {
     /// The number to write it under (an online update's, given when it was
     /// served); none, or one already taken: the next free number.
@@ -99,6 +99,8 @@ pub struct VersionMeta {
     pub metrics: Option<crate::metrics::Scores>,
     /// Why it was written.
     pub reason: String,
+    /// Logged samples numbered below this one are learned.
+    pub learned_through: Option<u64>,
 }
 
 /// A version written by [`Store::write_version`].
@@ -126,6 +128,9 @@ pub struct Skipped {
 pub struct Recovery {
     /// The version to serve and its bytes (none: nothing usable stored).
     pub active: Option<(VersionEntry, Vec<u8>)>,
+    /// The sample-log number from which logged samples are not in that
+    /// version (none: unknown, as for imported coefficients).
+    pub replay_from: Option<u64>,
     /// Listed versions that are damaged or missing.
     pub skipped: Vec<Skipped>,
 }
@@ -320,6 +325,7 @@ impl Store {
             file_size: bytes.len() as u64,
             crc32: crc32fast::hash(bytes),
             drift_reference,
+            learned_through: meta.learned_through,
         };
         manifest.versions.push(entry.clone());
         manifest.next = number + 1;
@@ -331,10 +337,11 @@ impl Store {
         }
         if mode == Mode::Online {
             manifest.active = Some(id);
+            manifest.active_replay_from = None;
             self.save_manifest(&manifest)?;
         } else {
             self.save_manifest(&manifest)?;
-            self.set_active_pointer(id)?;
+            self.set_active_pointer(id, None)?;
         }
         let mut removed = Vec::new();
         for old in dropped {
@@ -354,13 +361,36 @@ impl Store {
         })
     }
 
-    /// Records `id` as the active version (in the online manifest).
-    fn set_active_pointer(&self, id: VersionId) -> Result<(), StoreError> {
+    /// Records `id` as the active version (in the online manifest), to be
+    /// replayed into from `replay_from` (none: its own `learned_through`).
+    fn set_active_pointer(
+        &self,
+        id: VersionId,
+        replay_from: Option<u64>,
+    ) -> Result<(), StoreError> {
         let dir = self.dir(Mode::Online);
         self.storage.create_dir_all(&dir).map_err(io(&dir))?;
         let mut online = self.manifest(Mode::Online)?;
         online.active = Some(id);
+        online.active_replay_from = replay_from;
         self.save_manifest(&online)
+    }
+
+    /// Where a restart would replay the sample log from into the recorded
+    /// active version (none: no active version, or it is unknown).
+    pub fn active_replay_from(&self) -> Result<Option<u64>, StoreError> {
+        let online = self.manifest(Mode::Online)?;
+        let Some(active) = online.active else {
+            return Ok(None);
+        };
+        if online.active_replay_from.is_some() {
+            return Ok(online.active_replay_from);
+        }
+        let manifest = match active.mode {
+            Mode::Online => online,
+            Mode::Offline => self.manifest(Mode::Offline)?,
+        };
+        Ok(manifest.get(active.number).and_then(|e| e.learned_through))
     }
 
     /// The active version, as recorded.
@@ -414,10 +444,35 @@ impl Store {
         }
     }
 
-    /// Makes a kept version active after checking its file.
-    pub fn activate(&self, id: VersionId) -> Result<(VersionEntry, Vec<u8>), StoreError> {
+    /// Makes a kept version active after checking its file (a rollback or
+    /// promotion). `discarded_through` is how far in the sample log the
+    /// model it replaces had learned (none: as far as the recorded active
+    /// version had); a restart does not replay those samples into `id`.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use refit::store::{Mode, Store, VersionId, VersionMeta};
+    /// let store = Store::new(dir.path(), "m", refit::clock::system());
+    /// let meta = |through| VersionMeta { learned_through: Some(through), ..VersionMeta::default() };
+    /// store.write_version(Mode::Online, b"a", meta(100), None, None).unwrap();
+    /// store.write_version(Mode::Online, b"b", meta(250), None, None).unwrap();
+    /// // Back to the first version: samples 100..250 were learned by the
+    /// // discarded one and are not replayed; later ones are.
+    /// store.activate(VersionId::online(1), None).unwrap();
+    /// assert_eq!(store.recover().unwrap().replay_from, Some(250));
+    /// ```
+    pub fn activate(
+        &self,
+        id: VersionId,
+        discarded_through: Option<u64>,
+    ) -> Result<(VersionEntry, Vec<u8>), StoreError> {
         let found = self.read_version(id)?;
-        self.set_active_pointer(id)?;
+        let discarded = match discarded_through {
+            Some(at) => Some(at),
+            None => self.active_replay_from()?,
+        };
+        let replay_from = discarded.max(found.0.learned_through);
+        self.set_active_pointer(id, replay_from)?;
         Ok(found)
     }
 
@@ -442,6 +497,11 @@ impl Store {
             match self.read_version(id) {
                 Ok(found) => {
                     if recovery.active.is_none() {
+                        recovery.replay_from = if Some(id) == self.active()? {
+                            self.active_replay_from()?
+                        } else {
+                            found.0.learned_through
+                        };
                         recovery.active = Some(found);
                     }
                 }
@@ -454,7 +514,7 @@ impl Store {
         if let Some((entry, _)) = &recovery.active
             && self.active()? != Some(entry.id())
         {
-            self.set_active_pointer(entry.id())?;
+            self.set_active_pointer(entry.id(), None)?;
         }
         Ok(recovery)
     }

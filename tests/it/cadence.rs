@@ -251,3 +251,69 @@ fn a_thousand_rollbacks_during_training_are_never_undone() {
     assert!(feeder.join().unwrap() > 0);
     agent.shutdown().unwrap();
 }
+
+#[test]
+fn a_restart_replays_the_logged_samples_after_the_newest_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    // No checkpoint by count: only the flush below writes one.
+    c.online.checkpoint_every = CheckpointEvery {
+        updates: u64::MAX,
+        interval: None,
+    };
+    let s = demo::churn(9, 900);
+    let agent = start(c.clone());
+    agent.ingest(&s.x[..300 * 8], &s.y[..300]).unwrap();
+    agent.flush().unwrap();
+    // 500 more samples, trained and served but never written, and 100
+    // acknowledged but still buffered... then the process dies (dropping
+    // the last handle stops the threads without a flush or a checkpoint).
+    for k in 3..9 {
+        agent
+            .ingest(&s.x[k * 800..(k + 1) * 800], &s.y[k * 100..(k + 1) * 100])
+            .unwrap();
+    }
+    agent.sync().unwrap();
+    assert_eq!(agent.stats().unwrap().trainer.unpersisted_updates, 6);
+    drop(agent);
+
+    let store = Store::new(dir.path(), "churn", refit::clock::system());
+    let newest = store
+        .manifest(Mode::Online)
+        .unwrap()
+        .versions
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (newest.samples_seen, newest.learned_through),
+        (300, Some(300))
+    );
+
+    // The restart serves that checkpoint and, at once, learns the 600
+    // samples logged after it, each once.
+    let agent = start(c.clone());
+    agent.flush().unwrap();
+    let stats = agent.stats().unwrap();
+    assert_eq!(stats.trainer.samples_seen, 900);
+    assert_eq!(stats.trainer.trained, 600);
+    let newest = store
+        .manifest(Mode::Online)
+        .unwrap()
+        .versions
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (newest.samples_seen, newest.learned_through),
+        (900, Some(900))
+    );
+    agent.shutdown().unwrap();
+
+    // A clean stop wrote everything: nothing is replayed the next time.
+    let agent = start(c);
+    agent.flush().unwrap();
+    assert_eq!(agent.stats().unwrap().trainer.trained, 0);
+    assert_eq!(agent.stats().unwrap().trainer.samples_seen, 900);
+    agent.shutdown().unwrap();
+}

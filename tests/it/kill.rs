@@ -2,8 +2,11 @@
 //! HTTP by this process and killed at random moments, 60 times, alternating
 //! `durability = "batch"` and `"always"`, and restarted. Every sample whose
 //! request was acknowledged (HTTP 200) must be in the sample store exactly
-//! once; after each kill the manifests parse, every listed version is
-//! intact, and the restarted agent serves the newest good checkpoint.
+//! once, and learned exactly once by the restarted model: its
+//! `samples_seen` plus what waits in its buffer equals the samples logged.
+//! After each kill the manifests parse, every listed version is intact and
+//! records as many samples seen as it has learned of the log, and the
+//! restarted agent serves the newest good checkpoint or a newer update.
 
 use crate::common;
 
@@ -16,7 +19,7 @@ use std::time::{Duration, Instant};
 use common::try_http;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use refit::store::{Mode, Store};
+use refit::store::{Mode, Store, VersionId};
 
 const KILLS: usize = 60;
 const ROWS_PER_CALL: usize = 10;
@@ -32,7 +35,9 @@ fn acknowledged_samples_survive_sigkill() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let mut next_id: u32 = 0;
     let mut acked: Vec<u32> = Vec::new();
-    let mut expected_serving: Option<String> = None;
+    let mut newest_checkpoint: Option<VersionId> = None;
+    let mut logged = 0u64;
+    let mut restarts = 0usize;
     let started = Instant::now();
     for kill in 0..KILLS {
         let durability = if kill % 2 == 0 { "batch" } else { "always" };
@@ -61,12 +66,27 @@ fn acknowledged_samples_survive_sigkill() {
             .unwrap_or_else(|| panic!("kill {kill}: first line {first:?}"))
             .parse()
             .unwrap();
-        // Training resumed from the newest good checkpoint.
+        // Training resumed from the newest good checkpoint, plus a replay
+        // of the logged samples after it.
         let (_, health) = try_http(addr, "GET", "/healthz", "").unwrap();
         let serving: serde_json::Value = serde_json::from_str(&health).unwrap();
-        if let Some(v) = &expected_serving {
-            assert_eq!(serving["serving"].as_str(), Some(v.as_str()), "kill {kill}");
+        let serving: VersionId = serving["serving"].as_str().unwrap().parse().unwrap();
+        if let Some(newest) = newest_checkpoint {
+            assert_eq!(serving.mode, newest.mode, "kill {kill}");
+            assert!(
+                serving.number >= newest.number,
+                "kill {kill}: {serving} < {newest}"
+            );
         }
+        let (_, stats) = try_http(addr, "GET", "/v1/stats", "").unwrap();
+        let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+        let seen = stats["agent"]["trainer"]["samples_seen"].as_u64().unwrap();
+        let buffered = stats["agent"]["ingest"]["buffered"].as_u64().unwrap();
+        assert_eq!(
+            seen + buffered,
+            logged,
+            "kill {kill}: learned {seen}, buffered {buffered}"
+        );
         // Feed until killed by the timer thread.
         let pid = child.id();
         let wait = Duration::from_millis(rng.random_range(60..400));
@@ -109,16 +129,25 @@ fn acknowledged_samples_survive_sigkill() {
                 .read_version(v.id())
                 .unwrap_or_else(|e| panic!("kill {kill}: listed {} is bad: {e}", v.id()));
         }
+        for v in &online.versions {
+            assert_eq!(
+                Some(v.samples_seen),
+                v.learned_through,
+                "kill {kill}: {}",
+                v.id()
+            );
+        }
         let recovery = store.recover().unwrap();
         assert!(
             recovery.skipped.is_empty(),
             "kill {kill}: {:?}",
             recovery.skipped
         );
-        expected_serving = recovery.active.map(|(e, _)| e.id().to_string());
+        newest_checkpoint = recovery.active.map(|(e, _)| e.id());
+        logged = logged_samples(dir.path()).labels.len() as u64;
+        restarts += 1;
     }
-    let read =
-        refit::sample_log::read_recent(&dir.path().join("samples/churn"), 8, usize::MAX).unwrap();
+    let read = logged_samples(dir.path());
     let rows = read.rows.dense().unwrap();
     let mut count: HashMap<u32, usize> = HashMap::new();
     for row in rows.chunks(8) {
@@ -128,7 +157,7 @@ fn acknowledged_samples_survive_sigkill() {
     let twice = count.values().filter(|&&n| n > 1).count();
     let recovered = acked.len() - lost;
     eprintln!(
-        "kills {KILLS}, acknowledged {}, recovered {recovered}, lost {lost}, logged twice {twice}, logged but not acknowledged {}, torn records skipped {}, {:.1} s",
+        "kills {KILLS}, restarts checked {restarts}, acknowledged {}, recovered {recovered}, lost {lost}, logged twice {twice}, logged but not acknowledged {}, torn records skipped {}, {:.1} s",
         acked.len(),
         count.len() - recovered,
         read.bad_records,
@@ -140,4 +169,9 @@ fn acknowledged_samples_survive_sigkill() {
     );
     assert_eq!(lost, 0);
     assert_eq!(twice, 0);
+}
+
+/// Every sample in the test's sample log.
+fn logged_samples(dir: &std::path::Path) -> refit::sample_log::ReadBack {
+    refit::sample_log::read_recent(&dir.join("samples/churn"), 8, usize::MAX).unwrap()
 }

@@ -89,7 +89,7 @@ fn a_damaged_newest_checkpoint_falls_back_to_the_previous_one() {
     let s = demo::churn(2, 1_000);
     let agent = start(c.clone());
     updates(&agent, &s, 0, 4);
-    let third = answer_of(dir.path(), VersionId::online(3), &s.x[..80]);
+    let fourth = answer_of(dir.path(), VersionId::online(4), &s.x[..80]);
     agent.shutdown().unwrap();
     // Flip one byte in the middle of checkpoint 4.
     let path = store(dir.path()).path(VersionId::online(4));
@@ -98,11 +98,17 @@ fn a_damaged_newest_checkpoint_falls_back_to_the_previous_one() {
     bytes[mid] ^= 0x40;
     std::fs::write(&path, bytes).unwrap();
 
+    // The agent continues from 3 and replays the 100 logged samples 3 had
+    // not learned before it reports ready: the result is served as 5 (the
+    // number 4 is never given again) and learned what 4 had learned.
     let agent = start(c);
     let p = agent.predict(&s.x[..80]).unwrap();
-    assert_eq!(p.version, VersionId::online(3));
-    assert_eq!(p.values, third);
+    assert_eq!(p.version, VersionId::online(5));
+    for (a, b) in p.values.iter().zip(&fourth) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
     let stats = agent.stats().unwrap();
+    assert_eq!(stats.trainer.samples_seen, 400);
     let skipped = &stats.registry.skipped_at_start;
     assert_eq!(skipped.len(), 1, "{skipped:?}");
     assert_eq!(skipped[0].version, VersionId::online(4));
@@ -111,14 +117,14 @@ fn a_damaged_newest_checkpoint_falls_back_to_the_previous_one() {
         "{}",
         skipped[0].problem
     );
-    // Training continues from 3; the next checkpoint is 5 (never 4 again).
     updates(&agent, &s, 400, 1);
     assert_eq!(
         agent.predict(&s.x[..8]).unwrap().version,
-        VersionId::online(5)
+        VersionId::online(6)
     );
     let m = store(dir.path()).manifest(Mode::Online).unwrap();
     assert_eq!(m.get(5).unwrap().parent, Some(VersionId::online(3)));
+    assert_eq!(m.get(6).unwrap().parent, Some(VersionId::online(5)));
     agent.shutdown().unwrap();
 }
 
@@ -127,7 +133,7 @@ fn rollback_serves_the_old_version_and_records_lineage() {
     let dir = tempfile::tempdir().unwrap();
     let c = config(dir.path());
     let s = demo::churn(3, 1_000);
-    let agent = start(c);
+    let agent = start(c.clone());
     updates(&agent, &s, 0, 3);
     let at_two = answer_of(dir.path(), VersionId::online(2), &s.x[..80]);
     updates(&agent, &s, 300, 2);
@@ -142,6 +148,14 @@ fn rollback_serves_the_old_version_and_records_lineage() {
         store(dir.path()).active().unwrap(),
         Some(VersionId::online(2))
     );
+    // A restart keeps the rollback: the 300 samples that only the
+    // discarded versions 3 to 5 had learned are not replayed into 2.
+    agent.shutdown().unwrap();
+    let agent = start(c);
+    let p = agent.predict(&s.x[..80]).unwrap();
+    assert_eq!(p.version, VersionId::online(2));
+    assert_eq!(p.values, at_two);
+    assert_eq!(agent.stats().unwrap().trainer.samples_seen, 200);
     // Learning continues from version 2: checkpoint 6 has parent 2.
     updates(&agent, &s, 500, 1);
     assert_eq!(

@@ -137,7 +137,7 @@ pub(crate) fn rollback(args: RollbackArgs) -> Result<()> {
     let config = load_config(args.config.as_deref())?;
     let version: refit::store::VersionId = args.version.parse()?;
     let (entry, _) = store_of(&config)
-        .activate(version)
+        .activate(version, None)
         .with_context(|| format!("activating {version}"))?;
     println!(
         "{version} is now active ({} samples, {}); the agent serves it at its next start",
