@@ -12,6 +12,8 @@
 //! model older than it had to be. A cap on the chunk size (`--chunk`)
 //! splits chunks without changing any prediction.
 
+use std::ops::ControlFlow;
+
 use serde::Serialize;
 
 use crate::agent::{Agent, AgentError, Severity};
@@ -99,14 +101,16 @@ fn metric(task: Task, p: &[f32], y: &[f32]) -> Metric {
 
 /// Streams `rows`/`labels` through `agent` as the update schedule chunks
 /// them (at most `max_chunk` rows per ingest call when given), flushes, and
-/// summarises; `progress` gets the rows done so far.
+/// summarises; `progress` gets the rows done so far, and ends the stream
+/// early by answering `ControlFlow::Break` (the summary then covers the
+/// rows streamed).
 pub fn run(
     agent: &Agent,
     rows: &[f32],
     labels: &[f32],
     max_chunk: Option<usize>,
     window: usize,
-    mut progress: impl FnMut(usize),
+    mut progress: impl FnMut(usize) -> ControlFlow<()>,
 ) -> Result<RunSummary, AgentError> {
     let width = agent.spec().width();
     let task = agent.spec().task;
@@ -132,10 +136,13 @@ pub fn run(
         }
         until_update = ack.until_update;
         done += n;
-        progress(done);
+        if progress(done).is_break() {
+            break;
+        }
     }
     agent.flush()?;
     let elapsed = started.elapsed().as_secs_f64();
+    let labels = &labels[..done];
 
     let (mut updates, mut skipped, mut checkpoints, mut drift_alerts) = (0, 0, 0, 0);
     let mut lr_changes = Vec::new();

@@ -17,6 +17,8 @@ mod lifecycle;
 mod run;
 #[path = "refit/serve.rs"]
 mod serve;
+#[path = "refit/signals.rs"]
+mod signals;
 
 use args::{DemoArgs, DriftArgs, RollbackArgs, RunArgs, ServeArgs, TrainArgs, VersionsArgs};
 
@@ -57,7 +59,9 @@ enum Command {
     /// offline version (`[offline]` settings), which becomes active.
     Train(TrainArgs),
     /// Run the agent behind the HTTP API (`[http] bind`), hot-reloading the
-    /// config file; the config must list the model's features.
+    /// config file; the config must list the model's features. SIGTERM or
+    /// SIGINT stops it gracefully: requests in flight finish, the buffer is
+    /// trained, the last checkpoint written, and it exits 0.
     Serve(ServeArgs),
 }
 

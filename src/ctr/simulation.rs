@@ -220,11 +220,12 @@ fn measure(agent: &Agent, world: &World) -> Result<f64, AgentError> {
 }
 
 /// Runs the simulation against `agent` (a sparse model), calling
-/// `progress` with the sessions done.
+/// `progress` with the sessions done (`ControlFlow::Break` ends the run
+/// there; the summary covers the sessions run).
 pub fn run(
     agent: &Agent,
     c: &SimConfig,
-    mut progress: impl FnMut(usize),
+    mut progress: impl FnMut(usize) -> std::ops::ControlFlow<()>,
 ) -> Result<CtrSummary, AgentError> {
     let events = agent.subscribe()?;
     let mut hasher = ClickHasher::for_dim(agent.input().1).ok_or_else(|| {
@@ -304,7 +305,9 @@ pub fn run(
                 ndcg: measure(agent, &world)?,
             });
         }
-        progress(done);
+        if progress(done).is_break() {
+            break;
+        }
     }
     agent.flush()?;
     let (mut triggers, mut updates, mut checkpoints) = (0, 0, 0);

@@ -64,10 +64,34 @@ pub struct HttpServerHandle {
     recorder: Option<std::thread::JoinHandle<()>>,
 }
 
+/// How long a stopping server lets the requests in flight finish.
+pub const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Stops a running server from any thread (a signal handler's, say): it
+/// stops accepting connections at once and lets the requests in flight
+/// finish, for at most [`SHUTDOWN_TIMEOUT`]; [`HttpServerHandle::wait`]
+/// then returns.
+#[derive(Clone)]
+pub struct ServerStopper(actix_web::dev::ServerHandle);
+
+impl ServerStopper {
+    /// Asks the server to stop, without waiting for it.
+    pub fn stop(&self) {
+        // The command is sent when `stop` is called; the future only
+        // waits for its completion.
+        drop(self.0.stop(true));
+    }
+}
+
 impl HttpServerHandle {
     /// Stops the server and waits for its thread.
     pub fn stop(mut self) {
         self.shutdown();
+    }
+
+    /// A way to stop the server from another thread.
+    pub fn stopper(&self) -> ServerStopper {
+        ServerStopper(self.handle.clone())
     }
 
     fn shutdown(&mut self) {
@@ -163,7 +187,10 @@ pub fn serve(
                         .default_service(web::to(handlers::not_found))
                 })
                 .workers(2)
+                // Signals are the host's (the `refit` binary stops through
+                // a `ServerStopper`).
                 .disable_signals()
+                .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
                 .bind(&bind);
                 let server = match server {
                     Ok(s) => s,

@@ -397,7 +397,10 @@ fn churn_run(rates: refit::config::LearningRates) -> (Vec<f64>, Vec<refit::run::
     c.drift.concept.detector = refit::drift::concept::Detector::None;
     let agent = churn_agent(c);
     let s = demo::churn(42, demo::DEFAULT_ROWS);
-    let summary = refit::run::run(&agent, &s.x, &s.y, None, 4_000, |_| {}).unwrap();
+    let summary = refit::run::run(&agent, &s.x, &s.y, None, 4_000, |_| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
     agent.shutdown().unwrap();
     let auc = summary.windows.iter().map(|w| w.value).collect();
     (auc, summary.lr_changes)

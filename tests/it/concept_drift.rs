@@ -19,7 +19,10 @@ fn run(rates: LearningRates) -> RunSummary {
         .start()
         .unwrap();
     let s = demo::churn(42, demo::DEFAULT_ROWS);
-    let summary = refit::run::run(&agent, &s.x, &s.y, None, 4_000, |_| {}).unwrap();
+    let summary = refit::run::run(&agent, &s.x, &s.y, None, 4_000, |_| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
     agent.shutdown().unwrap();
     summary
 }

@@ -183,7 +183,7 @@ fn the_ranking_recovers_after_the_preference_shift() {
         window: 1_000,
         ..SimConfig::default()
     };
-    let s = simulation::run(&agent, &c, |_| {}).unwrap();
+    let s = simulation::run(&agent, &c, |_| std::ops::ControlFlow::Continue(())).unwrap();
     agent.shutdown().unwrap();
     eprintln!(
         "NDCG before {:.3}, after {:.3}, end {:.3}, recovered after {:?}; AUC {:?}",

@@ -162,7 +162,10 @@ fn scaled_labels_answer_in_label_units_across_a_restart() {
     let s = demo::clv(5, 3_000);
     let y: Vec<f32> = s.y.iter().map(|v| 500.0 + 50.0 * v).collect();
     let agent = start(c.clone(), &s.features);
-    let summary = refit::run::run(&agent, &s.x, &y, None, 1_000, |_| {}).unwrap();
+    let summary = refit::run::run(&agent, &s.x, &y, None, 1_000, |_| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
     let probe = &s.x[..10 * s.width()];
     let before = agent.predict(probe).unwrap().values;
     agent.shutdown().unwrap();
@@ -193,7 +196,10 @@ fn the_mlp_defaults_learn_a_nonlinear_stream() {
     let dir = tempfile::tempdir().unwrap();
     let s = demo::xor(11, 3_000);
     let agent = start(config(dir.path(), "mlp"), &s.features);
-    let summary = refit::run::run(&agent, &s.x, &s.y, None, 1_000, |_| {}).unwrap();
+    let summary = refit::run::run(&agent, &s.x, &s.y, None, 1_000, |_| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
     agent.shutdown().unwrap();
     // The oracle's AUC on this stream is about 0.98; a linear model is at
     // chance on XOR.

@@ -77,7 +77,10 @@ fn every_injected_drift_is_flagged_within_the_window() {
         .unwrap();
     let events = agent.subscribe().unwrap();
     let s = demo::churn(42, demo::DEFAULT_ROWS);
-    refit::run::run(&agent, &s.x, &s.y, None, 4_000, |_| {}).unwrap();
+    refit::run::run(&agent, &s.x, &s.y, None, 4_000, |_| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
     agent.shutdown().unwrap();
     let reports: Vec<_> = events
         .try_iter()

@@ -142,7 +142,8 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) warm_start: Option<String>,
     /// Serve the dashboard and the HTTP API while the stream runs, and after
-    /// it until Ctrl-C (the config file, when there is one, is watched, so
+    /// it until SIGINT (Ctrl-C) or SIGTERM, which stop gracefully: the
+    /// buffer is trained and checkpointed (the config file, when there is one, is watched, so
     /// the dashboard's toggle and threshold take effect at once).
     #[arg(long)]
     pub(crate) serve: bool,

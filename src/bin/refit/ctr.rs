@@ -10,6 +10,7 @@ use refit::config::Config;
 use refit::ctr::simulation::{self, CtrSummary, SimConfig};
 
 use crate::args::RunArgs;
+use crate::signals::Stop;
 
 /// The click-model settings where the config is not for a sparse model
 /// already: model `ctr` with files `ctr_model_*`, FTRL over 2^18 hashed
@@ -35,6 +36,7 @@ pub(super) fn run(
     config: Config,
     config_path: Option<PathBuf>,
     rate: f64,
+    stop: &Stop,
 ) -> Result<()> {
     if args.sessions < 2 {
         bail!("--sessions must be at least 2 (the preference shift comes half-way)");
@@ -61,6 +63,7 @@ pub(super) fn run(
             &agent,
             &config,
             config_path,
+            stop,
         )?)
     } else {
         None
@@ -72,6 +75,11 @@ pub(super) fn run(
         bar.set_position(done as u64);
         // --rate counts impressions (click events) per second.
         crate::common::pace(started, done * sim.docs_per_query, rate);
+        if stop.requested() {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
     });
     bar.finish_and_clear();
     let summary = summary.context("running the search simulation")?;

@@ -1,6 +1,7 @@
 //! `refit run` (the main job) and `refit demo` (a demo stream as CSV).
 
 use std::io::Write;
+use std::ops::ControlFlow;
 
 use anyhow::{Context, Result, bail};
 use refit::config::Config;
@@ -10,6 +11,7 @@ use crate::args::{DemoArgs, RunArgs};
 use crate::common::{config_path, load_config, pace, progress_bar};
 use crate::lifecycle::warm_start_of;
 use crate::serve::{dashboard, keep_serving};
+use crate::signals::Stop;
 
 pub(crate) fn stream(name: &str, rows: usize, seed: u64) -> Result<demo::DemoStream> {
     if rows == 0 {
@@ -33,8 +35,10 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
     };
     let config_path = config_path(args.config.as_deref());
     let mut config = load_config(args.config.as_deref())?;
+    // SIGTERM or SIGINT ends the stream (and the dashboard) gracefully.
+    let stop = Stop::install()?;
     if args.input.is_none() && args.demo == "ctr" {
-        return crate::ctr::run(&args, config, config_path, rate);
+        return crate::ctr::run(&args, config, config_path, rate, &stop);
     }
     let (name, features, rows, labels, task) = match (&args.input, &args.label) {
         (Some(path), Some(label)) => {
@@ -87,6 +91,7 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
             &agent,
             &config,
             config_path.clone(),
+            &stop,
         )?)
     } else {
         None
@@ -97,8 +102,22 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
     let summary = refit::run::run(&agent, &rows, &labels, args.chunk, args.window, |done| {
         bar.set_position(done as u64);
         pace(started, done, rate);
+        if stop.requested() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     });
     bar.finish_and_clear();
+    if let Ok(s) = &summary
+        && s.samples < labels.len()
+    {
+        eprintln!(
+            "refit run: stopped by a signal after {} of {} rows",
+            s.samples,
+            labels.len()
+        );
+    }
     let summary = match server {
         Some(server) => {
             let summary = summary.with_context(|| format!("streaming {name}"))?;

@@ -8,8 +8,12 @@ use refit::Agent;
 use refit::config::Config;
 
 use crate::args::ServeArgs;
+use crate::signals::Stop;
 
+/// `refit serve`: until SIGTERM or SIGINT, which stop it gracefully (see
+/// [`crate::signals`]).
 pub(crate) fn serve(args: ServeArgs) -> Result<()> {
+    let stop = Stop::install()?;
     let config = Config::from_path(&args.config)?;
     let agent = Agent::builder(config.clone())
         .watch(&args.config)
@@ -25,6 +29,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         config.http.max_body_bytes,
     )
     .with_context(|| format!("listening on {bind}"))?;
+    stop.stops(server.stopper());
     println!(
         "refit serve: http://{} (model `{}`)",
         server.addr, config.agent.name
@@ -41,6 +46,7 @@ pub(crate) fn dashboard(
     agent: &Agent,
     config: &Config,
     config_path: Option<PathBuf>,
+    stop: &Stop,
 ) -> Result<refit::http::HttpServerHandle> {
     let bind = bind.unwrap_or(&config.http.bind);
     let server = refit::http::serve(
@@ -52,13 +58,15 @@ pub(crate) fn dashboard(
         config.http.max_body_bytes,
     )
     .with_context(|| format!("listening on {bind}"))?;
+    stop.stops(server.stopper());
     let mut out = std::io::stdout().lock();
     writeln!(out, "refit dashboard: http://{}/", server.addr)?;
     out.flush()?;
     Ok(server)
 }
 
-/// Keeps the dashboard up after a run until Ctrl-C, then stops the agent.
+/// Keeps the dashboard up after a run until SIGINT (Ctrl-C) or SIGTERM,
+/// then stops the agent.
 pub(crate) fn keep_serving(server: refit::http::HttpServerHandle, agent: &Agent) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(

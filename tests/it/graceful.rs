@@ -1,0 +1,191 @@
+//! Graceful stop: SIGTERM to `refit serve` while it is fed over HTTP, and
+//! SIGINT to `refit run --serve` while it streams. Each exits 0, and the
+//! final checkpoint has learned every logged sample (so every acknowledged
+//! one): a restart has nothing to replay.
+
+use crate::common;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use common::try_http;
+use refit::store::{Mode, Store};
+
+/// The first line `child` prints; the rest of its output is read (and
+/// dropped) by a thread, so that writing it never fails.
+fn first_line(child: &mut Child) -> String {
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    line
+}
+
+/// The address in a `… http://ADDR …` line.
+fn addr_in(line: &str) -> SocketAddr {
+    line.split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ' ', '\n']).next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .parse()
+        .unwrap()
+}
+
+fn signal(child: &Child, name: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// Waits for `child` to exit, at most `limit`.
+fn exit_within(child: &mut Child, limit: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            eprintln!(
+                "exited {:.0} ms after the signal",
+                start.elapsed().as_secs_f64() * 1e3
+            );
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running {limit:?} after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The newest checkpoint has learned the whole sample log: its
+/// `samples_seen` and `learned_through` are the number of samples logged.
+fn final_checkpoint_has_learned_the_log(dir: &std::path::Path, name: &str, width: usize) -> u64 {
+    let logged = refit::sample_log::read_recent(&dir.join("samples").join(name), width, usize::MAX)
+        .unwrap()
+        .labels
+        .len() as u64;
+    let store = Store::new(dir, name, refit::clock::system());
+    let manifest = store.manifest(Mode::Online).unwrap();
+    let newest = manifest.versions.last().expect("a checkpoint");
+    assert_eq!(manifest.active, Some(newest.id()));
+    assert_eq!(newest.samples_seen, logged);
+    assert_eq!(newest.learned_through, Some(logged));
+    assert_eq!(store.active_replay_from().unwrap(), Some(logged));
+    logged
+}
+
+#[test]
+fn sigterm_stops_refit_serve_with_every_acknowledged_sample_checkpointed() {
+    let dir = tempfile::tempdir().unwrap();
+    let features: Vec<String> = refit::demo::CHURN_FEATURES
+        .iter()
+        .map(|f| format!("{f:?}"))
+        .collect();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "[model]\nfeatures = [{}]\n[online]\nmin_samples_per_update = 100\n",
+            features.join(", ")
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_refit"))
+        .args(["serve", "--config", "config.toml", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = addr_in(&first_line(&mut child));
+    // 25 rows per call: most calls leave samples in the buffer.
+    let mut acked: Vec<u32> = Vec::new();
+    let mut next: u32 = 0;
+    let started = Instant::now();
+    let mut signalled = false;
+    loop {
+        if !signalled && started.elapsed() > Duration::from_millis(400) {
+            signal(&child, "TERM");
+            signalled = true;
+        }
+        let ids: Vec<u32> = (next..next + 25).collect();
+        next += 25;
+        let rows: Vec<String> = ids
+            .iter()
+            .map(|id| format!("[{id}, 0.5, 1, 2, 0, 3, 0.1, 4]"))
+            .collect();
+        let labels: Vec<&str> = ids
+            .iter()
+            .map(|id| if id % 3 == 0 { "1" } else { "0" })
+            .collect();
+        let body = format!(
+            "{{\"rows\": [{}], \"labels\": [{}]}}",
+            rows.join(", "),
+            labels.join(", ")
+        );
+        match try_http(addr, "POST", "/v1/samples", &body) {
+            Some((200, _)) => acked.extend(ids),
+            Some((status, body)) => panic!("{status} {body}"),
+            None => break,
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "still accepting"
+        );
+    }
+    let status = exit_within(&mut child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(
+        acked.len() > 100,
+        "only {} samples acknowledged",
+        acked.len()
+    );
+    let logged = final_checkpoint_has_learned_the_log(dir.path(), "churn", 8);
+    assert!(logged >= acked.len() as u64);
+    let read =
+        refit::sample_log::read_recent(&dir.path().join("samples/churn"), 8, usize::MAX).unwrap();
+    let ids: HashSet<u32> = read
+        .rows
+        .dense()
+        .unwrap()
+        .chunks(8)
+        .map(|r| r[0] as u32)
+        .collect();
+    assert!(acked.iter().all(|id| ids.contains(id)));
+}
+
+#[test]
+fn sigint_stops_refit_run_serve_mid_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_refit"))
+        .args([
+            "run",
+            "--demo",
+            "churn",
+            "--rows",
+            "50000",
+            "--serve",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = addr_in(&first_line(&mut child));
+    assert!(try_http(addr, "GET", "/healthz", "").is_some());
+    // At the default 2 000 rows/s the stream has far to go.
+    std::thread::sleep(Duration::from_millis(700));
+    signal(&child, "INT");
+    let status = exit_within(&mut child, Duration::from_secs(20));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}: {stderr}");
+    assert!(stderr.contains("stopped by a signal after"), "{stderr}");
+    let logged = final_checkpoint_has_learned_the_log(dir.path(), "churn", 8);
+    assert!(logged > 0 && logged < 50_000, "{logged}");
+}
