@@ -51,6 +51,20 @@ pub struct Replay {
     pub rows: Rows,
     /// One label per row.
     pub labels: Vec<f32>,
+    /// One past the sample-log number of the last sample.
+    pub log_end: u64,
+}
+
+/// The sample log's thread → Ingest: the calls numbered `seqs` are
+/// committed as their durability asks (`Ok`), or failed, naming the
+/// operation (`"append"` or `"fsync"`).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct LogCommitted {
+    /// The calls' sequence numbers.
+    pub seqs: std::ops::Range<u64>,
+    /// The outcome, shared by every call in `seqs`.
+    pub result: Result<(), (&'static str, std::sync::Arc<std::io::Error>)>,
 }
 
 /// Host → Ingest: hand every buffered sample to training now.

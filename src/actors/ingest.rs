@@ -1,27 +1,37 @@
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use futures::channel::oneshot;
 use refit_plugin::{Batch, InputKind, ModelSpec, PluginError, validate};
 use refit_plugin_kit::preprocess::Preprocessor;
 
 use crate::clock::Clock;
-use crate::config::{Config, Durability, OnlineConfig, SamplesConfig};
+use crate::config::{Config, OnlineConfig, SamplesConfig};
 use crate::error::AgentError;
 use crate::events::{IngestAck, IngestStats, Trigger};
 use crate::messages::{
-    ConfigChanged, FlushBuffer, GetIngestStats, IngestSamples, ObserveBatch, Replay, TrainedCount,
+    ConfigChanged, FlushBuffer, GetIngestStats, IngestSamples, LogCommitted, ObserveBatch, Replay,
+    TrainedCount,
 };
 use crate::rows::Rows;
-use crate::sample_log::SampleLog;
+use crate::sample_log::writer::{Command, LogWriter};
+use crate::sample_log::{SampleLog, encode};
 
-/// A call logged under `durability = "batch"`, waiting for the group
-/// commit.
-struct Waiting {
-    rows: Rows,
-    labels: Vec<f32>,
-    reply: futures::channel::oneshot::Sender<Result<IngestAck, AgentError>>,
+/// A call handed to the sample log's thread, waiting for its commit.
+enum Pending {
+    /// An `ingest` call: accepted into the buffer once committed.
+    Call {
+        rows: Rows,
+        labels: Vec<f32>,
+        /// One past the log number of its last sample.
+        log_end: u64,
+        reply: oneshot::Sender<Result<IngestAck, AgentError>>,
+    },
+    /// A flush: emits the buffer once every call before it is committed.
+    Flush { reply: oneshot::Sender<usize> },
 }
 
 /// Validates, counts and buffers samples; emits batches for training.
@@ -51,15 +61,22 @@ pub struct Ingest {
     /// When the last batch was emitted (ms since the epoch, by `clock`).
     last_update_ms: u64,
     tick: Option<SpawnHandle>,
-    /// Where accepted samples are logged (none: `samples.enabled = false`).
+    /// The sample log, until `started` hands it to its thread (none:
+    /// `samples.enabled = false`).
     log: Option<SampleLog>,
-    /// The log number of the first sample this run accepted (replayed or
-    /// ingested); accepted samples are numbered on from it.
-    log_base: u64,
-    /// Calls logged and waiting for their group commit.
-    waiting: Vec<Waiting>,
+    /// The sample log's thread, which does every disk operation of the log.
+    writer: Option<LogWriter>,
+    /// The log number the next logged sample gets. Numbers of calls whose
+    /// write failed are not given again.
+    log_next: u64,
+    /// One past the log number of the newest buffered sample.
+    buffer_log_end: u64,
+    /// The next call's sequence number for the log's thread.
+    seq: u64,
+    /// Calls and flushes handed to the log's thread, in sequence order.
+    writes: VecDeque<(u64, Pending)>,
+    /// Samples in `writes`.
     waiting_rows: u64,
-    commit_scheduled: bool,
     samples: SamplesConfig,
 }
 
@@ -75,7 +92,7 @@ impl Ingest {
         schema: Preprocessor,
         learned: u64,
         config: &Config,
-        (log, log_base): (Option<SampleLog>, u64),
+        (log, log_next): (Option<SampleLog>, u64),
         clock: Arc<dyn Clock>,
         drift: Recipient<ObserveBatch>,
     ) -> Self {
@@ -99,10 +116,12 @@ impl Ingest {
             clock,
             tick: None,
             log,
-            log_base,
-            waiting: Vec::new(),
+            writer: None,
+            log_next,
+            buffer_log_end: log_next,
+            seq: 0,
+            writes: VecDeque::new(),
             waiting_rows: 0,
-            commit_scheduled: false,
             samples: config.samples.clone(),
         }
     }
@@ -154,19 +173,16 @@ impl Ingest {
             rows,
             labels,
             first_sample: self.handed,
-            log_end: self.log_base + self.handed + n as u64,
+            log_end: self.buffer_log_end,
             trigger,
         });
         self.handed += n as u64;
         self.last_update_ms = self.clock.now_ms();
-        if let Some(log) = &mut self.log {
-            match log.apply_retention(self.samples.max_age.0, self.samples.max_bytes) {
-                Ok(removed) if !removed.is_empty() => {
-                    tracing::info!(segments = removed.len(), "sample log retention")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "sample log retention"),
-            }
+        if let Some(writer) = &self.writer {
+            writer.send(Command::Retention {
+                max_age: self.samples.max_age.0,
+                max_bytes: self.samples.max_bytes,
+            });
         }
         n
     }
@@ -199,18 +215,34 @@ impl Actor for Ingest {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.schedule(ctx);
+        if let Some(log) = self.log.take() {
+            let dir = log.dir().to_owned();
+            match LogWriter::spawn(log, ctx.address().recipient()) {
+                Ok(w) => self.writer = Some(w),
+                // Every ingest call then fails, naming the log.
+                Err(e) => {
+                    tracing::error!(dir = %dir.display(), error = %e, "sample log: no thread")
+                }
+            }
+        }
     }
 }
 
 impl Ingest {
-    /// Samples accepted, waiting for their group commit, or both.
+    /// Samples accepted, waiting for their commit, or both.
     fn pending_with_waiting(&self) -> u64 {
         self.pending() + self.waiting_rows
     }
 
-    /// Takes logged (and, as `durability` says, synced) samples into the
-    /// training buffer; may start an update.
-    fn accept(&mut self, rows: &Rows, labels: &[f32]) -> Result<IngestAck, AgentError> {
+    /// Takes logged (and, as `durability` says, synced) samples, numbered
+    /// in the log up to `log_end`, into the training buffer; may start an
+    /// update.
+    fn accept(
+        &mut self,
+        rows: &Rows,
+        labels: &[f32],
+        log_end: u64,
+    ) -> Result<IngestAck, AgentError> {
         if let Err(kind) = self.rows.append(rows) {
             // `check` refused other kinds already.
             return Err(refit_plugin::wrong_input(&self.spec, self.input, kind).into());
@@ -218,6 +250,7 @@ impl Ingest {
         let n = labels.len();
         self.labels.extend_from_slice(labels);
         self.accepted += n as u64;
+        self.buffer_log_end = log_end;
         if self.spec.task == refit_plugin::Task::Classification {
             let pos = labels.iter().filter(|&&y| y == 1.0).count() as u64;
             self.positive += pos;
@@ -232,40 +265,44 @@ impl Ingest {
         })
     }
 
-    /// fsyncs the sample log; an error comes with the log's directory, and
-    /// shared, since one failed group commit answers every waiting call.
-    fn sync_log_shared(&mut self) -> Result<(), (PathBuf, Arc<std::io::Error>)> {
-        match &mut self.log {
-            Some(log) => log.sync().map_err(|e| (log.dir().to_owned(), Arc::new(e))),
-            None => Ok(()),
+    /// Hands `command` (numbered `seq`) to the log's thread, to be answered
+    /// through `pending`; false when there is no log thread.
+    fn hand_to_log(&mut self, seq: u64, command: Command, pending: Pending) -> bool {
+        match &self.writer {
+            Some(w) if w.send(command) => {
+                if let Pending::Call { labels, .. } = &pending {
+                    self.waiting_rows += labels.len() as u64;
+                }
+                self.writes.push_back((seq, pending));
+                true
+            }
+            _ => false,
         }
     }
 
-    /// The group commit: one fsync for every waiting call, then their
-    /// acknowledgements (or, when the fsync failed, the error; their
-    /// records are in the log but were never acknowledged).
-    fn commit(&mut self) {
-        self.commit_scheduled = false;
-        let waiting = std::mem::take(&mut self.waiting);
-        self.waiting_rows = 0;
-        if waiting.is_empty() {
-            return;
-        }
-        let synced = self.sync_log_shared();
-        for w in waiting {
-            let answer = match &synced {
-                Ok(()) => self.accept(&w.rows, &w.labels),
-                Err((dir, e)) => Err(AgentError::sample_log(dir, "fsync", e.clone())),
-            };
-            let _ = w.reply.send(answer);
-        }
+    /// The error of a call the log could not take: its thread is gone.
+    fn log_gone(&self) -> AgentError {
+        let dir = self.samples_dir();
+        AgentError::sample_log(
+            &dir,
+            "append",
+            std::io::Error::other("the sample log's thread is not running"),
+        )
+    }
+
+    fn samples_dir(&self) -> PathBuf {
+        self.writer
+            .as_ref()
+            .map(|w| w.dir().to_owned())
+            .or_else(|| self.log.as_ref().map(|l| l.dir().to_owned()))
+            .unwrap_or_default()
     }
 }
 
 impl Handler<IngestSamples> for Ingest {
     type Result = ResponseFuture<Result<IngestAck, AgentError>>;
 
-    fn handle(&mut self, msg: IngestSamples, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: IngestSamples, _: &mut Context<Self>) -> Self::Result {
         let _span = tracing::debug_span!("ingest", rows = msg.labels.len()).entered();
         let ready =
             |r: Result<IngestAck, AgentError>| -> Self::Result { Box::pin(async move { r }) };
@@ -281,34 +318,78 @@ impl Handler<IngestSamples> for Ingest {
                 max,
             }));
         }
-        if let Some(log) = &mut self.log {
-            let first = self.log_base + self.accepted + self.waiting_rows;
-            if let Err(e) = log.append_rows(first, &msg.rows, &msg.labels) {
-                return ready(Err(AgentError::sample_log(log.dir(), "append", e)));
-            }
+        if !self.samples.enabled {
+            let log_end = self.buffer_log_end;
+            return ready(self.accept(&msg.rows, &msg.labels, log_end));
         }
-        match self.samples.durability {
-            Durability::None => ready(self.accept(&msg.rows, &msg.labels)),
-            Durability::Always => {
-                let answer = self
-                    .sync_log_shared()
-                    .map_err(|(dir, e)| AgentError::sample_log(&dir, "fsync", e))
-                    .and_then(|()| self.accept(&msg.rows, &msg.labels));
-                ready(answer)
+        let first = self.log_next;
+        let payload = match encode(first, self.clock.now_ms(), &msg.rows, &msg.labels, self.dim) {
+            Ok(p) => p,
+            Err(e) => {
+                return ready(Err(AgentError::sample_log(
+                    &self.samples_dir(),
+                    "append",
+                    e,
+                )));
             }
-            Durability::Batch => {
-                let (reply, answer) = futures::channel::oneshot::channel();
-                self.waiting_rows += n as u64;
-                self.waiting.push(Waiting {
-                    rows: msg.rows,
-                    labels: msg.labels,
+        };
+        let seq = self.seq;
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Append {
+            seq,
+            payload,
+            durability: self.samples.durability,
+            group_commit: self.samples.group_commit.0,
+        };
+        let call = Pending::Call {
+            rows: msg.rows,
+            labels: msg.labels,
+            log_end: first + n as u64,
+            reply,
+        };
+        if !self.hand_to_log(seq, command, call) {
+            return ready(Err(self.log_gone()));
+        }
+        self.seq += 1;
+        // Numbers are never given twice, even when this call fails.
+        self.log_next += n as u64;
+        Box::pin(async move { answer.await.unwrap_or(Err(AgentError::Stopped)) })
+    }
+}
+
+impl Handler<LogCommitted> for Ingest {
+    type Result = ();
+    fn handle(&mut self, msg: LogCommitted, _: &mut Context<Self>) {
+        let dir = self.samples_dir();
+        while self
+            .writes
+            .front()
+            .is_some_and(|(seq, _)| *seq < msg.seqs.end)
+        {
+            let Some((_, pending)) = self.writes.pop_front() else {
+                break;
+            };
+            match pending {
+                Pending::Call {
+                    rows,
+                    labels,
+                    log_end,
                     reply,
-                });
-                if !self.commit_scheduled {
-                    self.commit_scheduled = true;
-                    ctx.run_later(self.samples.group_commit.0, |act, _| act.commit());
+                } => {
+                    self.waiting_rows -= labels.len() as u64;
+                    let answer = match &msg.result {
+                        Ok(()) => self.accept(&rows, &labels, log_end),
+                        Err((op, e)) => Err(AgentError::sample_log(&dir, op, e.clone())),
+                    };
+                    let _ = reply.send(answer);
                 }
-                Box::pin(async move { answer.await.unwrap_or(Err(AgentError::Stopped)) })
+                Pending::Flush { reply } => {
+                    if let Err((op, e)) = &msg.result {
+                        let e = AgentError::sample_log(&dir, op, e.clone());
+                        tracing::error!(error = %e, "sample log: flush");
+                    }
+                    let _ = reply.send(self.emit(Trigger::Flush));
+                }
             }
         }
     }
@@ -318,22 +399,29 @@ impl Handler<Replay> for Ingest {
     type Result = ();
     fn handle(&mut self, msg: Replay, _: &mut Context<Self>) {
         let n = msg.labels.len();
-        if let Err(e) = self.accept(&msg.rows, &msg.labels) {
+        if let Err(e) = self.accept(&msg.rows, &msg.labels, msg.log_end) {
             tracing::error!(error = %e, samples = n, "replayed samples refused");
         }
     }
 }
 
 impl Handler<FlushBuffer> for Ingest {
-    type Result = usize;
-    fn handle(&mut self, _: FlushBuffer, _: &mut Context<Self>) -> usize {
-        // Calls waiting for a group commit are committed first.
-        self.commit();
-        if let Err((dir, e)) = self.sync_log_shared() {
-            let e = AgentError::sample_log(&dir, "fsync", e);
-            tracing::error!(error = %e, "sample log: fsync failed");
+    type Result = ResponseFuture<usize>;
+    fn handle(&mut self, _: FlushBuffer, _: &mut Context<Self>) -> Self::Result {
+        if self.writer.is_none() {
+            let n = self.emit(Trigger::Flush);
+            return Box::pin(async move { n });
         }
-        self.emit(Trigger::Flush)
+        // After every call before it is committed (a group commit waiting
+        // is committed at once), and the log fsynced.
+        let seq = self.seq;
+        let (reply, emitted) = oneshot::channel();
+        if !self.hand_to_log(seq, Command::Sync { seq }, Pending::Flush { reply }) {
+            let n = self.emit(Trigger::Flush);
+            return Box::pin(async move { n });
+        }
+        self.seq += 1;
+        Box::pin(async move { emitted.await.unwrap_or(0) })
     }
 }
 

@@ -160,7 +160,7 @@ impl AgentBuilder {
         } else {
             None
         };
-        let (log_base, replay) = if config.samples.enabled {
+        let (log_next, replay) = if config.samples.enabled {
             self.replay_log(input, replay_from)?
         } else {
             (0, None)
@@ -178,7 +178,11 @@ impl AgentBuilder {
             version,
             learned,
             next_online: store.next_number(crate::store::Mode::Online)?,
-            learned_through: config.samples.enabled.then_some(log_base),
+            // Without a known position, the log so far is not this model's.
+            learned_through: config
+                .samples
+                .enabled
+                .then_some(replay_from.unwrap_or(log_next)),
         };
         let schema = Preprocessor::new(&spec.features, &config.model.preprocessing)?;
         let categorical: Vec<bool> = spec
@@ -217,7 +221,7 @@ impl AgentBuilder {
             skipped,
             setup,
             log,
-            log_base,
+            log_next,
             replay,
             stored_reference,
             serving: serving.clone(),
@@ -277,7 +281,7 @@ struct Boot {
     skipped: Vec<crate::store::Skipped>,
     setup: TrainerSetup,
     log: Option<SampleLog>,
-    log_base: u64,
+    log_next: u64,
     replay: Option<crate::sample_log::ReadBack>,
     stored_reference: Option<crate::drift::reference::DriftReference>,
     serving: Arc<ArcSwap<ServingSet>>,
@@ -290,7 +294,9 @@ struct Boot {
 /// them, each to the messages it sends (`Recipient`s). Ingest and the
 /// ServingActor share the system thread; the Trainer, Drift and the
 /// Checkpointer (whose fsyncs must never hold up serving) each get a
-/// thread of their own.
+/// thread of their own, and so does the sample log, whose disk work
+/// (appends, fsyncs, group commits, segments, retention) Ingest hands to
+/// it (`sample_log::writer`).
 fn spawn_actors(boot: Boot) -> Addrs {
     let Boot {
         config,
@@ -304,7 +310,7 @@ fn spawn_actors(boot: Boot) -> Addrs {
         skipped,
         setup,
         log,
-        log_base,
+        log_next,
         replay,
         stored_reference,
         serving,
@@ -365,7 +371,7 @@ fn spawn_actors(boot: Boot) -> Addrs {
         schema,
         learned,
         &config,
-        (log, log_base),
+        (log, log_next),
         clock,
         drift.clone().recipient(),
     ));
@@ -374,9 +380,11 @@ fn spawn_actors(boot: Boot) -> Addrs {
     // schedule; `start` returns once those updates are served.
     if let Some(r) = replay {
         tracing::info!(samples = r.labels.len(), from = ?r.first_sample, "replaying the sample log");
+        let log_end = r.end_sample.unwrap_or(log_next);
         ingest.do_send(Replay {
             rows: r.rows,
             labels: r.labels,
+            log_end,
         });
     }
     #[cfg(feature = "watch")]
@@ -499,9 +507,9 @@ impl AgentBuilder {
         })
     }
 
-    /// Boot step: where the sample log's numbering continues, and the
-    /// logged samples numbered `from` or later, which the recovered model
-    /// has not learned (none to replay when `from` is unknown).
+    /// Boot step: the number the next logged sample gets, and the logged
+    /// samples numbered `from` or later, which the recovered model has not
+    /// learned (none to replay when `from` is unknown).
     fn replay_log(
         &self,
         input: (InputKind, usize),
@@ -523,8 +531,8 @@ impl AgentBuilder {
                 "sample log retention dropped samples the model had not learned"
             );
         }
-        let base = read.first_sample.unwrap_or(from.max(end));
-        Ok((base, (!read.labels.is_empty()).then_some(read)))
+        let next = end.max(read.end_sample.unwrap_or(0)).max(from);
+        Ok((next, (!read.labels.is_empty()).then_some(read)))
     }
 
     /// The serving set: the recovered model as champion and, as the

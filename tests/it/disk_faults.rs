@@ -194,3 +194,90 @@ fn every_write_step_fails_cleanly_and_recovers() {
         }
     }
 }
+
+/// `durability = "batch"`: calls that share a group commit share its fate.
+/// Four calls made together join one group (a 1 s window); a failed write,
+/// segment creation or fsync in it fails all four, none is acknowledged or
+/// accepted, and the next group, on a healthy disk, succeeds.
+#[test]
+fn a_failed_group_commit_fails_every_call_waiting_for_it() {
+    let cases = [
+        ("sample log write", Op::Write, Fault::DiskFull, "append"),
+        ("sample log fsync", Op::Sync, Fault::SyncFailed, "fsync"),
+        (
+            "sample log new segment",
+            Op::Create,
+            Fault::PermissionDenied,
+            "append",
+        ),
+    ];
+    for (what, op, fault, failed_op) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Config::default();
+        c.agent.data_dir = dir.path().to_owned();
+        c.online.min_samples_per_update = 10_000;
+        c.samples.durability = Durability::Batch;
+        c.samples.group_commit = "1s".parse().unwrap();
+        if op == Op::Create {
+            // A new segment per record, so the group's first write rotates.
+            c.samples.segment_bytes = 1;
+        }
+        let faulty = Faulty::new(disk());
+        let agent = Agent::builder(c)
+            .features(demo::CHURN_FEATURES)
+            .storage(Arc::new(faulty.clone()))
+            .start()
+            .unwrap();
+        let (x, y) = rows(0);
+        agent.ingest(&x, &y).unwrap();
+
+        faulty.add(Rule::new(op, fault).on_paths_containing("seg_"));
+        let together = std::sync::Barrier::new(4);
+        let answers: Vec<Result<_, AgentError>> = std::thread::scope(|s| {
+            let calls: Vec<_> = (1..=4u32)
+                .map(|k| {
+                    let (agent, together) = (&agent, &together);
+                    s.spawn(move || {
+                        let (x, y) = rows(100 * k);
+                        together.wait();
+                        agent.ingest(&x, &y)
+                    })
+                })
+                .collect();
+            calls.into_iter().map(|c| c.join().unwrap()).collect()
+        });
+        assert_eq!(faulty.injected(), 1, "{what}: one group, one fault");
+        faulty.clear();
+        for answer in &answers {
+            match answer {
+                Err(e @ AgentError::SampleLog { op, .. }) => {
+                    assert_eq!(*op, failed_op, "{what}: {e}");
+                    assert!(e.to_string().contains("injected"), "{what}: {e}");
+                }
+                other => panic!("{what}: acknowledged {other:?}"),
+            }
+        }
+        assert_eq!(agent.stats().unwrap().ingest.accepted, 100, "{what}");
+
+        // The disk is healthy again: the next group commits.
+        let (x5, y5) = rows(500);
+        agent.ingest(&x5, &y5).unwrap();
+        assert_eq!(agent.stats().unwrap().ingest.accepted, 200, "{what}");
+        agent.shutdown().unwrap();
+        let read =
+            refit::sample_log::read_recent(&dir.path().join("samples/churn"), 8, 10_000).unwrap();
+        let ids: Vec<u32> = read
+            .rows
+            .dense()
+            .unwrap()
+            .chunks(8)
+            .map(|r| r[0] as u32)
+            .collect();
+        for id in (0..100).chain(500..600) {
+            assert!(
+                ids.contains(&id),
+                "{what}: acknowledged sample {id} missing"
+            );
+        }
+    }
+}

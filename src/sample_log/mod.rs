@@ -16,6 +16,8 @@
 //! little-endian, `len` the byte length of everything after `crc32`, which
 //! covers the same bytes. Appends reach the operating system at once
 //! (visible to readers); [`SampleLog::sync`] makes them durable (fsync).
+//! In the agent, the log is written from a thread of its own
+//! (`writer`), never from the actix thread Ingest runs on.
 //! Retention drops whole segments: those entirely older than `max_age`, and
 //! the oldest while the total passes `max_bytes` (never the one being
 //! written). A reader stops a segment at its first bad or truncated record
@@ -42,6 +44,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use refit_plugin::InputKind;
+
+pub(crate) mod writer;
 
 use crate::clock::Clock;
 use crate::rows::{Rows, SparseRows};
@@ -175,17 +179,7 @@ impl SampleLog {
         rows: &[f32],
         labels: &[f32],
     ) -> std::io::Result<()> {
-        let n = labels.len();
-        if rows.len() != n * self.width {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("{} values for {n} rows of {}", rows.len(), self.width),
-            ));
-        }
-        let mut payload = self.fixed_part(first_sample, n, self.width as u32, 4 * (rows.len() + n));
-        for v in rows.iter().chain(labels) {
-            payload.extend_from_slice(&v.to_le_bytes());
-        }
+        let payload = encode_dense(first_sample, self.clock.now_ms(), rows, labels, self.width)?;
         self.write_record(&payload)
     }
 
@@ -196,31 +190,14 @@ impl SampleLog {
         rows: &Rows,
         labels: &[f32],
     ) -> std::io::Result<()> {
-        let s = match rows {
-            Rows::Dense(v) => return self.append(first_sample, v, labels),
-            Rows::Sparse(s) => s,
-        };
-        let n = labels.len();
-        if s.rows() != n {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("{} sparse rows for {n} labels", s.rows()),
-            ));
-        }
-        let nnz = s.indices.len();
-        let mut payload = self.fixed_part(first_sample, n, SPARSE, 8 + 4 * (n + 1 + 2 * nnz + n));
-        payload.extend_from_slice(&(s.dim as u32).to_le_bytes());
-        payload.extend_from_slice(&(nnz as u32).to_le_bytes());
-        for o in &s.offsets {
-            payload.extend_from_slice(&(*o as u32).to_le_bytes());
-        }
-        for i in &s.indices {
-            payload.extend_from_slice(&i.to_le_bytes());
-        }
-        for v in s.values.iter().chain(labels) {
-            payload.extend_from_slice(&v.to_le_bytes());
-        }
+        let payload = encode(first_sample, self.clock.now_ms(), rows, labels, self.width)?;
         self.write_record(&payload)
+    }
+
+    /// Appends a record encoded by [`encode`] (for the writer thread, which
+    /// gets records encoded by Ingest).
+    pub(crate) fn append_encoded(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        self.write_record(payload)
     }
 
     fn write_record_to_segment(&mut self, payload: &[u8]) -> std::io::Result<()> {
@@ -234,23 +211,15 @@ impl SampleLog {
         Ok(())
     }
 
-    /// A record's payload so far: `first_sample | time_ms | rows | width`,
-    /// with room for `rest` more bytes.
-    fn fixed_part(&self, first_sample: u64, rows: usize, width: u32, rest: usize) -> Vec<u8> {
-        let mut payload = Vec::with_capacity(FIXED + rest);
-        payload.extend_from_slice(&first_sample.to_le_bytes());
-        payload.extend_from_slice(&self.clock.now_ms().to_le_bytes());
-        payload.extend_from_slice(&(rows as u32).to_le_bytes());
-        payload.extend_from_slice(&width.to_le_bytes());
-        payload
-    }
-
     fn write_record(&mut self, payload: &[u8]) -> std::io::Result<()> {
         let written = self.write_record_to_segment(payload);
-        if written.is_err() {
+        if written.is_err()
+            && let Some(torn) = self.current.take()
+        {
             // The segment may end in a torn record now (readers stop
-            // there); later records go to a new segment.
-            self.current = None;
+            // there); later records go to a new segment. What is still
+            // buffered is dropped, not written after the tear.
+            drop(torn.file.into_parts());
         }
         written
     }
@@ -302,6 +271,76 @@ impl SampleLog {
     }
 }
 
+/// A record's payload so far: `first_sample | time_ms | rows | width`,
+/// with room for `rest` more bytes.
+fn fixed_part(first_sample: u64, time_ms: u64, rows: usize, width: u32, rest: usize) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(FIXED + rest);
+    payload.extend_from_slice(&first_sample.to_le_bytes());
+    payload.extend_from_slice(&time_ms.to_le_bytes());
+    payload.extend_from_slice(&(rows as u32).to_le_bytes());
+    payload.extend_from_slice(&width.to_le_bytes());
+    payload
+}
+
+fn encode_dense(
+    first_sample: u64,
+    time_ms: u64,
+    rows: &[f32],
+    labels: &[f32],
+    width: usize,
+) -> std::io::Result<Vec<u8>> {
+    let n = labels.len();
+    if rows.len() != n * width {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} values for {n} rows of {width}", rows.len()),
+        ));
+    }
+    let mut payload = fixed_part(first_sample, time_ms, n, width as u32, 4 * (rows.len() + n));
+    for v in rows.iter().chain(labels) {
+        payload.extend_from_slice(&v.to_le_bytes());
+    }
+    Ok(payload)
+}
+
+/// The payload of one record (see the module docs): `rows` (dense of
+/// `width` features, or sparse) and their `labels`, numbered from
+/// `first_sample`, logged at `time_ms`.
+pub(crate) fn encode(
+    first_sample: u64,
+    time_ms: u64,
+    rows: &Rows,
+    labels: &[f32],
+    width: usize,
+) -> std::io::Result<Vec<u8>> {
+    let s = match rows {
+        Rows::Dense(v) => return encode_dense(first_sample, time_ms, v, labels, width),
+        Rows::Sparse(s) => s,
+    };
+    let n = labels.len();
+    if s.rows() != n {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} sparse rows for {n} labels", s.rows()),
+        ));
+    }
+    let nnz = s.indices.len();
+    let rest = 8 + 4 * (n + 1 + 2 * nnz + n);
+    let mut payload = fixed_part(first_sample, time_ms, n, SPARSE, rest);
+    payload.extend_from_slice(&(s.dim as u32).to_le_bytes());
+    payload.extend_from_slice(&(nnz as u32).to_le_bytes());
+    for o in &s.offsets {
+        payload.extend_from_slice(&(*o as u32).to_le_bytes());
+    }
+    for i in &s.indices {
+        payload.extend_from_slice(&i.to_le_bytes());
+    }
+    for v in s.values.iter().chain(labels) {
+        payload.extend_from_slice(&v.to_le_bytes());
+    }
+    Ok(payload)
+}
+
 /// Samples read back from a log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadBack {
@@ -311,6 +350,8 @@ pub struct ReadBack {
     pub labels: Vec<f32>,
     /// Index of the first sample returned (none when empty).
     pub first_sample: Option<u64>,
+    /// One past the index of the last sample returned (none when empty).
+    pub end_sample: Option<u64>,
     /// Good records read.
     pub records: usize,
     /// Bad or truncated records met (each ends its segment).
@@ -375,6 +416,7 @@ fn collect(out: &mut ReadBack, batches: Vec<(u64, Rows, Vec<f32>)>, mut skip: us
         // Every record was parsed as the accumulator's kind.
         let _ = out.rows.append(&rows);
         out.labels.extend_from_slice(&labels[skip..]);
+        out.end_sample = Some(first + n as u64);
         skip = 0;
     }
 }
@@ -384,6 +426,7 @@ fn empty(input: InputKind, width: usize) -> ReadBack {
         rows: Rows::empty(input, width),
         labels: Vec::new(),
         first_sample: None,
+        end_sample: None,
         records: 0,
         bad_records: 0,
     }
@@ -432,7 +475,7 @@ pub fn read_rows(
 /// log.append(3, &[4.0], &[1.0]).unwrap();
 /// let rest = read_from(dir.path(), InputKind::Dense, 1, 2).unwrap();
 /// assert_eq!(rest.rows.dense().unwrap(), [3.0, 4.0]);
-/// assert_eq!(rest.first_sample, Some(2));
+/// assert_eq!((rest.first_sample, rest.end_sample), (Some(2), Some(4)));
 /// assert_eq!(end_sample(dir.path(), InputKind::Dense, 1).unwrap(), 4);
 /// ```
 pub fn read_from(
