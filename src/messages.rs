@@ -300,6 +300,10 @@ pub struct Barrier {
     pub reply: crossbeam_channel::Sender<()>,
     /// Write the newest model first.
     pub persist: bool,
+    /// Wait for the checkpoints handed to the Checkpointer too; without
+    /// it (and `persist`), the Trainer sends the barrier straight to the
+    /// ServingActor: it waits for the updates to be served only.
+    pub written: bool,
 }
 
 /// Host → ServingActor: add an event subscriber.

@@ -132,7 +132,7 @@ pub fn run(
         if ack.buffered < y.len() {
             // This chunk started an update: let it be served before the
             // stream goes on, as when rows arrive slower than training.
-            agent.sync()?;
+            agent.wait_served()?;
         }
         until_update = ack.until_update;
         done += n;

@@ -70,6 +70,9 @@ pub struct TrainerPeers {
     pub activate: Recipient<Activate>,
     /// Checkpointer: the barrier's next stop.
     pub barrier: Recipient<Barrier>,
+    /// ServingActor: the next stop of a barrier that does not wait for
+    /// the disk.
+    pub served_barrier: Recipient<Barrier>,
     /// ServingActor: the new champion.
     pub promote: Recipient<Promote>,
     /// ServingActor: the ensemble's offline member.
@@ -116,6 +119,10 @@ pub struct Trainer {
     stats: TrainerStats,
     /// (prediction, label) of the last scored samples.
     scored: VecDeque<(f32, f32)>,
+    /// Samples scored since `stats.metrics` was last computed: the window's
+    /// metrics (a sort of up to METRIC_WINDOW scores) are computed when
+    /// asked for, not after every update.
+    unmeasured: usize,
 }
 
 impl Trainer {
@@ -152,6 +159,7 @@ impl Trainer {
             peers,
             drift: None,
             scored: VecDeque::new(),
+            unmeasured: 0,
         }
     }
 
@@ -187,10 +195,20 @@ impl Trainer {
                     self.scored.pop_front();
                 }
                 self.scored.push_back((p, *y));
+                self.unmeasured += 1;
             }
         }
-        let (p, y): (Vec<f32>, Vec<f32>) = self.scored.iter().copied().unzip();
-        self.stats.metrics = Some(Scores::for_task(self.model.spec().task, &p, &y));
+    }
+
+    /// The progressive metrics over the window, brought up to date when
+    /// samples were scored since (`every`: only once that many were).
+    fn measure(&mut self, every: usize) -> Option<Scores> {
+        if self.unmeasured > 0 && self.unmeasured >= every {
+            let (p, y): (Vec<f32>, Vec<f32>) = self.scored.iter().copied().unzip();
+            self.stats.metrics = Some(Scores::for_task(self.model.spec().task, &p, &y));
+            self.unmeasured = 0;
+        }
+        self.stats.metrics
     }
 
     /// Counts `samples` as not trained on and reports why.
@@ -234,6 +252,7 @@ impl Trainer {
     fn continue_from(&mut self, model: Box<dyn Model>, version: VersionId) {
         self.model = model;
         self.scored.clear();
+        self.unmeasured = 0;
         self.cadence.clear(self.clock.now_ms());
         self.serve(version);
     }
@@ -262,13 +281,14 @@ impl Trainer {
             }
         };
         let (learning_rate, severity, reference) = self.last_update.clone();
+        let metrics = self.measure(1);
         let sent = self.peers.checkpoint.send(Checkpoint {
             version,
             bytes,
             samples_seen: self.stats.samples_seen,
             learning_rate,
             severity,
-            metrics: self.stats.metrics,
+            metrics,
             drift_reference: reference,
             learned_through: self.learned_through,
         });
@@ -413,6 +433,11 @@ impl Trainer {
 
     /// Starts a full retrain from the sample store when one is due.
     fn maybe_retrain(&mut self, ctx: &mut Context<Self>) {
+        if self.stats.offline_metrics.is_some() {
+            // The degradation rule reads the window's metrics, refreshed
+            // every tenth of a window.
+            self.measure(METRIC_WINDOW / 10);
+        }
         let Some(reason) = self.retrain_due() else {
             return;
         };
@@ -492,13 +517,19 @@ impl Handler<Barrier> for Trainer {
         if msg.persist {
             self.persist(ctx, true);
         }
-        self.peers.barrier.do_send(msg);
+        if msg.persist || msg.written {
+            self.peers.barrier.do_send(msg);
+        } else {
+            // After every Promote this actor sent: served is all it waits for.
+            self.peers.served_barrier.do_send(msg);
+        }
     }
 }
 
 impl Handler<GetTrainerStats> for Trainer {
     type Result = MessageResult<GetTrainerStats>;
     fn handle(&mut self, _: GetTrainerStats, _: &mut Context<Self>) -> Self::Result {
+        self.measure(1);
         MessageResult(TrainerStats {
             served_version: Some(self.served),
             unpersisted_updates: self.cadence.unpersisted(),

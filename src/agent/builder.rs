@@ -262,7 +262,7 @@ impl AgentBuilder {
             // Ready once the replayed samples that fill whole updates are
             // learned and served (the rest waits in the buffer, as it did
             // before the stop).
-            agent.sync()?;
+            agent.wait_served()?;
         }
         Ok(agent)
     }
@@ -339,6 +339,7 @@ fn spawn_actors(boot: Boot) -> Addrs {
         save_offline: registry.clone().recipient(),
         activate: registry.clone().recipient(),
         barrier: registry.clone().recipient(),
+        served_barrier: server.clone().recipient(),
         promote: server.clone().recipient(),
         role: server.clone().recipient(),
         events: server.clone().recipient(),

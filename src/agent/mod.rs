@@ -333,7 +333,7 @@ impl Agent {
     pub fn flush(&self) -> Result<(), AgentError> {
         self.live()?;
         block(self.inner.addrs.ingest.send(FlushBuffer))?;
-        self.barrier(true)
+        self.barrier(true, true)
     }
 
     /// Waits until every update already started (not the buffer) is
@@ -341,13 +341,38 @@ impl Agent {
     /// Checkpointer is written (newer served updates may wait for the
     /// cadence; [`Agent::flush`] writes them).
     pub fn sync(&self) -> Result<(), AgentError> {
-        self.barrier(false)
+        self.barrier(false, true)
     }
 
-    fn barrier(&self, persist: bool) -> Result<(), AgentError> {
+    /// Waits until every update already started (not the buffer) is
+    /// trained and served; unlike [`Agent::sync`], not for any checkpoint
+    /// to be written. What a stream that predicts each chunk with the
+    /// newest model needs between chunks (`refit run`).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut config = refit::config::Config::default();
+    /// # config.agent.data_dir = dir.path().to_owned();
+    /// config.online.min_samples_per_update = 2;
+    /// let agent = refit::Agent::builder(config).features(["a", "b"]).start()?;
+    /// agent.ingest(&[0.0, 1.0, 1.0, 0.0], &[0.0, 1.0])?; // starts an update
+    /// agent.wait_served()?;
+    /// assert_eq!(agent.predict(&[0.5, 0.5])?.version.to_string(), "online_001");
+    /// agent.shutdown()?;
+    /// # Ok::<(), refit::AgentError>(())
+    /// ```
+    pub fn wait_served(&self) -> Result<(), AgentError> {
+        self.barrier(false, false)
+    }
+
+    fn barrier(&self, persist: bool, written: bool) -> Result<(), AgentError> {
         self.live()?;
         let (reply, rx) = crossbeam_channel::bounded(1);
-        block(self.inner.addrs.drift.send(Barrier { reply, persist }))?;
+        block(self.inner.addrs.drift.send(Barrier {
+            reply,
+            persist,
+            written,
+        }))?;
         rx.recv_timeout(self.inner.flush_timeout)
             .map_err(|_| AgentError::Timeout(self.inner.flush_timeout))
     }

@@ -288,7 +288,7 @@ pub fn run(
         if ack.buffered < page.len() {
             // This page started a training: serve its result before the
             // next session, as when sessions arrive slower than training.
-            agent.sync()?;
+            agent.wait_served()?;
         }
         let done = s + 1;
         if done % c.window == 0 || done == c.sessions {
