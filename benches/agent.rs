@@ -9,8 +9,12 @@
 //!   (`wait_served`); `agent/ingest_to_persisted/256` waits for the last
 //!   checkpoint too (`flush`);
 //! - `agent/predict_row`: `Agent::predict` of one row (atomic load of the
-//!   serving snapshot, no actor round trip). After criterion, the p50 and
-//!   p99 of 200 000 timed calls are printed;
+//!   serving snapshot, no actor round trip), and `agent/predict_into_row`,
+//!   the same into a caller's buffer (no allocation), and
+//!   `agent/cached_predict_into_row` and `agent/cached_predict_row` through
+//!   a `CachedPredictor` (no allocation, the snapshot kept between calls).
+//!   After criterion, the
+//!   p50, p99 and max of 200 000 timed calls of each are printed;
 //! - `predict_during_swaps` (printed): `Agent::predict` p50/p99/max while
 //!   1 000 updates swap the served model, and in steady state after.
 //!
@@ -83,24 +87,78 @@ fn predict_row(c: &mut Criterion) {
     c.bench_function("agent/predict_row", |b| {
         b.iter(|| agent.predict(black_box(row)).expect("valid"))
     });
-    let mut times: Vec<u128> = (0..200_000)
+    let mut out = [0.0f32; 1];
+    c.bench_function("agent/predict_into_row", |b| {
+        b.iter(|| {
+            agent
+                .predict_into(black_box(row), black_box(&mut out))
+                .expect("valid")
+        })
+    });
+    let mut cached = agent.cached_predictor();
+    c.bench_function("agent/cached_predict_into_row", |b| {
+        b.iter(|| {
+            cached
+                .predict_into(black_box(row), black_box(&mut out))
+                .expect("valid")
+        })
+    });
+    c.bench_function("agent/cached_predict_row", |b| {
+        b.iter(|| cached.predict_row(black_box(row)).expect("valid"))
+    });
+    let mut predict: Vec<u128> = (0..200_000)
         .map(|_| {
             let t = Instant::now();
             black_box(agent.predict(black_box(row)).expect("valid"));
             t.elapsed().as_nanos()
         })
         .collect();
-    times.sort_unstable();
+    let mut into: Vec<u128> = (0..200_000)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(agent.predict_into(black_box(row), &mut out).expect("valid"));
+            t.elapsed().as_nanos()
+        })
+        .collect();
+    let mut hot: Vec<u128> = (0..200_000)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(
+                cached
+                    .predict_into(black_box(row), &mut out)
+                    .expect("valid"),
+            );
+            t.elapsed().as_nanos()
+        })
+        .collect();
+    // What the timing itself costs (two clock reads), to read the p50s by.
+    let mut timer: Vec<u128> = (0..200_000)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(&out);
+            t.elapsed().as_nanos()
+        })
+        .collect();
     println!(
-        "agent/predict_row over 200000 timed calls: p50 {} ns, p99 {} ns, p99.9 {} ns",
-        times[times.len() / 2],
-        times[times.len() * 99 / 100],
-        times[times.len() * 999 / 1000]
+        "timing overhead over 200000 empty timed calls: {}",
+        summary(&mut timer)
+    );
+    println!(
+        "agent/predict_row over 200000 timed calls: {}",
+        summary(&mut predict)
+    );
+    println!(
+        "agent/cached_predict_into_row over 200000 timed calls: {}",
+        summary(&mut hot)
+    );
+    println!(
+        "agent/predict_into_row over 200000 timed calls: {}",
+        summary(&mut into)
     );
     agent.shutdown().expect("shutdown");
 }
 
-/// p50, p99 and max of sorted nanosecond timings.
+/// p50, p99 and max of nanosecond timings (sorted here).
 fn summary(times: &mut [u128]) -> String {
     times.sort_unstable();
     format!(

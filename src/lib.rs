@@ -72,4 +72,6 @@ pub mod store;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use agent::{Agent, AgentBuilder, AgentError, Prediction, Severity, Stats, WarmStart};
+pub use agent::{
+    Agent, AgentBuilder, AgentError, CachedPredictor, Prediction, Severity, Stats, WarmStart,
+};

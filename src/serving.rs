@@ -85,6 +85,21 @@ impl ServingSet {
         self.champion_with(|p| p.predict((*x).into()))
     }
 
+    /// The champion's answer for one row, blended as
+    /// [`ServingSet::champion_predict`] blends; allocates nothing.
+    #[inline]
+    pub fn champion_row(&self, row: refit_plugin::Row<'_>) -> Result<f32, PluginError> {
+        let p = self.champion.snapshot.predict_row(row)?;
+        match &self.ensemble {
+            Some((offline, w)) if *w > 0.0 && offline.version != self.champion.version => {
+                let q = offline.snapshot.predict_row(row)?;
+                let w = *w as f32;
+                Ok(w * q + (1.0 - w) * p)
+            }
+            _ => Ok(p),
+        }
+    }
+
     /// The champion's answer through `predict` (e.g. a sparse batch's),
     /// blended as [`ServingSet::champion_predict`] blends.
     pub fn champion_with(

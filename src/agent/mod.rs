@@ -25,9 +25,11 @@
 
 mod ab;
 mod builder;
+mod cached;
 mod versions;
 
 pub use builder::{AgentBuilder, WarmStart};
+pub use cached::CachedPredictor;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -248,6 +250,36 @@ impl Agent {
         })
     }
 
+    /// Predicts `rows` (row-major) into `out`, one value per row, with the
+    /// serving snapshot: [`Agent::predict`] without allocating (the same
+    /// values and checks). Returns the version that answered.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut config = refit::config::Config::default();
+    /// # config.agent.data_dir = dir.path().to_owned();
+    /// let agent = refit::Agent::builder(config).features(["a", "b"]).start()?;
+    /// let mut out = [0.0f32; 2];
+    /// let version = agent.predict_into(&[0.5, 1.0, -1.0, 0.0], &mut out)?;
+    /// assert_eq!(out.to_vec(), agent.predict(&[0.5, 1.0, -1.0, 0.0])?.values);
+    /// assert_eq!(version.to_string(), "online_000");
+    /// // Two rows of two features need two answers.
+    /// assert!(agent.predict_into(&[0.5, 1.0, -1.0, 0.0], &mut [0.0; 3]).is_err());
+    /// agent.shutdown()?;
+    /// # Ok::<(), refit::AgentError>(())
+    /// ```
+    pub fn predict_into(&self, rows: &[f32], out: &mut [f32]) -> Result<VersionId, AgentError> {
+        self.dense_only()?;
+        cached::predict_rows_into(&self.inner.serving.load(), rows, self.inner.input.1, out)
+    }
+
+    /// A per-thread handle for the hottest prediction loops: it predicts
+    /// into a caller's buffer like [`Agent::predict_into`] and keeps the
+    /// serving snapshot between calls (see [`CachedPredictor`]).
+    pub fn cached_predictor(&self) -> CachedPredictor {
+        CachedPredictor::new(self.clone(), self.inner.serving.clone())
+    }
+
     /// Predicts sparse rows (for a sparse model) with the serving snapshot,
     /// blended with the ensemble's offline member when there is one.
     pub fn predict_sparse(&self, rows: &SparseRows) -> Result<Prediction, AgentError> {
@@ -281,7 +313,7 @@ impl Agent {
     }
 
     /// Refuses dense rows for a sparse model.
-    fn dense_only(&self) -> Result<(), AgentError> {
+    pub(crate) fn dense_only(&self) -> Result<(), AgentError> {
         self.require_input(InputKind::Dense)
     }
 
