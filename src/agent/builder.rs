@@ -347,14 +347,13 @@ fn spawn_actors(boot: Boot) -> Addrs {
     let trainer = Trainer::start_in_arbiter(&arbiter.handle(), move |_| {
         Trainer::new(setup, trainer_peers)
     });
-    let drift_arbiter = Arbiter::new();
     let (features, drift_config) = (spec.features.clone(), config.drift.clone());
     let drift_peers = DriftPeers {
         train: trainer.clone().recipient(),
         barrier: trainer.clone().recipient(),
         events: server.clone().recipient(),
     };
-    let drift = Drift::start_in_arbiter(&drift_arbiter.handle(), move |_| {
+    let drift = Drift::start_in_arbiter(&arbiter.handle(), move |_| {
         Drift::new(features, categorical, drift_config, drift_peers)
     });
     // Before any batch can reach the Trainer.
@@ -411,7 +410,6 @@ fn spawn_actors(boot: Boot) -> Addrs {
         server,
         system: System::current(),
         arbiter,
-        drift_arbiter,
         registry_arbiter,
     }
 }

@@ -109,7 +109,6 @@ struct Addrs {
     server: Addr<ServingActor>,
     system: System,
     arbiter: Arbiter,
-    drift_arbiter: Arbiter,
     registry_arbiter: Arbiter,
 }
 
@@ -428,7 +427,6 @@ impl Inner {
             return;
         }
         self.addrs.arbiter.stop();
-        self.addrs.drift_arbiter.stop();
         self.addrs.registry_arbiter.stop();
         self.addrs.system.stop();
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());

@@ -142,6 +142,11 @@ impl SampleLog {
         &self.dir
     }
 
+    /// The number the next segment will get (it grows when one starts).
+    pub(crate) fn next_segment(&self) -> u64 {
+        self.next
+    }
+
     fn segment(&mut self) -> std::io::Result<&mut Segment> {
         let full = self
             .current

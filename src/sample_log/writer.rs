@@ -15,6 +15,8 @@
 //!   written are not written, and none is acknowledged.
 //!
 //! A [`Command::Sync`] (a flush) ends a group at once and fsyncs.
+//! Retention runs at most once a second, and whenever a segment was
+//! started since it last ran.
 
 use std::ops::Range;
 use std::path::PathBuf;
@@ -74,7 +76,15 @@ impl LogWriter {
         let (tx, rx) = crossbeam_channel::unbounded();
         let thread = std::thread::Builder::new()
             .name("refit-sample-log".into())
-            .spawn(move || Thread { log, rx, committed }.run())?;
+            .spawn(move || {
+                Thread {
+                    log,
+                    rx,
+                    committed,
+                    retained: None,
+                }
+                .run()
+            })?;
         Ok(Self {
             tx: Some(tx),
             thread: Some(thread),
@@ -108,10 +118,16 @@ impl Drop for LogWriter {
 /// What fails a call: the operation and its error.
 type Failure = (&'static str, Arc<std::io::Error>);
 
+/// How often retention reads the log's directory, at most, while no new
+/// segment is started.
+const RETENTION_EVERY: Duration = Duration::from_secs(1);
+
 struct Thread {
     log: SampleLog,
     rx: Receiver<Command>,
     committed: Recipient<LogCommitted>,
+    /// When retention last ran, and the number the next segment had then.
+    retained: Option<(Instant, u64)>,
 }
 
 impl Thread {
@@ -158,6 +174,16 @@ impl Thread {
                 self.answer(seq..seq + 1, synced);
             }
             Command::Retention { max_age, max_bytes } => {
+                // Reading the directory costs more than an append: at most
+                // once a second, or when a segment was started since.
+                let segment = self.log.next_segment();
+                if self
+                    .retained
+                    .is_some_and(|(at, seg)| seg == segment && at.elapsed() < RETENTION_EVERY)
+                {
+                    return None;
+                }
+                self.retained = Some((Instant::now(), segment));
                 match self.log.apply_retention(max_age, max_bytes) {
                     Ok(removed) if !removed.is_empty() => {
                         tracing::info!(segments = removed.len(), "sample log retention")
