@@ -5,8 +5,9 @@
 //!   (FTRL-Proximal, 2^18 coordinates), the plugin alone;
 //! - `ctr/record_clicks_to_trained/T`: clicks/s from `Agent::record_clicks`
 //!   (pages of 1 000 events) to trained, checkpointed and served (`flush`),
-//!   training every `T` new clicks (100: the CTR document's threshold, one
-//!   checkpoint per 100 clicks; 10 000);
+//!   training every `T` new clicks (100, the default click threshold, and
+//!   10 000); `.../T/served`: to trained and served (`wait_served`), the
+//!   checkpoints following on the default cadence;
 //! - `ctr/rank_100`: `Agent::rank` of 100 documents for a query (hashing,
 //!   scoring with the serving snapshot, sorting). After criterion, the p50
 //!   and p99 of 20 000 timed calls are printed.
@@ -140,6 +141,14 @@ fn record_to_trained(c: &mut Criterion) {
                     agent.record_clicks(page).expect("accepted");
                 }
                 agent.flush().expect("flushed");
+            })
+        });
+        group.bench_function(format!("{threshold}/served"), |b| {
+            b.iter(|| {
+                for page in events.chunks(1_000) {
+                    agent.record_clicks(page).expect("accepted");
+                }
+                agent.wait_served().expect("served");
             })
         });
         agent.shutdown().expect("shutdown");

@@ -55,16 +55,20 @@ pub struct Replay {
     pub log_end: u64,
 }
 
-/// The sample log's thread → Ingest: the calls numbered `seqs` are
-/// committed as their durability asks (`Ok`), or failed, naming the
-/// operation (`"append"` or `"fsync"`).
-#[derive(Message, Debug)]
+/// How a sample-log operation failed: the operation (`"append"` or
+/// `"fsync"`) and the error, shared by every call it answers.
+pub type LogFailure = (&'static str, std::sync::Arc<std::io::Error>);
+
+/// The sample log's thread → Ingest: the log handed back, and the answers
+/// of the calls handed over with it, in call order: each range of
+/// sequence numbers committed as its durability asks (`Ok`), or failed.
+#[derive(Message)]
 #[rtype(result = "()")]
 pub struct LogCommitted {
-    /// The calls' sequence numbers.
-    pub seqs: std::ops::Range<u64>,
-    /// The outcome, shared by every call in `seqs`.
-    pub result: Result<(), (&'static str, std::sync::Arc<std::io::Error>)>,
+    /// The log.
+    pub log: crate::sample_log::SampleLog,
+    /// The calls' sequence numbers and their outcome.
+    pub answers: Vec<(std::ops::Range<u64>, Result<(), LogFailure>)>,
 }
 
 /// Host → Ingest: hand every buffered sample to training now.

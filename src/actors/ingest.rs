@@ -1,4 +1,5 @@
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,15 +10,15 @@ use refit_plugin::{Batch, InputKind, ModelSpec, PluginError, validate};
 use refit_plugin_kit::preprocess::Preprocessor;
 
 use crate::clock::Clock;
-use crate::config::{Config, OnlineConfig, SamplesConfig};
+use crate::config::{Config, Durability, OnlineConfig, SamplesConfig};
 use crate::error::AgentError;
 use crate::events::{IngestAck, IngestStats, Trigger};
 use crate::messages::{
-    ConfigChanged, FlushBuffer, GetIngestStats, IngestSamples, LogCommitted, ObserveBatch, Replay,
-    TrainedCount,
+    ConfigChanged, FlushBuffer, GetIngestStats, IngestSamples, LogCommitted, LogFailure,
+    ObserveBatch, Replay, TrainedCount,
 };
 use crate::rows::Rows;
-use crate::sample_log::writer::{Command, LogWriter};
+use crate::sample_log::writer::{Command, LogWriter, RETENTION_EVERY, ToWriter};
 use crate::sample_log::{SampleLog, encode};
 
 /// A call handed to the sample log's thread, waiting for its commit.
@@ -61,11 +62,20 @@ pub struct Ingest {
     /// When the last batch was emitted (ms since the epoch, by `clock`).
     last_update_ms: u64,
     tick: Option<SpawnHandle>,
-    /// The sample log, until `started` hands it to its thread (none:
-    /// `samples.enabled = false`).
+    /// The sample log while Ingest holds it (none: with its thread, or
+    /// `samples.enabled = false`); see [`crate::sample_log::writer`].
     log: Option<SampleLog>,
-    /// The sample log's thread, which does every disk operation of the log.
+    /// The log's directory (for errors).
+    log_dir: PathBuf,
+    /// The log's thread, which does its disk work.
     writer: Option<LogWriter>,
+    /// Operations waiting to be handed to the log's thread with the log.
+    queued: Vec<Command>,
+    /// A group commit's window is open (`"batch"`): its calls wait in
+    /// `queued` until it ends.
+    group_open: bool,
+    /// When retention was last asked for (ms, by `clock`).
+    retention_asked_ms: u64,
     /// The log number the next logged sample gets. Numbers of calls whose
     /// write failed are not given again.
     log_next: u64,
@@ -73,7 +83,7 @@ pub struct Ingest {
     buffer_log_end: u64,
     /// The next call's sequence number for the log's thread.
     seq: u64,
-    /// Calls and flushes handed to the log's thread, in sequence order.
+    /// Calls and flushes waiting for the log's thread, in sequence order.
     writes: VecDeque<(u64, Pending)>,
     /// Samples in `writes`.
     waiting_rows: u64,
@@ -115,8 +125,12 @@ impl Ingest {
             last_update_ms: clock.now_ms(),
             clock,
             tick: None,
+            log_dir: log.as_ref().map(|l| l.dir().to_owned()).unwrap_or_default(),
             log,
             writer: None,
+            queued: Vec::new(),
+            group_open: false,
+            retention_asked_ms: 0,
             log_next,
             buffer_log_end: log_next,
             seq: 0,
@@ -178,11 +192,17 @@ impl Ingest {
         });
         self.handed += n as u64;
         self.last_update_ms = self.clock.now_ms();
-        if let Some(writer) = &self.writer {
-            writer.send(Command::Retention {
+        let now = self.clock.now_ms();
+        if self.writer.is_some()
+            && u128::from(now.saturating_sub(self.retention_asked_ms))
+                >= RETENTION_EVERY.as_millis()
+        {
+            self.retention_asked_ms = now;
+            self.queued.push(Command::Retention {
                 max_age: self.samples.max_age.0,
                 max_bytes: self.samples.max_bytes,
             });
+            self.hand_over();
         }
         n
     }
@@ -215,16 +235,28 @@ impl Actor for Ingest {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.schedule(ctx);
-        if let Some(log) = self.log.take() {
-            let dir = log.dir().to_owned();
-            match LogWriter::spawn(log, ctx.address().recipient()) {
+        if self.log.is_some() {
+            match LogWriter::spawn(ctx.address().recipient()) {
                 Ok(w) => self.writer = Some(w),
-                // Every ingest call then fails, naming the log.
+                // Every ingest call the log's thread is needed for then
+                // fails, naming the log.
                 Err(e) => {
-                    tracing::error!(dir = %dir.display(), error = %e, "sample log: no thread")
+                    tracing::error!(dir = %self.log_dir.display(), error = %e, "sample log: no thread")
                 }
             }
         }
+    }
+}
+
+impl Drop for Ingest {
+    fn drop(&mut self) {
+        // The log's last fsync, on its thread (which is then joined).
+        if let (Some(log), Some(writer)) = (self.log.take(), &self.writer)
+            && writer.send(ToWriter::Close(log)).is_err()
+        {
+            tracing::error!("sample log: closed without its last fsync");
+        }
+        self.writer.take();
     }
 }
 
@@ -265,44 +297,80 @@ impl Ingest {
         })
     }
 
-    /// Hands `command` (numbered `seq`) to the log's thread, to be answered
-    /// through `pending`; false when there is no log thread.
-    fn hand_to_log(&mut self, seq: u64, command: Command, pending: Pending) -> bool {
-        match &self.writer {
-            Some(w) if w.send(command) => {
-                if let Pending::Call { labels, .. } = &pending {
-                    self.waiting_rows += labels.len() as u64;
-                }
-                self.writes.push_back((seq, pending));
-                true
-            }
-            _ => false,
+    /// Queues `command` (numbered `seq`) for the log's thread, answered
+    /// through `pending`.
+    fn queue(&mut self, seq: u64, command: Command, pending: Pending) {
+        if let Pending::Call { labels, .. } = &pending {
+            self.waiting_rows += labels.len() as u64;
+        }
+        self.queued.push(command);
+        self.writes.push_back((seq, pending));
+        self.seq += 1;
+    }
+
+    /// Hands the log and the queued operations to the log's thread, when
+    /// Ingest holds the log and no group commit's window is open.
+    fn hand_over(&mut self) {
+        if self.group_open || self.queued.is_empty() {
+            return;
+        }
+        let (Some(log), Some(writer)) = (self.log.take(), &self.writer) else {
+            return;
+        };
+        let commands = std::mem::take(&mut self.queued);
+        if let Err(back) = writer.send(ToWriter::Work { log, commands }) {
+            let (ToWriter::Work { log, .. } | ToWriter::Close(log)) = *back;
+            // The thread is gone: every waiting call fails.
+            self.log = Some(log);
+            let gone: LogFailure = (
+                "append",
+                Arc::new(std::io::Error::other(
+                    "the sample log's thread is not running",
+                )),
+            );
+            let end = self.seq;
+            self.answer(0..end, &Err(gone));
         }
     }
 
-    /// The error of a call the log could not take: its thread is gone.
-    fn log_gone(&self) -> AgentError {
-        let dir = self.samples_dir();
-        AgentError::sample_log(
-            &dir,
-            "append",
-            std::io::Error::other("the sample log's thread is not running"),
-        )
-    }
-
-    fn samples_dir(&self) -> PathBuf {
-        self.writer
-            .as_ref()
-            .map(|w| w.dir().to_owned())
-            .or_else(|| self.log.as_ref().map(|l| l.dir().to_owned()))
-            .unwrap_or_default()
+    /// Answers the waiting calls numbered in `seqs` with `result`: accepts
+    /// them, or fails them naming the log.
+    fn answer(&mut self, seqs: Range<u64>, result: &Result<(), LogFailure>) {
+        while self.writes.front().is_some_and(|(seq, _)| *seq < seqs.end) {
+            let Some((_, pending)) = self.writes.pop_front() else {
+                break;
+            };
+            let failure =
+                |(op, e): &LogFailure| AgentError::sample_log(&self.log_dir, op, e.clone());
+            match pending {
+                Pending::Call {
+                    rows,
+                    labels,
+                    log_end,
+                    reply,
+                } => {
+                    self.waiting_rows -= labels.len() as u64;
+                    let answer = match result {
+                        Ok(()) => self.accept(&rows, &labels, log_end),
+                        Err(f) => Err(failure(f)),
+                    };
+                    let _ = reply.send(answer);
+                }
+                Pending::Flush { reply } => {
+                    if let Err(f) = result {
+                        tracing::error!(error = %failure(f), "sample log: flush");
+                    }
+                    let _ = reply.send(self.emit(Trigger::Flush));
+                }
+            }
+        }
     }
 }
 
 impl Handler<IngestSamples> for Ingest {
     type Result = ResponseFuture<Result<IngestAck, AgentError>>;
 
-    fn handle(&mut self, msg: IngestSamples, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: IngestSamples, ctx: &mut Context<Self>) -> Self::Result {
         let _span = tracing::debug_span!("ingest", rows = msg.labels.len()).entered();
         let ready =
             |r: Result<IngestAck, AgentError>| -> Self::Result { Box::pin(async move { r }) };
@@ -325,34 +393,48 @@ impl Handler<IngestSamples> for Ingest {
         let first = self.log_next;
         let payload = match encode(first, self.clock.now_ms(), &msg.rows, &msg.labels, self.dim) {
             Ok(p) => p,
-            Err(e) => {
-                return ready(Err(AgentError::sample_log(
-                    &self.samples_dir(),
-                    "append",
-                    e,
-                )));
-            }
+            Err(e) => return ready(Err(AgentError::sample_log(&self.log_dir, "append", e))),
         };
+        // Numbers are never given twice, even when this call fails.
+        self.log_next += n as u64;
+        let log_end = first + n as u64;
+        let durability = self.samples.durability;
+        // The fast path: one write(2) to the open segment, here.
+        if durability == Durability::None
+            && self.queued.is_empty()
+            && let Some(log) = &mut self.log
+            && log.has_room()
+        {
+            let answer = log
+                .append_encoded(&payload)
+                .map_err(|e| AgentError::sample_log(&self.log_dir, "append", e))
+                .and_then(|()| self.accept(&msg.rows, &msg.labels, log_end));
+            return ready(answer);
+        }
         let seq = self.seq;
         let (reply, answer) = oneshot::channel();
-        let command = Command::Append {
-            seq,
-            payload,
-            durability: self.samples.durability,
-            group_commit: self.samples.group_commit.0,
-        };
         let call = Pending::Call {
             rows: msg.rows,
             labels: msg.labels,
-            log_end: first + n as u64,
+            log_end,
             reply,
         };
-        if !self.hand_to_log(seq, command, call) {
-            return ready(Err(self.log_gone()));
+        let command = Command::Append {
+            seq,
+            payload,
+            durability,
+        };
+        self.queue(seq, command, call);
+        if durability == Durability::Batch && !self.group_open && self.log.is_some() {
+            // The group commit's window: calls within it share one fsync.
+            self.group_open = true;
+            ctx.run_later(self.samples.group_commit.0, |act, _| {
+                act.group_open = false;
+                act.hand_over();
+            });
+        } else {
+            self.hand_over();
         }
-        self.seq += 1;
-        // Numbers are never given twice, even when this call fails.
-        self.log_next += n as u64;
         Box::pin(async move { answer.await.unwrap_or(Err(AgentError::Stopped)) })
     }
 }
@@ -360,38 +442,12 @@ impl Handler<IngestSamples> for Ingest {
 impl Handler<LogCommitted> for Ingest {
     type Result = ();
     fn handle(&mut self, msg: LogCommitted, _: &mut Context<Self>) {
-        let dir = self.samples_dir();
-        while self
-            .writes
-            .front()
-            .is_some_and(|(seq, _)| *seq < msg.seqs.end)
-        {
-            let Some((_, pending)) = self.writes.pop_front() else {
-                break;
-            };
-            match pending {
-                Pending::Call {
-                    rows,
-                    labels,
-                    log_end,
-                    reply,
-                } => {
-                    self.waiting_rows -= labels.len() as u64;
-                    let answer = match &msg.result {
-                        Ok(()) => self.accept(&rows, &labels, log_end),
-                        Err((op, e)) => Err(AgentError::sample_log(&dir, op, e.clone())),
-                    };
-                    let _ = reply.send(answer);
-                }
-                Pending::Flush { reply } => {
-                    if let Err((op, e)) = &msg.result {
-                        let e = AgentError::sample_log(&dir, op, e.clone());
-                        tracing::error!(error = %e, "sample log: flush");
-                    }
-                    let _ = reply.send(self.emit(Trigger::Flush));
-                }
-            }
+        self.log = Some(msg.log);
+        for (seqs, result) in &msg.answers {
+            self.answer(seqs.clone(), result);
         }
+        // What queued while the thread held the log goes now.
+        self.hand_over();
     }
 }
 
@@ -412,15 +468,13 @@ impl Handler<FlushBuffer> for Ingest {
             let n = self.emit(Trigger::Flush);
             return Box::pin(async move { n });
         }
-        // After every call before it is committed (a group commit waiting
-        // is committed at once), and the log fsynced.
+        // After every call before it is committed (an open group commit
+        // is handed over at once), and the log fsynced.
         let seq = self.seq;
         let (reply, emitted) = oneshot::channel();
-        if !self.hand_to_log(seq, Command::Sync { seq }, Pending::Flush { reply }) {
-            let n = self.emit(Trigger::Flush);
-            return Box::pin(async move { n });
-        }
-        self.seq += 1;
+        self.queue(seq, Command::Sync { seq }, Pending::Flush { reply });
+        self.group_open = false;
+        self.hand_over();
         Box::pin(async move { emitted.await.unwrap_or(0) })
     }
 }

@@ -292,11 +292,12 @@ struct Boot {
 
 /// Boot step: spawns the actors on the agent's system thread and wires
 /// them, each to the messages it sends (`Recipient`s). Ingest and the
-/// ServingActor share the system thread; the Trainer, Drift and the
+/// ServingActor share the system thread; the Trainer and the
 /// Checkpointer (whose fsyncs must never hold up serving) each get a
 /// thread of their own, and so does the sample log, whose disk work
-/// (appends, fsyncs, group commits, segments, retention) Ingest hands to
-/// it (`sample_log::writer`).
+/// (fsyncs, group commits, segments, retention, appends that wait for an
+/// fsync) Ingest hands to it (`sample_log::writer`). Drift runs on the
+/// Trainer's thread: every batch goes from one to the other.
 fn spawn_actors(boot: Boot) -> Addrs {
     let Boot {
         config,

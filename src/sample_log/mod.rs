@@ -16,8 +16,9 @@
 //! little-endian, `len` the byte length of everything after `crc32`, which
 //! covers the same bytes. Appends reach the operating system at once
 //! (visible to readers); [`SampleLog::sync`] makes them durable (fsync).
-//! In the agent, the log is written from a thread of its own
-//! (`writer`), never from the actix thread Ingest runs on.
+//! In the agent, the log's disk work runs on a thread of its own
+//! (`writer`); only an append under `durability = "none"` to an open
+//! segment is written from the actix thread Ingest runs on.
 //! Retention drops whole segments: those entirely older than `max_age`, and
 //! the oldest while the total passes `max_bytes` (never the one being
 //! written). A reader stops a segment at its first bad or truncated record
@@ -140,6 +141,14 @@ impl SampleLog {
     /// The log's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Whether the next append goes to the open segment, with no segment
+    /// to create or rotate first.
+    pub(crate) fn has_room(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|s| s.bytes < self.segment_bytes)
     }
 
     /// The number the next segment will get (it grows when one starts).

@@ -1,37 +1,42 @@
-//! The sample log's own thread: every disk operation of the log (appends,
-//! fsyncs, group commits, segment creation, retention) runs here, never on
-//! the actix thread Ingest shares with the serving actors.
+//! The sample log's own thread, and the hand-over of the log between it and
+//! Ingest.
 //!
-//! Ingest numbers and encodes each call's record and sends it with a
-//! sequence number; the thread answers with [`LogCommitted`] messages, in
-//! sequence order, each covering a range of calls:
+//! Ingest, on the actix thread it shares with the serving actors, holds the
+//! log while it is idle. With `durability = "none"` an append to an open
+//! segment with room is one `write(2)` there (the bytes reach the
+//! operating system, which is what `"none"` promises). Everything else is
+//! disk work for this thread: Ingest queues the calls and hands the log to
+//! it with them ([`ToWriter::Work`]); the thread carries them out and hands
+//! the log back with the answers ([`LogCommitted`]), in call order. While
+//! the thread holds the log, new calls wait in Ingest's queue and go with
+//! the next hand-over.
 //!
-//! - `durability = "none"`: a call is committed once its record reached the
-//!   operating system;
-//! - `"always"`: once an fsync after it completed;
-//! - `"batch"`: calls arriving within `group_commit` of the first share one
-//!   fsync (a group commit). When a write (or the segment rotation before
-//!   it) or the fsync fails, the whole group fails: the calls not yet
-//!   written are not written, and none is acknowledged.
+//! On this thread:
 //!
-//! A [`Command::Sync`] (a flush) ends a group at once and fsyncs.
-//! Retention runs at most once a second, and whenever a segment was
-//! started since it last ran.
+//! - segment creation (with the fsync of the directory) and rotation (with
+//!   the fsync of the full segment);
+//! - `"always"`: an fsync after each call;
+//! - `"batch"`: one fsync for the calls of a hand-over (a group commit;
+//!   Ingest hands them over `group_commit` after the first, or sooner when
+//!   another call needs the thread). When a write (or the segment creation
+//!   before it) or the fsync fails, every call of the group fails: those
+//!   not yet written are not written, and none is acknowledged;
+//! - a flush's fsync, and retention (which reads the directory: at most
+//!   once a second, and after each new segment).
 
 use std::ops::Range;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use actix::Recipient;
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::Durability;
-use crate::messages::LogCommitted;
+use crate::messages::{LogCommitted, LogFailure};
 use crate::sample_log::SampleLog;
 
-/// Ingest → the log's thread.
+/// One queued operation on the log.
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Write one call's record (from [`crate::sample_log::encode`]).
@@ -40,12 +45,10 @@ pub(crate) enum Command {
         seq: u64,
         /// The record's payload.
         payload: Vec<u8>,
-        /// When to answer.
+        /// When it counts as committed.
         durability: Durability,
-        /// The group commit's window (`"batch"`).
-        group_commit: Duration,
     },
-    /// fsync everything written so far (a flush), as call `seq`.
+    /// fsync everything written so far (a flush), answered as call `seq`.
     Sync {
         /// The sequence number it is answered under.
         seq: u64,
@@ -59,47 +62,52 @@ pub(crate) enum Command {
     },
 }
 
+/// Ingest → the log's thread.
+pub(crate) enum ToWriter {
+    /// Carry out `commands` on `log`, then hand it back.
+    Work {
+        /// The log, handed over.
+        log: SampleLog,
+        /// In call order.
+        commands: Vec<Command>,
+    },
+    /// The agent stops: fsync `log` and close it.
+    Close(SampleLog),
+}
+
 /// The log's thread, stopped and joined when dropped.
 pub(crate) struct LogWriter {
-    tx: Option<Sender<Command>>,
+    tx: Option<Sender<ToWriter>>,
     thread: Option<JoinHandle<()>>,
-    dir: PathBuf,
 }
 
 impl LogWriter {
-    /// Starts the thread that owns `log` and answers to `committed`.
-    pub(crate) fn spawn(
-        log: SampleLog,
-        committed: Recipient<LogCommitted>,
-    ) -> std::io::Result<Self> {
-        let dir = log.dir().to_owned();
+    /// Starts the thread, which answers to `committed`.
+    pub(crate) fn spawn(committed: Recipient<LogCommitted>) -> std::io::Result<Self> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let thread = std::thread::Builder::new()
             .name("refit-sample-log".into())
             .spawn(move || {
                 Thread {
-                    log,
                     rx,
                     committed,
                     retained: None,
+                    limits: None,
                 }
                 .run()
             })?;
         Ok(Self {
             tx: Some(tx),
             thread: Some(thread),
-            dir,
         })
     }
 
-    /// The log's directory (for errors).
-    pub(crate) fn dir(&self) -> &std::path::Path {
-        &self.dir
-    }
-
-    /// Hands `command` to the thread; false when the thread is gone.
-    pub(crate) fn send(&self, command: Command) -> bool {
-        self.tx.as_ref().is_some_and(|tx| tx.send(command).is_ok())
+    /// Hands `work` to the thread; gives it back when the thread is gone.
+    pub(crate) fn send(&self, work: ToWriter) -> Result<(), Box<ToWriter>> {
+        match &self.tx {
+            Some(tx) => tx.send(work).map_err(|e| Box::new(e.0)),
+            None => Err(Box::new(work)),
+        }
     }
 }
 
@@ -115,142 +123,136 @@ impl Drop for LogWriter {
     }
 }
 
-/// What fails a call: the operation and its error.
-type Failure = (&'static str, Arc<std::io::Error>);
-
 /// How often retention reads the log's directory, at most, while no new
-/// segment is started.
-const RETENTION_EVERY: Duration = Duration::from_secs(1);
+/// segment is started (Ingest asks for it as often).
+pub(crate) const RETENTION_EVERY: Duration = Duration::from_secs(1);
 
 struct Thread {
-    log: SampleLog,
-    rx: Receiver<Command>,
+    rx: Receiver<ToWriter>,
     committed: Recipient<LogCommitted>,
-    /// When retention last ran, and the number the next segment had then.
-    retained: Option<(Instant, u64)>,
+    /// When retention last ran.
+    retained: Option<Instant>,
+    /// The retention limits Ingest last sent (max age, max bytes).
+    limits: Option<(Duration, u64)>,
+}
+
+/// The answers of one hand-over, built in call order.
+#[derive(Default)]
+struct Answers {
+    done: Vec<(Range<u64>, Result<(), LogFailure>)>,
+    /// The `"batch"` calls written since the last fsync, and their fate.
+    group: Option<(Range<u64>, Result<(), LogFailure>)>,
 }
 
 impl Thread {
     fn run(mut self) {
-        let mut next = None;
-        loop {
-            let command = match next.take() {
-                Some(c) => c,
-                None => match self.rx.recv() {
-                    Ok(c) => c,
-                    Err(_) => break,
-                },
-            };
-            next = self.handle(command);
-        }
-        // Closed: whatever was written reaches the disk.
-        if let Err(e) = self.log.sync() {
-            tracing::error!(error = %e, "sample log: the last fsync failed");
+        while let Ok(work) = self.rx.recv() {
+            match work {
+                ToWriter::Work { mut log, commands } => {
+                    let mut answers = Answers::default();
+                    for command in commands {
+                        self.carry_out(&mut log, command, &mut answers);
+                    }
+                    close_group(&mut log, &mut answers);
+                    // When Ingest is gone the agent is stopping: the log
+                    // is dropped with the message (its bytes were written).
+                    self.committed.do_send(LogCommitted {
+                        log,
+                        answers: answers.done,
+                    });
+                }
+                ToWriter::Close(mut log) => {
+                    if let Err(e) = log.sync() {
+                        tracing::error!(error = %e, "sample log: the last fsync failed");
+                    }
+                }
+            }
         }
     }
 
-    /// Carries out `command`; a group commit may read one command past its
-    /// group, returned to be handled next.
-    fn handle(&mut self, command: Command) -> Option<Command> {
+    fn carry_out(&mut self, log: &mut SampleLog, command: Command, answers: &mut Answers) {
         match command {
             Command::Append {
                 seq,
                 payload,
-                durability,
-                group_commit,
+                durability: Durability::Batch,
             } => {
-                let written = self.write(&payload);
-                match durability {
-                    Durability::None => self.answer(seq..seq + 1, written),
-                    Durability::Always => {
-                        let synced = written.and_then(|()| self.sync());
-                        self.answer(seq..seq + 1, synced);
-                    }
-                    Durability::Batch => return self.group(seq, written, group_commit),
+                let (range, result) = answers.group.get_or_insert((seq..seq, Ok(())));
+                range.end = seq + 1;
+                // After a failure the group's calls are not written: none
+                // of them will be acknowledged.
+                if result.is_ok() {
+                    *result = self.write(log, &payload);
                 }
+            }
+            Command::Append {
+                seq,
+                payload,
+                durability,
+            } => {
+                close_group(log, answers);
+                let mut result = self.write(log, &payload);
+                if durability == Durability::Always {
+                    result = result.and_then(|()| sync(log));
+                }
+                answers.done.push((seq..seq + 1, result));
             }
             Command::Sync { seq } => {
-                let synced = self.sync();
-                self.answer(seq..seq + 1, synced);
+                close_group(log, answers);
+                let result = sync(log);
+                answers.done.push((seq..seq + 1, result));
             }
             Command::Retention { max_age, max_bytes } => {
-                // Reading the directory costs more than an append: at most
-                // once a second, or when a segment was started since.
-                let segment = self.log.next_segment();
-                if self
-                    .retained
-                    .is_some_and(|(at, seg)| seg == segment && at.elapsed() < RETENTION_EVERY)
-                {
-                    return None;
-                }
-                self.retained = Some((Instant::now(), segment));
-                match self.log.apply_retention(max_age, max_bytes) {
-                    Ok(removed) if !removed.is_empty() => {
-                        tracing::info!(segments = removed.len(), "sample log retention")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "sample log retention"),
-                }
+                self.limits = Some((max_age, max_bytes));
+                self.retention(log, false);
             }
         }
-        None
     }
 
-    /// A group commit started by call `first` (already written, with
-    /// `written`): every `"batch"` append arriving within `window` joins
-    /// it, then one fsync answers them all. Another command ends the group
-    /// early and is returned.
-    fn group(
-        &mut self,
-        first: u64,
-        mut result: Result<(), Failure>,
-        window: Duration,
-    ) -> Option<Command> {
-        let deadline = Instant::now() + window;
-        let mut end = first + 1;
-        let mut after = None;
-        loop {
-            match self
-                .rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(Command::Append {
-                    seq,
-                    payload,
-                    durability: Durability::Batch,
-                    ..
-                }) => {
-                    // After a failure the group's calls are not written:
-                    // they will not be acknowledged.
-                    if result.is_ok() {
-                        result = self.write(&payload);
-                    }
-                    end = seq + 1;
-                }
-                Ok(other) => {
-                    after = Some(other);
-                    break;
-                }
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-            }
+    /// Applies the last retention limits Ingest sent: at most once per
+    /// [`RETENTION_EVERY`], or now (`force`, after a new segment).
+    fn retention(&mut self, log: &mut SampleLog, force: bool) {
+        let Some((max_age, max_bytes)) = self.limits else {
+            return;
+        };
+        if !force
+            && self
+                .retained
+                .is_some_and(|at| at.elapsed() < RETENTION_EVERY)
+        {
+            return;
         }
-        let result = result.and_then(|()| self.sync());
-        self.answer(first..end, result);
-        after
+        self.retained = Some(Instant::now());
+        match log.apply_retention(max_age, max_bytes) {
+            Ok(removed) if !removed.is_empty() => {
+                tracing::info!(segments = removed.len(), "sample log retention")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "sample log retention"),
+        }
     }
 
-    fn write(&mut self, payload: &[u8]) -> Result<(), Failure> {
-        self.log
+    /// Writes one record; after a new segment, retention runs.
+    fn write(&mut self, log: &mut SampleLog, payload: &[u8]) -> Result<(), LogFailure> {
+        let segment = log.next_segment();
+        let written = log
             .append_encoded(payload)
-            .map_err(|e| ("append", Arc::new(e)))
+            .map_err(|e| ("append", Arc::new(e)));
+        if log.next_segment() != segment {
+            self.retention(log, true);
+        }
+        written
     }
+}
 
-    fn sync(&mut self) -> Result<(), Failure> {
-        self.log.sync().map_err(|e| ("fsync", Arc::new(e)))
+/// Ends the open group commit, if any: one fsync answers its calls.
+fn close_group(log: &mut SampleLog, answers: &mut Answers) {
+    if let Some((range, result)) = answers.group.take() {
+        let result = result.and_then(|()| sync(log));
+        answers.done.push((range, result));
     }
+}
 
-    fn answer(&self, seqs: Range<u64>, result: Result<(), Failure>) {
-        // When Ingest is gone the agent is stopping: nobody waits.
-        self.committed.do_send(LogCommitted { seqs, result });
-    }
+fn sync(log: &mut SampleLog) -> Result<(), LogFailure> {
+    log.sync().map_err(|e| ("fsync", Arc::new(e)))
 }

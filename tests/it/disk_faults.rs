@@ -281,3 +281,50 @@ fn a_failed_group_commit_fails_every_call_waiting_for_it() {
         }
     }
 }
+
+/// `durability = "none"` writes to the open segment on Ingest's thread: a
+/// failed write refuses that call alone, and the next call goes to a new
+/// segment (created on the log's thread) and is acknowledged.
+#[test]
+fn a_failed_append_without_fsync_refuses_that_call_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Config::default();
+    c.agent.data_dir = dir.path().to_owned();
+    c.online.min_samples_per_update = 10_000;
+    c.samples.durability = Durability::None;
+    let faulty = Faulty::new(disk());
+    let agent = Agent::builder(c)
+        .features(demo::CHURN_FEATURES)
+        .storage(Arc::new(faulty.clone()))
+        .start()
+        .unwrap();
+    let (x, y) = rows(0);
+    agent.ingest(&x, &y).unwrap();
+    faulty.add(
+        Rule::new(Op::Write, Fault::DiskFull)
+            .on_paths_containing("seg_")
+            .times(1),
+    );
+    let (x1, y1) = rows(100);
+    match agent.ingest(&x1, &y1) {
+        Err(e @ AgentError::SampleLog { op: "append", .. }) => {
+            assert!(e.to_string().contains("injected"), "{e}")
+        }
+        other => panic!("acknowledged {other:?}"),
+    }
+    let (x2, y2) = rows(200);
+    agent.ingest(&x2, &y2).unwrap();
+    assert_eq!(agent.stats().unwrap().ingest.accepted, 200);
+    agent.shutdown().unwrap();
+    let read =
+        refit::sample_log::read_recent(&dir.path().join("samples/churn"), 8, 10_000).unwrap();
+    let ids: Vec<u32> = read
+        .rows
+        .dense()
+        .unwrap()
+        .chunks(8)
+        .map(|r| r[0] as u32)
+        .collect();
+    let expected: Vec<u32> = (0..100).chain(200..300).collect();
+    assert_eq!(ids, expected);
+}
