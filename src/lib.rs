@@ -10,7 +10,8 @@
 //! - [`drift`]: [`Severity`], PSI, KS, ADWIN and Page-Hinkley, stored
 //!   references; [`metrics`]: AUC, log loss, MAE, RMSE;
 //! - [`store`]: the model store (versions, manifests, retention,
-//!   recovery); [`sample_log`]: the log of accepted samples; [`rows`]: dense
+//!   recovery); [`sample_log`]: the log of accepted samples (and the
+//!   thread its disk work runs on), replayed at start; [`rows`]: dense
 //!   and sparse row batches; [`offline`]: training from scratch;
 //! - [`plugins`]: the built-in kinds (`logistic`, `linear`, `mlp`, `ftrl`)
 //!   and their registry;
@@ -18,7 +19,8 @@
 //!   [`serving`]: the atomically swapped serving set; inside the crate, the
 //!   actors (Ingest, Drift, Trainer, Checkpointer, ServingActor, Watcher,
 //!   in `src/actors/`) and the messages they exchange (`src/messages.rs`);
-//! - [`agent`]: the embedded handle ([`Agent`], [`AgentBuilder`]);
+//! - [`agent`]: the embedded handle ([`Agent`], [`AgentBuilder`],
+//!   [`CachedPredictor`]);
 //!   [`ctr`]: click events, hashing and ranking on the handle;
 //! - outer rings: [`http`] (the API and dashboard), [`run`] (the main job
 //!   of `refit run`), [`demo`] and [`progressive`] (demo streams and

@@ -90,3 +90,34 @@ pub fn try_http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Optio
 pub fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
+
+/// The JSON body of `POST /v1/samples` with one churn-width row per id
+/// (its first value the id) and a label of 1 for every third id.
+pub fn samples_body(ids: &[u32]) -> String {
+    let rows: Vec<String> = ids
+        .iter()
+        .map(|id| format!("[{id}, 0.5, 1, 2, 0, 3, 0.1, 4]"))
+        .collect();
+    let labels: Vec<&str> = ids
+        .iter()
+        .map(|id| if id % 3 == 0 { "1" } else { "0" })
+        .collect();
+    format!(
+        "{{\"rows\": [{}], \"labels\": [{}]}}",
+        rows.join(", "),
+        labels.join(", ")
+    )
+}
+
+/// The first value (the tests' id) of every row in the sample log of the
+/// churn model under `data_dir`, in log order.
+pub fn logged_ids(data_dir: &std::path::Path) -> Vec<u32> {
+    refit::sample_log::read_recent(&data_dir.join("samples/churn"), 8, usize::MAX)
+        .unwrap()
+        .rows
+        .dense()
+        .unwrap()
+        .chunks(8)
+        .map(|r| r[0] as u32)
+        .collect()
+}

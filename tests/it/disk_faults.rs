@@ -5,6 +5,8 @@
 //! disk is healthy again the next checkpoint is written and the store is
 //! consistent.
 
+use crate::common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -168,15 +170,7 @@ fn every_write_step_fails_cleanly_and_recovers() {
             store.read_version(v.id()).unwrap();
         }
         // Every accepted sample is in the log once.
-        let read =
-            refit::sample_log::read_recent(&dir.path().join("samples/churn"), 8, 10_000).unwrap();
-        let mut ids: Vec<u32> = read
-            .rows
-            .dense()
-            .unwrap()
-            .chunks(8)
-            .map(|r| r[0] as u32)
-            .collect();
+        let mut ids = common::logged_ids(dir.path());
         ids.sort_unstable();
         let accepted: Vec<u32> = (0..100)
             .chain(if sample_log { 0..0 } else { 100..200 })
@@ -264,15 +258,7 @@ fn a_failed_group_commit_fails_every_call_waiting_for_it() {
         agent.ingest(&x5, &y5).unwrap();
         assert_eq!(agent.stats().unwrap().ingest.accepted, 200, "{what}");
         agent.shutdown().unwrap();
-        let read =
-            refit::sample_log::read_recent(&dir.path().join("samples/churn"), 8, 10_000).unwrap();
-        let ids: Vec<u32> = read
-            .rows
-            .dense()
-            .unwrap()
-            .chunks(8)
-            .map(|r| r[0] as u32)
-            .collect();
+        let ids = common::logged_ids(dir.path());
         for id in (0..100).chain(500..600) {
             assert!(
                 ids.contains(&id),
@@ -316,15 +302,6 @@ fn a_failed_append_without_fsync_refuses_that_call_alone() {
     agent.ingest(&x2, &y2).unwrap();
     assert_eq!(agent.stats().unwrap().ingest.accepted, 200);
     agent.shutdown().unwrap();
-    let read =
-        refit::sample_log::read_recent(&dir.path().join("samples/churn"), 8, 10_000).unwrap();
-    let ids: Vec<u32> = read
-        .rows
-        .dense()
-        .unwrap()
-        .chunks(8)
-        .map(|r| r[0] as u32)
-        .collect();
     let expected: Vec<u32> = (0..100).chain(200..300).collect();
-    assert_eq!(ids, expected);
+    assert_eq!(common::logged_ids(dir.path()), expected);
 }

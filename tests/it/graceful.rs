@@ -113,20 +113,7 @@ fn sigterm_stops_refit_serve_with_every_acknowledged_sample_checkpointed() {
         }
         let ids: Vec<u32> = (next..next + 25).collect();
         next += 25;
-        let rows: Vec<String> = ids
-            .iter()
-            .map(|id| format!("[{id}, 0.5, 1, 2, 0, 3, 0.1, 4]"))
-            .collect();
-        let labels: Vec<&str> = ids
-            .iter()
-            .map(|id| if id % 3 == 0 { "1" } else { "0" })
-            .collect();
-        let body = format!(
-            "{{\"rows\": [{}], \"labels\": [{}]}}",
-            rows.join(", "),
-            labels.join(", ")
-        );
-        match try_http(addr, "POST", "/v1/samples", &body) {
+        match try_http(addr, "POST", "/v1/samples", &common::samples_body(&ids)) {
             Some((200, _)) => acked.extend(ids),
             Some((status, body)) => panic!("{status} {body}"),
             None => break,
@@ -145,15 +132,7 @@ fn sigterm_stops_refit_serve_with_every_acknowledged_sample_checkpointed() {
     );
     let logged = final_checkpoint_has_learned_the_log(dir.path(), "churn", 8);
     assert!(logged >= acked.len() as u64);
-    let read =
-        refit::sample_log::read_recent(&dir.path().join("samples/churn"), 8, usize::MAX).unwrap();
-    let ids: HashSet<u32> = read
-        .rows
-        .dense()
-        .unwrap()
-        .chunks(8)
-        .map(|r| r[0] as u32)
-        .collect();
+    let ids: HashSet<u32> = common::logged_ids(dir.path()).into_iter().collect();
     assert!(acked.iter().all(|id| ids.contains(id)));
 }
 

@@ -98,20 +98,7 @@ fn acknowledged_samples_survive_sigkill() {
         loop {
             let ids: Vec<u32> = (next_id..next_id + ROWS_PER_CALL as u32).collect();
             next_id += ROWS_PER_CALL as u32;
-            let rows: Vec<String> = ids
-                .iter()
-                .map(|id| format!("[{id}, 0.5, 1, 2, 0, 3, 0.1, 4]"))
-                .collect();
-            let labels: Vec<&str> = ids
-                .iter()
-                .map(|id| if id % 3 == 0 { "1" } else { "0" })
-                .collect();
-            let body = format!(
-                "{{\"rows\": [{}], \"labels\": [{}]}}",
-                rows.join(", "),
-                labels.join(", ")
-            );
-            match try_http(addr, "POST", "/v1/samples", &body) {
+            match try_http(addr, "POST", "/v1/samples", &common::samples_body(&ids)) {
                 Some((200, _)) => acked.extend(ids),
                 Some((status, body)) => panic!("kill {kill}: {status} {body}"),
                 None => break,
