@@ -149,6 +149,11 @@ impl BinEdges {
                 .binary_search_by(|c| c.partial_cmp(&v).unwrap_or(std::cmp::Ordering::Less))
                 .unwrap_or(self.cuts.len());
         }
+        // Branch-free for the usual handful of cuts (the count of cuts
+        // below `v` is its bin, as `partition_point` gives on sorted cuts).
+        if self.cuts.len() <= 32 {
+            return self.cuts.iter().map(|&c| usize::from(c < v)).sum();
+        }
         self.cuts.partition_point(|&c| c < v)
     }
 
