@@ -447,5 +447,24 @@ mod tests {
                 prop_assert!(e.bin(*v) < e.bins());
             }
         }
+
+        /// The branch-free count of cuts below a value is the binary
+        /// search's first cut not below it, for few cuts and many.
+        #[test]
+        fn counting_cuts_agrees_with_the_binary_search(
+            reference in proptest::collection::vec(-1e3f32..1e3, 1..400),
+            probes in proptest::collection::vec(prop_oneof![
+                -2e3f32..2e3,
+                Just(f32::INFINITY),
+                Just(f32::NEG_INFINITY),
+            ], 1..50),
+            bins in 1usize..60,
+        ) {
+            let e = BinEdges::from_reference(&reference, bins);
+            for v in probes.iter().chain(&reference) {
+                let searched = e.cuts.partition_point(|&c| c < f64::from(*v));
+                prop_assert_eq!(e.bin(*v), searched);
+            }
+        }
     }
 }
