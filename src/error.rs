@@ -24,6 +24,12 @@ pub enum AgentError {
         "back-pressure: {pending} samples are waiting for training (online.max_pending_samples = {max}); retry later"
     )]
     Backpressure { pending: u64, max: u64 },
+    /// One call carries more samples than may ever wait for training: it
+    /// can never be taken, whatever the wait (not retryable).
+    #[error(
+        "{samples} samples in one call, more than online.max_pending_samples = {max} can ever hold: split the call"
+    )]
+    TooManySamples { samples: u64, max: u64 },
     /// No keyed prediction with this id is waiting for feedback (unknown,
     /// already reported, or dropped after `ab.max_pending` newer ones).
     #[error("no prediction {0} is waiting for feedback (unknown, already reported, or expired)")]

@@ -379,6 +379,12 @@ impl Handler<IngestSamples> for Ingest {
         }
         let n = msg.labels.len();
         let max = self.online.max_pending_samples as u64;
+        if n as u64 > max {
+            return ready(Err(AgentError::TooManySamples {
+                samples: n as u64,
+                max,
+            }));
+        }
         if self.pending_with_waiting() + n as u64 > max {
             self.refusals += 1;
             return ready(Err(AgentError::Backpressure {

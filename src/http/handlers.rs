@@ -35,7 +35,8 @@ impl std::fmt::Display for ApiError {
 
 impl From<AgentError> for ApiError {
     /// Bad input 400, unknown ids 404, a state that forbids the call 409,
-    /// back-pressure 429 (retry later), a stopped agent 503, and what the
+    /// a call larger than the pending limit 413 (split it), back-pressure
+    /// 429 (retry later), a stopped agent 503, and what the
     /// caller cannot fix (disk, an unreadable stored file, a bug) 500.
     fn from(e: AgentError) -> Self {
         let status = match &e {
@@ -43,6 +44,7 @@ impl From<AgentError> for ApiError {
                 StatusCode::BAD_REQUEST
             }
             AgentError::Backpressure { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AgentError::TooManySamples { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AgentError::UnknownRequest(_) | AgentError::Store(StoreError::Unknown(_)) => {
                 StatusCode::NOT_FOUND
             }

@@ -24,7 +24,8 @@
 //! Errors are JSON `{"error": "..."}` naming the problem: 400 for bad
 //! input (malformed JSON, wrong feature count, bad labels), 404 for unknown
 //! versions and requests, 409 for a state that does not allow the call,
-//! 413 for a body over `http.max_body_bytes`, 429 for back-pressure, 503
+//! 413 for a body over `http.max_body_bytes` or more samples in one call
+//! than `online.max_pending_samples` (split it), 429 for back-pressure, 503
 //! once the agent stopped. `PUT /v1/online` edits the config file in place
 //! (comments kept; the result is validated before it is written
 //! atomically); the agent's watcher then reloads it, so file and API never

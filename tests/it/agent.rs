@@ -135,6 +135,44 @@ fn backpressure_refuses_without_losing_anything() {
     agent.shutdown().unwrap();
 }
 
+/// A call larger than the pending limit could never be taken: it is
+/// refused at once, under either `when_full`, and nothing of it is kept.
+#[test]
+fn a_call_larger_than_the_pending_limit_is_refused_at_once() {
+    for when_full in [WhenFull::Error, WhenFull::Wait] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config(dir.path());
+        c.online.min_samples_per_update = 100;
+        c.online.cold_start = false;
+        c.online.max_pending_samples = 100;
+        c.online.when_full = when_full;
+        let agent = churn_agent(c);
+        let s = demo::churn(1, 101);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let caller = agent.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(caller.ingest(&s.x, &s.y));
+        });
+        let answer = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{when_full:?}: still waiting after 10 s"));
+        let err = answer.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AgentError::TooManySamples {
+                    samples: 101,
+                    max: 100
+                }
+            ),
+            "{when_full:?}: {err}"
+        );
+        assert!(err.to_string().contains("split the call"), "{err}");
+        assert_eq!(agent.stats().unwrap().ingest.accepted, 0);
+        agent.shutdown().unwrap();
+    }
+}
+
 #[test]
 fn waiting_ingest_blocks_until_room_is_free() {
     let dir = tempfile::tempdir().unwrap();

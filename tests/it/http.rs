@@ -28,7 +28,7 @@ fn every_endpoint_answers_and_names_bad_input() {
     std::fs::write(
         &path,
         format!(
-            "[agent]\ndata_dir = {:?}\n[model]\nfeatures = [{}]\n# the online toggle\n[online]\nmin_samples_per_update = 100\n",
+            "[agent]\ndata_dir = {:?}\n[model]\nfeatures = [{}]\n# the online toggle\n[online]\nmin_samples_per_update = 100\nmax_pending_samples = 150\n",
             dir.path().display().to_string(),
             features.join(", ")
         ),
@@ -75,6 +75,15 @@ fn every_endpoint_answers_and_names_bad_input() {
         body.contains("row 0 has 3 values; the model has 8 features"),
         "{body}"
     );
+    // More rows than may ever wait: refused at once, not retryable.
+    let too_many = format!(
+        "{{\"rows\": {}, \"labels\": {:?}}}",
+        rows_json(&s.x[..160 * 8]),
+        &s.y[..160]
+    );
+    let (status, body) = http(addr, "POST", "/v1/samples", Some(&too_many));
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("online.max_pending_samples = 150"), "{body}");
     let (status, body) = http(addr, "POST", "/v1/samples", Some("{\"rows\": [[1,2"));
     assert_eq!(status, 400);
     assert!(body.contains("malformed JSON"), "{body}");
