@@ -187,6 +187,13 @@ impl Agent {
         }
     }
 
+    /// The version the champion answers with: one atomic load, no actor is
+    /// asked (what a health probe reads). Fails once the agent stopped.
+    pub fn serving_version(&self) -> Result<VersionId, AgentError> {
+        self.live()?;
+        Ok(self.inner.serving.load().champion.version)
+    }
+
     /// The model's kind, task and features.
     pub fn spec(&self) -> &ModelSpec {
         &self.inner.spec

@@ -135,11 +135,13 @@ fn flatten(rows: &[Vec<Option<f32>>], width: usize) -> Result<Vec<f32>, String> 
     Ok(out)
 }
 
+/// Reads the serving pointer only: it never waits for an actor, so a busy
+/// Trainer (a full retrain) cannot stall it or the worker it runs on.
 pub(crate) async fn healthz(state: web::Data<HttpState>) -> HttpResponse {
-    match state.agent.stats() {
-        Ok(s) => HttpResponse::Ok().json(serde_json::json!({
+    match state.agent.serving_version() {
+        Ok(v) => HttpResponse::Ok().json(serde_json::json!({
             "status": "ok",
-            "serving": s.serving_version.to_string(),
+            "serving": v.to_string(),
         })),
         Err(e) => agent_error(e),
     }

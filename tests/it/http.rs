@@ -231,3 +231,44 @@ fn every_endpoint_answers_and_names_bad_input() {
     server.stop();
     agent.shutdown().unwrap();
 }
+
+/// `/healthz` reads the serving pointer only: while a full retrain keeps
+/// the Trainer busy, it answers at once (it asked every actor before, and
+/// waited for the retrain).
+#[test]
+fn healthz_answers_while_the_trainer_is_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = refit::config::Config::default();
+    c.agent.data_dir = dir.path().to_owned();
+    c.offline.epochs = 400;
+    let agent = Agent::builder(c)
+        .features(demo::CHURN_FEATURES)
+        .start()
+        .unwrap();
+    let server = serve(
+        HttpState {
+            agent: agent.clone(),
+            config_path: None,
+        },
+        "127.0.0.1:0",
+        64 * 1024,
+    )
+    .unwrap();
+    let s = demo::churn(1, 50_000);
+    let trainer = agent.clone();
+    let retrain = std::thread::spawn(move || trainer.train_offline(&s.x, &s.y));
+    std::thread::sleep(Duration::from_millis(200));
+    let asked = Instant::now();
+    let (status, body) = http(server.addr, "GET", "/healthz", None);
+    let took = asked.elapsed();
+    assert!(
+        !retrain.is_finished(),
+        "the retrain ended before the probe; the test needs a longer one"
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["serving"], "online_000");
+    assert!(took < Duration::from_millis(500), "{took:?}");
+    retrain.join().unwrap().unwrap();
+    server.stop();
+    agent.shutdown().unwrap();
+}
