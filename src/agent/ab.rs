@@ -51,10 +51,10 @@ impl Agent {
                 shadow.snapshot.predict(x.into())?,
             ));
         }
-        let request_id = self
-            .inner
-            .requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Unguessable: 53 random bits (exact as a JSON number anywhere)
+        // from the thread's cryptographically secure generator, seeded by
+        // the operating system; not a counter.
+        let request_id: u64 = rand::Rng::random::<u64>(&mut rand::rng()) >> 11;
         self.inner
             .addrs
             .server

@@ -255,7 +255,6 @@ impl AgentBuilder {
                 plugins: self.plugins,
                 thread: Mutex::new(Some(thread)),
                 stopped: AtomicBool::new(false),
-                requests: std::sync::atomic::AtomicU64::new(1),
             }),
         };
         if replaying {

@@ -82,7 +82,8 @@ pub struct Prediction {
     /// The offline version blended in, when the ensemble is on.
     pub ensemble: Option<VersionId>,
     /// The id to report the outcome with ([`Agent::feedback`]); keyed
-    /// predictions only.
+    /// predictions only. Random (53 bits from a cryptographically secure
+    /// generator), so one caller cannot guess another's.
     pub request_id: Option<u64>,
 }
 
@@ -115,8 +116,6 @@ struct Addrs {
 struct Inner {
     addrs: Addrs,
     serving: Arc<ArcSwap<ServingSet>>,
-    /// Ids of keyed predictions.
-    requests: std::sync::atomic::AtomicU64,
     spec: ModelSpec,
     /// What the model takes, and its row's coordinates.
     input: (InputKind, usize),

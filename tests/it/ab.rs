@@ -153,3 +153,36 @@ fn the_offline_online_ensemble_blends_by_its_weight() {
     }
     agent.shutdown().unwrap();
 }
+
+/// Request ids cannot be guessed from one another: no id follows the one
+/// before it, all differ, and they are exact as JSON numbers (< 2^53);
+/// feedback with a made-up id is refused.
+#[test]
+fn request_ids_are_random_not_sequential() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = agent(dir.path());
+    let s = demo::churn(1, 10);
+    let ids: Vec<u64> = (0..200)
+        .map(|i| {
+            agent
+                .predict_keyed(&format!("user-{i}"), &s.x[..8])
+                .unwrap()
+                .request_id
+                .unwrap()
+        })
+        .collect();
+    let distinct: std::collections::HashSet<u64> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), ids.len());
+    assert!(
+        ids.windows(2).all(|w| w[1] != w[0].wrapping_add(1)),
+        "{ids:?}"
+    );
+    assert!(ids.iter().all(|&id| id < 1 << 53));
+    let guessed = ids.iter().max().unwrap() + 1;
+    assert!(matches!(
+        agent.feedback(guessed, &[1.0]),
+        Err(refit::AgentError::UnknownRequest(_))
+    ));
+    agent.feedback(ids[0], &[1.0]).unwrap();
+    agent.shutdown().unwrap();
+}
