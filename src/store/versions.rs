@@ -215,6 +215,11 @@ impl Store {
         self.dir(id.mode).join(self.file_name(id))
     }
 
+    /// The path of version `id`'s drift reference sidecar.
+    fn sidecar_path(&self, id: VersionId) -> PathBuf {
+        self.path(id).with_extension("drift.json")
+    }
+
     fn manifest_path(&self, mode: Mode) -> PathBuf {
         self.dir(mode).join("manifest.json")
     }
@@ -300,7 +305,7 @@ impl Store {
         let path = self.path(id);
         let drift_reference = match reference {
             Some(r) => {
-                let sidecar = path.with_extension("drift.json");
+                let sidecar = self.sidecar_path(id);
                 self.write(&sidecar, r.to_json().as_bytes())?;
                 sidecar
                     .file_name()
@@ -345,9 +350,15 @@ impl Store {
         }
         let mut removed = Vec::new();
         for old in dropped {
-            let old_path = dir.join(&old.file);
-            if let Some(sidecar) = &old.drift_reference {
-                let _ = self.storage.remove(&dir.join(sidecar));
+            // Paths come from the version id, never from the manifest's
+            // strings: a tampered entry cannot name a file outside.
+            let old_id = VersionId {
+                mode,
+                number: old.number,
+            };
+            let old_path = self.path(old_id);
+            if old.drift_reference.is_some() {
+                let _ = self.storage.remove(&self.sidecar_path(old_id));
             }
             match self.storage.remove(&old_path) {
                 Ok(()) => removed.push(old_path.display().to_string()),
@@ -405,7 +416,18 @@ impl Store {
             .get(id.number)
             .cloned()
             .ok_or(StoreError::Unknown(id))?;
-        let path = self.dir(id.mode).join(&entry.file);
+        let path = self.path(id);
+        if entry.mode != id.mode || entry.file != self.file_name(id) {
+            return Err(StoreError::Damaged {
+                path: self.manifest_path(id.mode).display().to_string(),
+                problem: format!(
+                    "the entry of {id} names file {:?} ({:?}); this store keeps it as {:?}",
+                    entry.file,
+                    entry.mode,
+                    self.file_name(id)
+                ),
+            });
+        }
         let bytes = std::fs::read(&path).map_err(io(&path))?;
         let damaged = |problem: String| StoreError::Damaged {
             path: path.display().to_string(),
@@ -431,7 +453,8 @@ impl Store {
     /// The drift reference stored with version `entry` (none when it has
     /// none, or its sidecar is missing or unreadable, which is logged).
     pub fn drift_reference(&self, entry: &VersionEntry) -> Option<DriftReference> {
-        let path = self.dir(entry.mode).join(entry.drift_reference.as_ref()?);
+        entry.drift_reference.as_ref()?;
+        let path = self.sidecar_path(entry.id());
         let read = std::fs::read_to_string(&path)
             .map_err(|e| e.to_string())
             .and_then(|t| DriftReference::from_json(&t).map_err(|e| e.to_string()));

@@ -288,3 +288,50 @@ fn a_restart_monitors_drift_against_the_stored_reference() {
     assert_eq!(drift.window_samples, 100);
     agent.shutdown().unwrap();
 }
+
+/// A tampered manifest cannot make the store read or delete files outside
+/// it: paths come from version ids, and an entry naming another file is
+/// refused as damaged.
+#[test]
+fn manifest_entries_cannot_name_files_outside_the_store() {
+    use refit::store::{Store, VersionMeta};
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let store = Store::new(&data, "churn", refit::clock::system());
+    for _ in 0..2 {
+        store
+            .write_version(Mode::Online, b"model", VersionMeta::default(), None, None)
+            .unwrap();
+    }
+    // Files outside the store, and an entry pointing at them with their
+    // exact size and checksum.
+    let victim = root.path().join("victim.txt");
+    std::fs::write(&victim, b"not a model").unwrap();
+    let sidecar = root.path().join("victim.drift.json");
+    std::fs::write(&sidecar, b"{}").unwrap();
+    let path = store.dir(Mode::Online).join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let first = &mut manifest["versions"][0];
+    first["file"] = "../../victim.txt".into();
+    first["drift_reference"] = "../../victim.drift.json".into();
+    first["file_size"] = 11.into();
+    first["crc32"] = crc32fast::hash(b"not a model").into();
+    std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+
+    let err = store.read_version(VersionId::online(1)).unwrap_err();
+    assert!(err.to_string().contains("../../victim.txt"), "{err}");
+    assert!(store.read_version(VersionId::online(2)).is_ok());
+    // Retention drops version 1: only the store's own file goes.
+    store
+        .write_version(
+            Mode::Online,
+            b"model",
+            VersionMeta::default(),
+            None,
+            Some(2),
+        )
+        .unwrap();
+    assert!(victim.exists() && sidecar.exists());
+    assert!(!store.path(VersionId::online(1)).exists());
+}
