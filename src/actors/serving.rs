@@ -187,14 +187,15 @@ impl Handler<Feedback> for ServingActor {
             .remove(&msg.request_id)
             .ok_or(AgentError::UnknownRequest(msg.request_id))?;
         let rows = pending.scored.first().map_or(0, |s| s.2.len());
-        if msg.labels.len() != rows {
-            self.pending.insert(msg.request_id, pending);
-            return Err(AgentError::Plugin(refit_plugin::PluginError::LabelCount {
-                rows,
-                labels: msg.labels.len(),
-            }));
-        }
         let set = self.serving.load_full();
+        // The checks training labels get: one per row, finite, 0 or 1 for
+        // a classifier. A refused report leaves the prediction waiting.
+        if let Err(e) =
+            refit_plugin::validate::labels(set.champion.snapshot.spec(), rows, &msg.labels)
+        {
+            self.pending.insert(msg.request_id, pending);
+            return Err(e.into());
+        }
         for (variant, version, p) in pending.scored {
             // Outcomes count for the model that holds the role now only.
             let current = match variant {

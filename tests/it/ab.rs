@@ -186,3 +186,30 @@ fn request_ids_are_random_not_sequential() {
     agent.feedback(ids[0], &[1.0]).unwrap();
     agent.shutdown().unwrap();
 }
+
+/// Feedback labels get the checks training labels get; a refused report
+/// leaves the prediction waiting for a good one.
+#[test]
+fn feedback_labels_are_validated_like_training_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = agent(dir.path());
+    let s = demo::churn(1, 10);
+    let id = agent
+        .predict_keyed("user-1", &s.x[..16])
+        .unwrap()
+        .request_id
+        .unwrap();
+    for bad in [[0.5, 1.0], [f32::NAN, 1.0], [2.0, 0.0]] {
+        let err = agent.feedback(id, &bad).unwrap_err();
+        assert!(
+            matches!(err, refit::AgentError::Plugin(_)),
+            "{bad:?}: {err}"
+        );
+    }
+    assert!(
+        agent.feedback(id, &[1.0]).is_err(),
+        "one label for two rows"
+    );
+    assert_eq!(agent.feedback(id, &[1.0, 0.0]).unwrap(), 2);
+    agent.shutdown().unwrap();
+}
