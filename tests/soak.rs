@@ -17,15 +17,16 @@ use std::time::{Duration, Instant};
 use refit::store::VersionId;
 use refit::{Agent, AgentError, demo};
 
+/// The process's resident memory; fails loudly where `/proc` is missing
+/// (reading 0 would pass whatever grew).
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    let status = std::fs::read_to_string("/proc/self/status")
+        .expect("the soak measures memory in /proc/self/status, which this system lacks");
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .expect("no VmRSS line in /proc/self/status")
 }
 
 fn config_text(dir: &std::path::Path, stable: f64) -> String {

@@ -431,8 +431,9 @@ impl Handler<IngestSamples> for Ingest {
             durability,
         };
         self.queue(seq, command, call);
-        if durability == Durability::Batch && !self.group_open && self.log.is_some() {
-            // The group commit's window: calls within it share one fsync.
+        if durability == Durability::Batch && !self.group_open {
+            // The group commit's window, from this call on (even while the
+            // log's thread holds the log): calls within it share one fsync.
             self.group_open = true;
             ctx.run_later(self.samples.group_commit.0, |act, _| {
                 act.group_open = false;

@@ -409,8 +409,7 @@ fn spawn_actors(boot: Boot) -> Addrs {
         registry,
         server,
         system: System::current(),
-        arbiter,
-        registry_arbiter,
+        arbiters: std::sync::Mutex::new(vec![arbiter, registry_arbiter]),
     }
 }
 

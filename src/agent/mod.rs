@@ -109,8 +109,9 @@ struct Addrs {
     registry: Addr<Checkpointer>,
     server: Addr<ServingActor>,
     system: System,
-    arbiter: Arbiter,
-    registry_arbiter: Arbiter,
+    /// The Trainer's (and Drift's) and the Checkpointer's threads, taken
+    /// and joined once by [`Inner::stop`].
+    arbiters: Mutex<Vec<Arbiter>>,
 }
 
 struct Inner {
@@ -432,14 +433,25 @@ impl Inner {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.addrs.arbiter.stop();
-        self.addrs.registry_arbiter.stop();
+        let arbiters = match self.addrs.arbiters.lock() {
+            Ok(mut a) => std::mem::take(&mut *a),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for arbiter in &arbiters {
+            arbiter.stop();
+        }
         self.addrs.system.stop();
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
         if let Some(thread) = thread
             && thread.join().is_err()
         {
             tracing::error!("the agent thread panicked");
+        }
+        // Every thread the agent started ends before `stop` returns.
+        for arbiter in arbiters {
+            if arbiter.join().is_err() {
+                tracing::error!("an actor thread panicked");
+            }
         }
     }
 }
