@@ -515,9 +515,12 @@ impl Handler<ConfigChanged> for Ingest {
     fn handle(&mut self, msg: ConfigChanged, ctx: &mut Context<Self>) {
         let old = self.online.update_frequency;
         self.online = msg.0.online.clone();
-        // Durability hot-reloads; calls already waiting keep their commit.
+        // Durability and retention hot-reload; calls already waiting keep
+        // their commit. (`enabled` and `segment_bytes` need a restart.)
         self.samples.durability = msg.0.samples.durability;
         self.samples.group_commit = msg.0.samples.group_commit;
+        self.samples.max_age = msg.0.samples.max_age;
+        self.samples.max_bytes = msg.0.samples.max_bytes;
         if old != self.online.update_frequency {
             // The schedule tick follows the new frequency.
             self.schedule(ctx);

@@ -78,26 +78,103 @@ impl Watcher {
     }
 }
 
-/// Keys whose change needs a restart (they shape the model, the files or
-/// the drift reference).
+/// The keys a running agent applies when the file changes (a prefix ending
+/// in `.` covers a whole table); [`restart_keys`] names every other changed
+/// key.
+const HOT_KEYS: [&str; 13] = [
+    "online.",
+    "learning_rate.",
+    "offline.",
+    "retrain.",
+    "ab.",
+    "serving.ensemble_offline_weight",
+    "drift.psi_moderate",
+    "drift.psi_severe",
+    "drift.concept.",
+    "samples.durability",
+    "samples.group_commit",
+    "samples.max_age",
+    "samples.max_bytes",
+];
+
+/// Keys under a hot table that still need a restart.
+const COLD_KEYS: [&str; 1] = ["online.checkpoint_retention"];
+
+/// Every changed key (`section.key`, nested tables dotted further) that
+/// takes effect only after a restart: those that shape the model, the
+/// files, the drift reference or the HTTP server.
 fn restart_keys(old: &Config, new: &Config) -> Vec<String> {
-    let mut keys = Vec::new();
-    if old.agent != new.agent {
-        keys.push("agent".to_owned());
+    let (Ok(a), Ok(b)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
+        return vec!["(the config could not be compared)".to_owned()];
+    };
+    let mut changed = Vec::new();
+    changed_keys(&a, &b, "", &mut changed);
+    changed.retain(|key| {
+        let hot = HOT_KEYS.iter().any(|h| match h.strip_suffix('.') {
+            Some(table) => key.starts_with(h) || key == table,
+            None => key == h,
+        });
+        !hot || COLD_KEYS.contains(&key.as_str())
+    });
+    changed
+}
+
+/// The dotted keys whose values differ between `a` and `b`.
+fn changed_keys(a: &serde_json::Value, b: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                changed_keys(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    &key,
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push(prefix.to_owned()),
+        _ => {}
     }
-    if old.model != new.model {
-        keys.push("model".to_owned());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_keys_outside_the_hot_ones_need_a_restart() {
+        let old = Config::default();
+        let mut new = old.clone();
+        new.learning_rate.stable = Some(0.5);
+        new.online.min_samples_per_update = 7;
+        new.samples.max_bytes = 1;
+        new.drift.psi_severe = 0.9;
+        assert!(restart_keys(&old, &new).is_empty());
+        new.online.checkpoint_retention = 9;
+        new.http.max_body_bytes = 10;
+        new.samples.segment_bytes = 11;
+        new.drift.ks = !old.drift.ks;
+        new.drift.bins = 3;
+        assert_eq!(
+            restart_keys(&old, &new),
+            [
+                "drift.bins",
+                "drift.ks",
+                "http.max_body_bytes",
+                "online.checkpoint_retention",
+                "samples.segment_bytes"
+            ]
+        );
     }
-    if old.online.checkpoint_retention != new.online.checkpoint_retention {
-        keys.push("online.checkpoint_retention".to_owned());
-    }
-    let (a, b) = (&old.drift, &new.drift);
-    if (a.bins, a.window, a.reference_size) != (b.bins, b.window, b.reference_size)
-        || a.empty_bin_floor != b.empty_bin_floor
-    {
-        keys.push("drift.bins/window/reference_size/empty_bin_floor".to_owned());
-    }
-    keys
 }
 
 impl Actor for Watcher {

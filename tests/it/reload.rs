@@ -115,6 +115,41 @@ fn invalid_file_is_rejected_and_the_old_config_stays() {
     agent.shutdown().unwrap();
 }
 
+/// A change the running agent cannot apply is named in the reload event
+/// (it used to be ignored without a word); the keys it can apply are not.
+#[test]
+fn keys_that_need_a_restart_are_named_in_the_reload_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let (agent, events, path) = start(dir.path());
+    let text = format!(
+        "{}[samples]\nsegment_bytes = 4096\nmax_bytes = 1000000\n[http]\nmax_body_bytes = 1024\n[drift]\nks = true\n",
+        config_text(0.02)
+    );
+    write_in_place(&path, &text);
+    match wait_for(&events, |e| matches!(e, Event::ConfigReloaded { .. })) {
+        Some(Event::ConfigReloaded {
+            restart_required, ..
+        }) => {
+            for key in ["samples.segment_bytes", "http.max_body_bytes", "drift.ks"] {
+                assert!(
+                    restart_required.iter().any(|k| k == key),
+                    "{key} missing from {restart_required:?}"
+                );
+            }
+            for key in ["samples.max_bytes", "learning_rate.stable"] {
+                assert!(
+                    !restart_required.iter().any(|k| k == key),
+                    "{key} applies at once: {restart_required:?}"
+                );
+            }
+        }
+        other => panic!("no reload: {other:?}"),
+    }
+    // The hot part took effect.
+    assert_eq!(next_update_rate(&agent, &events, 5), 0.02);
+    agent.shutdown().unwrap();
+}
+
 /// The PSI severity of the next update's drift report.
 fn next_psi_severity(
     agent: &Agent,
