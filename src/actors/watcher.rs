@@ -146,37 +146,6 @@ fn changed_keys(a: &serde_json::Value, b: &serde_json::Value, prefix: &str, out:
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changed_keys_outside_the_hot_ones_need_a_restart() {
-        let old = Config::default();
-        let mut new = old.clone();
-        new.learning_rate.stable = Some(0.5);
-        new.online.min_samples_per_update = 7;
-        new.samples.max_bytes = 1;
-        new.drift.psi_severe = 0.9;
-        assert!(restart_keys(&old, &new).is_empty());
-        new.online.checkpoint_retention = 9;
-        new.http.max_body_bytes = 10;
-        new.samples.segment_bytes = 11;
-        new.drift.ks = !old.drift.ks;
-        new.drift.bins = 3;
-        assert_eq!(
-            restart_keys(&old, &new),
-            [
-                "drift.bins",
-                "drift.ks",
-                "http.max_body_bytes",
-                "online.checkpoint_retention",
-                "samples.segment_bytes"
-            ]
-        );
-    }
-}
-
 impl Actor for Watcher {
     type Context = Context<Self>;
 }
@@ -231,5 +200,36 @@ impl Handler<FileChanged> for Watcher {
             act.pending = None;
             act.reload();
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_keys_outside_the_hot_ones_need_a_restart() {
+        let old = Config::default();
+        let mut new = old.clone();
+        new.learning_rate.stable = Some(0.5);
+        new.online.min_samples_per_update = 7;
+        new.samples.max_bytes = 1;
+        new.drift.psi_severe = 0.9;
+        assert!(restart_keys(&old, &new).is_empty());
+        new.online.checkpoint_retention = 9;
+        new.http.max_body_bytes = 10;
+        new.samples.segment_bytes = 11;
+        new.drift.ks = !old.drift.ks;
+        new.drift.bins = 3;
+        assert_eq!(
+            restart_keys(&old, &new),
+            [
+                "drift.bins",
+                "drift.ks",
+                "http.max_body_bytes",
+                "online.checkpoint_retention",
+                "samples.segment_bytes"
+            ]
+        );
     }
 }
