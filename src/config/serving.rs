@@ -12,6 +12,15 @@ pub struct HttpConfig {
     pub bind: String,
     /// Largest request body in bytes (default 1 MiB).
     pub max_body_bytes: usize,
+    /// A file holding the bearer token that every changing call must send
+    /// (`Authorization: Bearer ...`); the environment variable
+    /// `REFIT_TOKEN`, when set, is used instead. Default: none, no token.
+    pub token_file: Option<std::path::PathBuf>,
+    /// The host names requests may be addressed to (the `Host` header,
+    /// and the `Origin` header of a browser's request): DNS rebinding
+    /// cannot reach the API under another name. `"*"` allows any.
+    /// Default: the loopback names.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -19,6 +28,8 @@ impl Default for HttpConfig {
         Self {
             bind: "127.0.0.1:8080".into(),
             max_body_bytes: 1 << 20,
+            token_file: None,
+            allowed_hosts: ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec(),
         }
     }
 }

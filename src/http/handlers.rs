@@ -285,7 +285,17 @@ pub(crate) async fn rollback(
     blocking(move || agent.rollback(version)).await
 }
 
-pub(crate) async fn promote(state: web::Data<HttpState>) -> HttpResponse {
+/// `POST /v1/promote` takes an empty JSON object: a call that changes
+/// something always has a JSON body (a plain cross-site form cannot send
+/// one).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Promote {}
+
+pub(crate) async fn promote(
+    state: web::Data<HttpState>,
+    _body: web::Json<Promote>,
+) -> HttpResponse {
     let agent = state.agent.clone();
     blocking(move || agent.promote_challenger()).await
 }

@@ -31,6 +31,7 @@
 //! atomically); the agent's watcher then reloads it, so file and API never
 //! disagree.
 
+mod access;
 mod dashboard;
 mod handlers;
 pub mod history;
@@ -45,6 +46,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::Agent;
 
+pub use access::{Access, TOKEN_ENV};
 pub use online::set_online;
 
 /// What the handlers share.
@@ -155,11 +157,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Serves `state` on `bind` (e.g. `127.0.0.1:8080`; port 0 picks one) from
 /// a thread of its own, with bodies up to `max_body_bytes`, and records the
-/// dashboard's history from then on.
+/// dashboard's history from then on. Access follows the default `[http]`
+/// rules: loopback host names, and the token in `REFIT_TOKEN` if set (see
+/// [`serve_with`]).
 pub fn serve(
     state: HttpState,
     bind: &str,
     max_body_bytes: usize,
+) -> std::io::Result<HttpServerHandle> {
+    let access = Access::from_config(&crate::config::HttpConfig::default())?;
+    serve_with(state, bind, max_body_bytes, access)
+}
+
+/// [`serve`] under the access rules `access` (see [`Access`]; the `refit`
+/// binary builds them from `[http]`).
+pub fn serve_with(
+    state: HttpState,
+    bind: &str,
+    max_body_bytes: usize,
+    access: Access,
 ) -> std::io::Result<HttpServerHandle> {
     let (tx, rx) = std::sync::mpsc::channel();
     let bind = bind.to_owned();
@@ -179,8 +195,11 @@ pub fn serve(
                     };
                 let data = web::Data::new(state);
                 let history = web::Data::new(history);
+                let access = web::Data::new(access);
                 let server = HttpServer::new(move || {
                     App::new()
+                        .wrap(actix_web::middleware::from_fn(access::guard))
+                        .app_data(access.clone())
                         .app_data(data.clone())
                         .app_data(history.clone())
                         .app_data(handlers::json_config(max_body_bytes))

@@ -69,13 +69,37 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (
 /// [`http`], or `None` when the connection failed or broke (e.g. the
 /// server was killed): such a request was not answered.
 pub fn try_http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    let headers = format!("Host: {addr}\r\nContent-Type: application/json\r\n");
+    try_raw_http(addr, method, path, &headers, body)
+}
+
+/// One request with exactly the header lines `headers` (each ending in
+/// CRLF) besides `Connection` and `Content-Length`: (status, body text).
+pub fn raw_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, String) {
+    try_raw_http(addr, method, path, headers, body)
+        .unwrap_or_else(|| panic!("{method} {path}: no HTTP answer from {addr}"))
+}
+
+fn try_raw_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\n{headers}Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .ok()?;

@@ -188,7 +188,7 @@ fn every_endpoint_answers_and_names_bad_input() {
         Some("{\"version\": \"latest\"}"),
     );
     assert_eq!(status, 400, "{body}");
-    let (status, body) = http(addr, "POST", "/v1/promote", None);
+    let (status, body) = http(addr, "POST", "/v1/promote", Some("{}"));
     assert_eq!(status, 409, "{body}");
 
     // The online toggle: the file changes, the agent reloads it and stops
@@ -269,6 +269,98 @@ fn healthz_answers_while_the_trainer_is_busy() {
     assert_eq!(json(&body)["serving"], "online_000");
     assert!(took < Duration::from_millis(500), "{took:?}");
     retrain.join().unwrap().unwrap();
+    server.stop();
+    agent.shutdown().unwrap();
+}
+
+/// With a token configured, every call that changes something answers 401
+/// without it (or with another), and works with it; reads stay open. Host
+/// and Origin must be allowed names; changing calls need a JSON body.
+#[test]
+fn changing_calls_need_the_token_and_an_allowed_host() {
+    use common::raw_http;
+    use refit::http::{Access, serve_with};
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret-token\n").unwrap();
+    let http_config = refit::config::HttpConfig {
+        token_file: Some(token_file),
+        ..Default::default()
+    };
+    let access = Access::from_config(&http_config).unwrap();
+    assert!(access.has_token());
+    let mut c = refit::config::Config::default();
+    c.agent.data_dir = dir.path().to_owned();
+    c.online.min_samples_per_update = 100;
+    let agent = Agent::builder(c)
+        .features(demo::CHURN_FEATURES)
+        .start()
+        .unwrap();
+    let server = serve_with(
+        HttpState {
+            agent: agent.clone(),
+            config_path: None,
+        },
+        "127.0.0.1:0",
+        64 * 1024,
+        access,
+    )
+    .unwrap();
+    let addr = server.addr;
+    let s = demo::churn(5, 10);
+    let samples = format!("{{\"rows\": {}, \"labels\": {:?}}}", rows_json(&s.x), &s.y);
+    let json_headers = format!("Host: {addr}\r\nContent-Type: application/json\r\n");
+    let changing = [
+        ("POST", "/v1/samples", samples.as_str()),
+        (
+            "POST",
+            "/v1/feedback",
+            "{\"request_id\": 1, \"labels\": [1]}",
+        ),
+        ("POST", "/v1/clicks", "{\"clicks\": []}"),
+        ("POST", "/v1/rollback", "{\"version\": \"online_001\"}"),
+        ("POST", "/v1/promote", "{}"),
+        ("PUT", "/v1/online", "{\"enabled\": false}"),
+    ];
+    for (method, path, body) in changing {
+        for auth in [
+            "",
+            "Authorization: Bearer wrong\r\n",
+            "Authorization: s3cret-token\r\n",
+        ] {
+            let (status, answer) =
+                raw_http(addr, method, path, &format!("{json_headers}{auth}"), body);
+            assert_eq!(status, 401, "{method} {path} {auth:?}: {answer}");
+            assert!(answer.contains("API token"), "{answer}");
+        }
+    }
+    let bearer = format!("{json_headers}Authorization: Bearer s3cret-token\r\n");
+    let (status, answer) = raw_http(addr, "POST", "/v1/samples", &bearer, &samples);
+    assert_eq!(status, 200, "{answer}");
+    // Reads need no token.
+    let host_only = format!("Host: {addr}\r\n");
+    assert_eq!(raw_http(addr, "GET", "/v1/stats", &host_only, "").0, 200);
+    let predict = format!("{{\"rows\": {}}}", rows_json(&s.x[..8]));
+    assert_eq!(
+        raw_http(addr, "POST", "/v1/predict", &json_headers, &predict).0,
+        200
+    );
+    // A changing call without a JSON body: what a cross-site form sends.
+    let form = format!(
+        "Host: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: Bearer s3cret-token\r\n"
+    );
+    assert_eq!(raw_http(addr, "POST", "/v1/promote", &form, "a=1").0, 415);
+    // Other names than the allowed ones: DNS rebinding.
+    let port = addr.port();
+    for headers in [
+        format!("Host: evil.example:{port}\r\n"),
+        format!("Host: {addr}\r\nOrigin: http://evil.example:{port}\r\n"),
+    ] {
+        let (status, answer) = raw_http(addr, "GET", "/v1/stats", &headers, "");
+        assert_eq!(status, 403, "{headers:?}: {answer}");
+    }
+    let local_origin = format!("Host: localhost:{port}\r\nOrigin: http://localhost:{port}\r\n");
+    assert_eq!(raw_http(addr, "GET", "/v1/stats", &local_origin, "").0, 200);
     server.stop();
     agent.shutdown().unwrap();
 }

@@ -20,13 +20,15 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .start()
         .with_context(|| format!("starting the agent from {}", args.config.display()))?;
     let bind = args.bind.unwrap_or_else(|| config.http.bind.clone());
-    let server = refit::http::serve(
+    let access = refit::http::Access::from_config(&config.http).context("[http] token")?;
+    let server = refit::http::serve_with(
         refit::http::HttpState {
             agent: agent.clone(),
             config_path: Some(args.config.clone()),
         },
         &bind,
         config.http.max_body_bytes,
+        access,
     )
     .with_context(|| format!("listening on {bind}"))?;
     stop.stops(server.stopper());
@@ -49,13 +51,15 @@ pub(crate) fn dashboard(
     stop: &Stop,
 ) -> Result<refit::http::HttpServerHandle> {
     let bind = bind.unwrap_or(&config.http.bind);
-    let server = refit::http::serve(
+    let access = refit::http::Access::from_config(&config.http).context("[http] token")?;
+    let server = refit::http::serve_with(
         refit::http::HttpState {
             agent: agent.clone(),
             config_path,
         },
         bind,
         config.http.max_body_bytes,
+        access,
     )
     .with_context(|| format!("listening on {bind}"))?;
     stop.stops(server.stopper());
