@@ -285,6 +285,16 @@ pub struct CheckpointStats {
     pub skipped_at_start: Vec<Skipped>,
 }
 
+/// What the serving actor counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServingStats {
+    /// Events dropped, oldest first, because a subscriber did not read its
+    /// channel (bounded: [`crate::Agent::subscribe_with_capacity`]).
+    pub events_dropped: u64,
+    /// Subscribers reading now.
+    pub subscribers: usize,
+}
+
 /// A/B counters and metrics.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AbStats {

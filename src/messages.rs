@@ -310,10 +310,22 @@ pub struct Barrier {
     pub written: bool,
 }
 
-/// Host → ServingActor: add an event subscriber.
+/// Host → ServingActor: add an event subscriber: the sending end of its
+/// bounded channel, and a receiving end the actor drops the oldest event
+/// through when the subscriber does not keep up.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
-pub struct Subscribe(pub crossbeam_channel::Sender<Event>);
+pub struct Subscribe {
+    /// Where events go.
+    pub tx: crossbeam_channel::Sender<Event>,
+    /// The same channel, to make room.
+    pub rx: crossbeam_channel::Receiver<Event>,
+}
+
+/// Host → ServingActor: its counters.
+#[derive(Message, Debug)]
+#[rtype(result = "crate::events::ServingStats")]
+pub struct GetServingStats;
 
 /// Any actor → ServingActor: publish an event to the subscribers.
 #[derive(Message, Debug)]

@@ -6,10 +6,10 @@ use arc_swap::ArcSwap;
 
 use crate::config::AbConfig;
 use crate::error::AgentError;
-use crate::events::{AbStats, Event};
+use crate::events::{AbStats, Event, ServingStats};
 use crate::messages::{
-    Barrier, ConfigChanged, Feedback, GetAbStats, Promote, Publish, RecordKeyed, SetServingRole,
-    Subscribe,
+    Barrier, ConfigChanged, Feedback, GetAbStats, GetServingStats, Promote, Publish, RecordKeyed,
+    SetServingRole, Subscribe,
 };
 use crate::serving::{ServingSet, Variant, VariantStats, variant_stats};
 
@@ -25,7 +25,10 @@ struct Pending {
 /// Swaps the serving set, tracks A/B outcomes, publishes events.
 pub struct ServingActor {
     serving: Arc<ArcSwap<ServingSet>>,
-    subscribers: Vec<crossbeam_channel::Sender<Event>>,
+    /// Each subscriber's bounded channel (both ends: see [`Subscribe`]).
+    subscribers: Vec<Subscribe>,
+    /// Events dropped for subscribers that did not keep up.
+    events_dropped: u64,
     ab: AbConfig,
     classification: bool,
     pending: HashMap<u64, Pending>,
@@ -49,6 +52,7 @@ impl ServingActor {
             ensemble_weight: config.serving.ensemble_offline_weight,
             serving,
             subscribers: Vec::new(),
+            events_dropped: 0,
             ab,
             classification,
             pending: HashMap::new(),
@@ -58,8 +62,26 @@ impl ServingActor {
         }
     }
 
+    /// Sends `event` to every subscriber; a full channel loses its oldest
+    /// event (counted) rather than grow or block serving.
     fn publish(&mut self, event: Event) {
-        self.subscribers.retain(|s| s.send(event.clone()).is_ok());
+        let mut dropped = 0;
+        self.subscribers.retain(|s| {
+            let mut event = event.clone();
+            loop {
+                match s.tx.try_send(event) {
+                    Ok(()) => return true,
+                    Err(crossbeam_channel::TrySendError::Disconnected(_)) => return false,
+                    Err(crossbeam_channel::TrySendError::Full(back)) => {
+                        event = back;
+                        if s.rx.try_recv().is_ok() {
+                            dropped += 1;
+                        }
+                    }
+                }
+            }
+        });
+        self.events_dropped += dropped;
     }
 
     fn swap(&self, change: impl FnOnce(&mut ServingSet)) {
@@ -116,8 +138,16 @@ impl ServingActor {
     }
 }
 
+/// Messages the serving actor's mailbox holds before `try_send` (keyed
+/// predictions' records) is refused and `send` waits.
+pub const MAILBOX_CAPACITY: usize = 65_536;
+
 impl Actor for ServingActor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+    }
 }
 
 impl Handler<Promote> for ServingActor {
@@ -256,10 +286,20 @@ impl Handler<Publish> for ServingActor {
     }
 }
 
+impl Handler<GetServingStats> for ServingActor {
+    type Result = MessageResult<GetServingStats>;
+    fn handle(&mut self, _: GetServingStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(ServingStats {
+            events_dropped: self.events_dropped,
+            subscribers: self.subscribers.len(),
+        })
+    }
+}
+
 impl Handler<Subscribe> for ServingActor {
     type Result = ();
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
-        self.subscribers.push(msg.0);
+        self.subscribers.push(msg);
     }
 }
 

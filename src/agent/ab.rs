@@ -55,10 +55,18 @@ impl Agent {
         // from the thread's cryptographically secure generator, seeded by
         // the operating system; not a counter.
         let request_id: u64 = rand::Rng::random::<u64>(&mut rand::rng()) >> 11;
-        self.inner
+        // Bounded: when the serving actor's mailbox is full
+        // (MAILBOX_CAPACITY), the prediction is answered without an id
+        // rather than queue without end.
+        let recorded = self
+            .inner
             .addrs
             .server
-            .do_send(RecordKeyed { request_id, scored });
+            .try_send(RecordKeyed { request_id, scored })
+            .is_ok();
+        if !recorded {
+            tracing::warn!("keyed prediction not recorded: the serving actor's mailbox is full");
+        }
         Ok(Prediction {
             values,
             version,
@@ -66,7 +74,7 @@ impl Agent {
             ensemble: (variant == Variant::Champion)
                 .then(|| ensemble_of(&serving))
                 .flatten(),
-            request_id: Some(request_id),
+            request_id: recorded.then_some(request_id),
         })
     }
 

@@ -56,10 +56,12 @@ use crate::drift::reference::ReferenceSource;
 pub use crate::error::AgentError;
 use crate::events::AbStats;
 use crate::events::OfflineReport;
-use crate::events::{CheckpointStats, DriftReport, Event, IngestAck, IngestStats, TrainerStats};
+use crate::events::{
+    CheckpointStats, DriftReport, Event, IngestAck, IngestStats, ServingStats, TrainerStats,
+};
 use crate::messages::{
     Barrier, ConnectDrift, FlushBuffer, GetCheckpointStats, GetDriftReport, GetIngestStats,
-    GetTrainerStats, IngestSamples, Replay, SetReference, Subscribe,
+    GetServingStats, GetTrainerStats, IngestSamples, Replay, SetReference, Subscribe,
 };
 use crate::messages::{
     Feedback, GetAbStats, RecordKeyed, ResumeFrom, SetServingRole, TrainOffline, UseStoredReference,
@@ -83,9 +85,15 @@ pub struct Prediction {
     pub ensemble: Option<VersionId>,
     /// The id to report the outcome with ([`Agent::feedback`]); keyed
     /// predictions only. Random (53 bits from a cryptographically secure
-    /// generator), so one caller cannot guess another's.
+    /// generator), so one caller cannot guess another's. None also when the
+    /// serving actor's mailbox is full (65,536 messages): the prediction is
+    /// answered, but its outcome cannot be reported.
     pub request_id: Option<u64>,
 }
+
+/// The unread events a subscriber's channel holds by default; when it is
+/// full, the oldest is dropped.
+pub const EVENT_CAPACITY: usize = 10_000;
 
 /// Counters and metrics of a running agent.
 #[derive(Debug, Clone, Serialize)]
@@ -98,6 +106,8 @@ pub struct Stats {
     pub registry: CheckpointStats,
     /// The latest drift report (none before the first batch).
     pub drift: Option<DriftReport>,
+    /// The serving actor's counters (events dropped for slow subscribers).
+    pub serving: ServingStats,
     /// Version being served.
     pub serving_version: VersionId,
 }
@@ -331,6 +341,7 @@ impl Agent {
             trainer: block(self.inner.addrs.trainer.send(GetTrainerStats))?,
             registry: block(self.inner.addrs.registry.send(GetCheckpointStats))?,
             drift: block(self.inner.addrs.drift.send(GetDriftReport))?,
+            serving: block(self.inner.addrs.server.send(GetServingStats))?,
             serving_version: self.inner.serving.load().champion.version,
         })
     }
@@ -358,11 +369,47 @@ impl Agent {
         Ok(())
     }
 
-    /// A channel of [`Event`]s from now on.
+    /// A channel of [`Event`]s from now on, holding up to
+    /// [`EVENT_CAPACITY`] unread events (see
+    /// [`Agent::subscribe_with_capacity`]).
     pub fn subscribe(&self) -> Result<crossbeam_channel::Receiver<Event>, AgentError> {
+        self.subscribe_with_capacity(EVENT_CAPACITY)
+    }
+
+    /// [`Agent::subscribe`] with a channel of `capacity` events (at least
+    /// 1). A subscriber that does not keep up loses its oldest events,
+    /// counted in `stats().serving.events_dropped`: it never grows memory
+    /// without bound nor slows serving down.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut config = refit::config::Config::default();
+    /// # config.agent.data_dir = dir.path().to_owned();
+    /// config.online.min_samples_per_update = 2;
+    /// config.online.cold_start = false;
+    /// let agent = refit::Agent::builder(config).features(["a", "b"]).start()?;
+    /// let events = agent.subscribe_with_capacity(1)?;
+    /// for _ in 0..3 {
+    ///     agent.ingest(&[0.0, 1.0, 1.0, 0.0], &[0.0, 1.0])?;
+    ///     agent.sync()?;
+    /// }
+    /// assert_eq!(events.len(), 1);
+    /// assert!(agent.stats()?.serving.events_dropped > 0);
+    /// agent.shutdown()?;
+    /// # Ok::<(), refit::AgentError>(())
+    /// ```
+    pub fn subscribe_with_capacity(
+        &self,
+        capacity: usize,
+    ) -> Result<crossbeam_channel::Receiver<Event>, AgentError> {
         self.live()?;
-        let (tx, rx) = crossbeam_channel::unbounded();
-        block(self.inner.addrs.server.send(Subscribe(tx)))?;
+        let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
+        block(
+            self.inner
+                .addrs
+                .server
+                .send(Subscribe { tx, rx: rx.clone() }),
+        )?;
         Ok(rx)
     }
 
