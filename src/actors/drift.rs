@@ -156,7 +156,9 @@ impl Drift {
     }
 
     /// Re-bases the reference on the current window after `rebase_after`
-    /// consecutive reports with PSI drift.
+    /// consecutive reports with PSI drift, once the window holds
+    /// `reference_size` samples (all of it, when it is smaller); until
+    /// then the drifting reports keep counting.
     fn maybe_rebase(&mut self, report: &DriftReport) {
         if report.psi_severity == Severity::Stable {
             self.drifting = 0;
@@ -170,7 +172,11 @@ impl Drift {
                 .flatten()
                 .map(|m| m.window().collect())
                 .collect();
-            if cols.first().is_some_and(|c| !c.is_empty()) {
+            // A new reference of as many samples as the first one had (or
+            // a full window, when the window is smaller): a few hundred
+            // samples would make a noisy reference.
+            let needed = self.config.reference_size.min(self.config.window).max(1);
+            if cols.first().is_some_and(|c| c.len() >= needed) {
                 tracing::info!(
                     samples = cols[0].len(),
                     "drift reference re-based on the current window"

@@ -524,3 +524,47 @@ fn each_checkpoint_stores_its_drift_reference() {
     assert_eq!((r.source, r.samples), (ReferenceSource::Host, 1_000));
     agent.shutdown().unwrap();
 }
+
+/// A re-base waits for a window as large as the reference: a few hundred
+/// shifted samples (enough to raise the alarm) do not become the new
+/// reference, a full window does.
+#[test]
+fn a_rebase_waits_for_a_window_as_large_as_the_reference() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.online.min_samples_per_update = 100;
+    c.online.cold_start = false;
+    c.drift.reference_size = 1_000;
+    c.drift.window = 1_000;
+    c.drift.rebase_after = 1;
+    c.drift.concept.detector = refit::drift::concept::Detector::None;
+    let agent = Agent::builder(c).features(["a", "b"]).start().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut batch = |shift: f32| {
+        let x: Vec<f32> = (0..200).map(|_| rng.random::<f32>() + shift).collect();
+        let y: Vec<f32> = (0..100).map(|i| (i % 2) as f32).collect();
+        agent.ingest(&x, &y).unwrap();
+        agent.sync().unwrap();
+    };
+    for _ in 0..10 {
+        batch(0.0);
+    }
+    for _ in 0..3 {
+        batch(5.0);
+    }
+    let drift = agent.stats().unwrap().drift.unwrap();
+    assert_ne!(drift.psi_severity, Severity::Stable, "{drift:?}");
+    assert_eq!(
+        drift.rebases, 0,
+        "re-based on {} samples",
+        drift.window_samples
+    );
+    for _ in 0..8 {
+        batch(5.0);
+    }
+    let drift = agent.stats().unwrap().drift.unwrap();
+    assert_eq!(drift.rebases, 1, "{drift:?}");
+    assert_eq!(drift.reference_samples, 1_000);
+    agent.shutdown().unwrap();
+}
