@@ -84,17 +84,21 @@ pub fn disk() -> Arc<dyn Storage> {
     Arc::new(Disk)
 }
 
-/// Replaces `path` whole or not at all: a temporary file in the same
-/// directory, written and fsynced, renamed over `path`, then the directory
-/// fsynced.
+/// Replaces `path` whole or not at all: a temporary file of its own in the
+/// same directory (`<name>.<pid>.<n>.tmp`), written and fsynced, renamed
+/// over `path`, then the directory fsynced.
 pub fn write_atomic(storage: &dyn Storage, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     // A bare file name's parent is "", which is the current directory.
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    // Unique per call: two writers of the same file never share (and
+    // tear) a temporary file.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
-    tmp_name.push(".tmp");
+    tmp_name.push(format!(".{}.{n}.tmp", std::process::id()));
     let tmp = dir.join(tmp_name);
     let written = (|| {
         let mut f = storage.create(&tmp)?;

@@ -10,55 +10,52 @@ use crate::config::Config;
 use crate::http::HttpState;
 use crate::http::handlers::error;
 
-/// Sets `[online] enabled` and/or `min_samples_per_update` in config text,
-/// keeping every other line (comments included); adds the keys (and the
-/// section) when missing. The result is validated as a whole.
+/// Sets `[online] enabled` and/or `min_samples_per_update` in config text
+/// with a TOML editor: every comment and the layout are kept, and the keys
+/// (and the table) are added when missing. The result is validated as a
+/// whole.
 ///
 /// ```
-/// let text = "# mine\n[online]\n# toggle\nenabled = true\n[drift]\nbins = 10\n";
+/// let text = "# mine\n[online] # the toggle\nenabled = true # on\n[drift]\nbins = 10\n";
 /// let out = refit::http::set_online(text, Some(false), Some(250)).unwrap();
-/// assert_eq!(out, "# mine\n[online]\nmin_samples_per_update = 250\n# toggle\nenabled = false\n[drift]\nbins = 10\n");
+/// assert_eq!(
+///     out,
+///     "# mine\n[online] # the toggle\nenabled = false # on\nmin_samples_per_update = 250\n[drift]\nbins = 10\n"
+/// );
 /// ```
 pub fn set_online(
     text: &str,
     enabled: Option<bool>,
     threshold: Option<usize>,
 ) -> Result<String, String> {
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let is_header = |l: &str| l.trim_start().starts_with('[');
-    let header = lines.iter().position(|l| l.trim() == "[online]");
-    let header = match header {
-        Some(h) => h,
-        None => {
-            lines.push("[online]".into());
-            lines.len() - 1
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
+    let online = doc
+        .entry("online")
+        .or_insert_with(toml_edit::table)
+        .as_table_like_mut()
+        .ok_or("`online` is not a table")?;
+    let mut set = |key: &str, value: toml_edit::Value| match online.get_mut(key) {
+        // The value's own comments (decor) stay where they were.
+        Some(item) if item.is_value() => {
+            let decor = item.as_value().map(|v| v.decor().clone());
+            let mut value = value;
+            if let Some(d) = decor {
+                *value.decor_mut() = d;
+            }
+            *item = toml_edit::Item::Value(value);
         }
-    };
-    let mut set = |key: &str, value: String| {
-        let end = lines[header + 1..]
-            .iter()
-            .position(|l| is_header(l))
-            .map_or(lines.len(), |p| header + 1 + p);
-        let found = lines[header + 1..end].iter().position(|l| {
-            let t = l.trim_start();
-            t.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        });
-        match found {
-            Some(i) => lines[header + 1 + i] = format!("{key} = {value}"),
-            None => lines.insert(header + 1, format!("{key} = {value}")),
+        _ => {
+            online.insert(key, toml_edit::Item::Value(value));
         }
     };
     if let Some(e) = enabled {
-        set("enabled", e.to_string());
+        set("enabled", e.into());
     }
     if let Some(t) = threshold {
-        set("min_samples_per_update", t.to_string());
+        let t = i64::try_from(t).map_err(|_| format!("min_samples_per_update {t} is too large"))?;
+        set("min_samples_per_update", t.into());
     }
-    let mut out = lines.join("\n");
-    if text.ends_with('\n') || text.is_empty() {
-        out.push('\n');
-    }
+    let out = doc.to_string();
     Config::from_toml_str(&out).map_err(|e| e.to_string())?;
     Ok(out)
 }
@@ -107,23 +104,31 @@ pub(crate) struct Online {
     min_samples_per_update: Option<usize>,
 }
 
+/// Edits of the config file, one at a time: a read-modify-write under
+/// this lock cannot lose another's update.
+static EDIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub(crate) async fn put(state: web::Data<HttpState>, body: web::Json<Online>) -> HttpResponse {
-    let (path, text, _) = match read(&state) {
-        Ok(r) => r,
-        Err((status, message)) => return error(status, message),
-    };
-    let new = match set_online(&text, body.enabled, body.min_samples_per_update) {
-        Ok(t) => t,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
-    };
-    if let Err(e) = crate::store::write_atomic(&path, new.as_bytes()) {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("{}: {e}", path.display()),
-        );
-    }
-    match Config::from_toml_str(&new) {
-        Ok(c) => answer(&c),
+    let state = state.get_ref().clone();
+    let body = body.into_inner();
+    // File work, off the async workers.
+    let edited = web::block(move || {
+        let _held = EDIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (path, text, _) = read(&state)?;
+        let new = set_online(&text, body.enabled, body.min_samples_per_update)
+            .map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+        crate::store::write_atomic(&path, new.as_bytes()).map_err(|e| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{}: {e}", path.display()),
+            )
+        })?;
+        Config::from_toml_str(&new).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    })
+    .await;
+    match edited {
+        Ok(Ok(c)) => answer(&c),
+        Ok(Err((status, message))) => error(status, message),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }

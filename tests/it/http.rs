@@ -364,3 +364,63 @@ fn changing_calls_need_the_token_and_an_allowed_host() {
     server.stop();
     agent.shutdown().unwrap();
 }
+
+/// Concurrent `PUT /v1/online` calls: each is applied whole (the file
+/// always parses and ends with one of the values sent), no temporary file
+/// is left, and comments survive, a commented `[online]` header included.
+#[test]
+fn concurrent_online_edits_keep_the_file_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let features: Vec<String> = demo::CHURN_FEATURES
+        .iter()
+        .map(|f| format!("{f:?}"))
+        .collect();
+    std::fs::write(
+        &path,
+        format!(
+            "# my settings\n[agent]\ndata_dir = {:?}\n[model]\nfeatures = [{}]\n[online] # the toggle lives here\nenabled = true # on\n",
+            dir.path().display().to_string(),
+            features.join(", ")
+        ),
+    )
+    .unwrap();
+    let config = refit::config::Config::from_path(&path).unwrap();
+    let agent = Agent::builder(config).start().unwrap();
+    let server = serve(
+        HttpState {
+            agent: agent.clone(),
+            config_path: Some(path.clone()),
+        },
+        "127.0.0.1:0",
+        64 * 1024,
+    )
+    .unwrap();
+    let addr = server.addr;
+    let sent: Vec<usize> = (0..16).map(|k| 100 + k).collect();
+    std::thread::scope(|s| {
+        for &t in &sent {
+            s.spawn(move || {
+                let body = format!("{{\"min_samples_per_update\": {t}}}");
+                let (status, answer) = http(addr, "PUT", "/v1/online", Some(&body));
+                assert_eq!(status, 200, "{answer}");
+            });
+        }
+    });
+    let text = std::fs::read_to_string(&path).unwrap();
+    let config = refit::config::Config::from_toml_str(&text).unwrap();
+    assert!(
+        sent.contains(&config.online.min_samples_per_update),
+        "{text}"
+    );
+    assert!(text.contains("# my settings") && text.contains("[online] # the toggle lives here"));
+    assert!(text.contains("enabled = true # on"), "{text}");
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    server.stop();
+    agent.shutdown().unwrap();
+}
