@@ -2,8 +2,10 @@
 
 An independent implementation of McMahan et al., "Ad Click Prediction: a
 View from the Trenches" (KDD 2013), Algorithm 1 (per-coordinate FTRL-Proximal
-with L1 and L2), in plain Python floats (IEEE double), plus a plain-SGD
-logistic regression with L2 on touched coordinates. A seeded stream of
+with L1 and L2; no L1 on the bias), in plain Python floats (IEEE double),
+plus a plain-SGD logistic regression with L2 on touched coordinates. A
+repeated index in a row is one coordinate whose value is the sum (so its
+n gets g^2 (sum x)^2). A seeded stream of
 sparse rows (some with a repeated index) is learned row by row; the fixture
 keeps the stream, each row's progressive prediction (before learning it)
 and the final weight of every coordinate that moved.
@@ -26,6 +28,16 @@ def sigmoid(s):
     return 1.0 / (1.0 + math.exp(-s))
 
 
+def merged(row):
+    """The row with each index once, its values summed (a repeated index, as
+    a hash collision gives, is one coordinate with x = the sum), in index
+    order, then the bias."""
+    sums = {}
+    for i, x in row:
+        sums[i] = sums.get(i, 0.0) + x
+    return sorted(sums.items()) + [(BIAS, 1.0)]
+
+
 class Ftrl:
     def __init__(self, alpha, beta, l1, l2):
         self.alpha, self.beta, self.l1, self.l2 = alpha, beta, l1, l2
@@ -34,13 +46,14 @@ class Ftrl:
 
     def weight(self, i):
         z = self.z[i]
-        if abs(z) <= self.l1:
+        l1 = 0.0 if i == BIAS else self.l1  # no L1 on the bias
+        if abs(z) <= l1:
             return 0.0
         sign = 1.0 if z > 0 else -1.0
-        return -(z - sign * self.l1) / ((self.beta + math.sqrt(self.n[i])) / self.alpha + self.l2)
+        return -(z - sign * l1) / ((self.beta + math.sqrt(self.n[i])) / self.alpha + self.l2)
 
     def learn(self, row, y):
-        entries = row + [(BIAS, 1.0)]
+        entries = merged(row)
         w = [self.weight(i) for i, _ in entries]  # the weights of the prediction
         p = sigmoid(sum(wi * x for wi, (_, x) in zip(w, entries)))
         g = p - y
@@ -61,7 +74,7 @@ class Sgd:
         self.w = [0.0] * (DIM + 1)
 
     def learn(self, row, y):
-        entries = row + [(BIAS, 1.0)]
+        entries = merged(row)
         p = sigmoid(sum(self.w[i] * x for i, x in entries))
         g = p - y
         for i, x in entries:

@@ -172,10 +172,12 @@ impl FtrlModel {
             Mode::Ftrl => {
                 let (z, n) = (self.z[i], self.n[i]);
                 let p = &self.params;
-                if z.abs() <= p.l1 {
+                // No L1 on the bias: it is not a feature to select away.
+                let l1 = if i == self.dim() { 0.0 } else { p.l1 };
+                if z.abs() <= l1 {
                     0.0
                 } else {
-                    -(z - z.signum() * p.l1) / ((p.beta + n.sqrt()) / p.alpha + p.l2)
+                    -(z - z.signum() * l1) / ((p.beta + n.sqrt()) / p.alpha + p.l2)
                 }
             }
             Mode::Sgd => self.z[i],
@@ -202,17 +204,29 @@ impl FtrlModel {
         undo: &mut Vec<(usize, f64, f64)>,
     ) -> f64 {
         let bias = self.dim();
-        let s = self.score(indices, values);
-        let g = sigmoid(s) - y;
-        let entries = indices
+        // A repeated index (a hash collision) is one coordinate whose value
+        // is the sum: its n gets g^2 (sum x)^2, not g^2 sum x^2.
+        let mut merged: Vec<(usize, f64)> = indices
             .iter()
             .map(|&i| i as usize)
             .zip(values.iter().map(|&v| f64::from(v)))
-            .chain(std::iter::once((bias, 1.0)));
+            .collect();
+        merged.sort_by_key(|e| e.0);
+        merged.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 += later.1;
+            }
+            same
+        });
+        merged.push((bias, 1.0));
+        let entries = merged.iter().copied();
+        let s: f64 = entries.clone().map(|(i, x)| self.weight(i) * x).sum();
+        let g = sigmoid(s) - y;
         match self.params.mode {
             Mode::Ftrl => {
                 // Weights as they were for the prediction (McMahan et al.,
-                // Algorithm 1), also for an index that repeats in the row.
+                // Algorithm 1).
                 let w: Vec<f64> = entries.clone().map(|(i, _)| self.weight(i)).collect();
                 for ((i, x), w) in entries.zip(w) {
                     undo.push((i, self.z[i], self.n[i]));
@@ -427,5 +441,49 @@ impl Predictor for FtrlPredictor {
             s += self.weights.get(i) * v;
         }
         Ok(1.0 / (1.0 + (-s).exp()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use refit_plugin::Task;
+
+    fn model() -> FtrlModel {
+        let params = FtrlParams {
+            bits: 4,
+            ..FtrlParams::default()
+        };
+        FtrlModel::new(
+            ModelSpec::new("ftrl", Task::Classification, Vec::<String>::new()),
+            params,
+        )
+        .unwrap()
+    }
+
+    /// A repeated index is one coordinate with the summed value: its `n`
+    /// grows by g^2 (x1 + x2)^2, exactly as a single entry of x1 + x2.
+    #[test]
+    fn a_repeated_index_learns_as_one_coordinate_with_the_summed_value() {
+        let (mut twice, mut once) = (model(), model());
+        let mut undo = Vec::new();
+        for y in [1.0, 0.0, 1.0] {
+            twice.learn_row(&[3, 5, 3], &[1.0, 0.5, 1.0], y, 0.1, &mut undo);
+            once.learn_row(&[3, 5], &[2.0, 0.5], y, 0.1, &mut undo);
+        }
+        assert_eq!((twice.z[3], twice.n[3]), (once.z[3], once.n[3]));
+        assert_eq!(twice.weight(5), once.weight(5));
+    }
+
+    /// L1 never zeroes the bias: a bias whose |z| is under L1 still has a
+    /// weight.
+    #[test]
+    fn the_bias_gets_no_l1() {
+        let mut m = model();
+        let bias = m.dim();
+        m.z[bias] = -0.5;
+        m.z[0] = -0.5;
+        assert_eq!(m.weight(0), 0.0, "a feature under L1 = 1 is zeroed");
+        assert!(m.weight(bias) > 0.0);
     }
 }
