@@ -135,3 +135,46 @@ fn garbage_and_unknown_kind_are_refused() {
         .unwrap_err();
     assert!(matches!(err, PluginError::Corrupt(_)), "{err:?}");
 }
+
+/// A stored model whose categorical feature lists more levels than its
+/// one-hot slots (a damaged or crafted file with a valid checksum) is
+/// refused at load, for each kind with a preprocessor: it used to load and
+/// then index past the slots when predicting.
+#[test]
+fn a_categorical_state_with_too_many_levels_is_refused_at_load() {
+    use refit_plugin_kit::preprocess::{FeatureOverride, FeatureType};
+    let registry = plugins::builtin();
+    for (kind, task) in [
+        ("logistic", plugins::Task::Classification),
+        ("mlp", plugins::Task::Classification),
+    ] {
+        let mut c = refit::config::Config::default();
+        c.model.preprocessing.onehot_max = 2;
+        c.model.preprocessing.features.insert(
+            "c".into(),
+            FeatureOverride {
+                kind: Some(FeatureType::Categorical),
+                ..Default::default()
+            },
+        );
+        c.model.kind = kind.into();
+        let spec = plugins::ModelSpec::new(kind, task, ["c", "x"]);
+        let model = registry
+            .create(spec, &c.model.plugin_params().unwrap())
+            .unwrap();
+        let (header, payload) = envelope::decode(&model.save().unwrap())
+            .map(|(h, p)| (h, p.to_vec()))
+            .unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        json["preprocessor"]["features"][0]["levels"] =
+            serde_json::json!([1.0f32.to_bits(), 2.0f32.to_bits(), 3.0f32.to_bits()]);
+        let crafted = envelope::encode(&header, &serde_json::to_vec(&json).unwrap());
+        match registry.load(&crafted) {
+            Err(PluginError::Corrupt(m)) => {
+                assert!(m.contains("3 levels for 2 one-hot slots"), "{kind}: {m}")
+            }
+            Err(e) => panic!("{kind}: {e}"),
+            Ok(_) => panic!("{kind}: loaded"),
+        }
+    }
+}

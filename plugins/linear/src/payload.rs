@@ -33,7 +33,7 @@ impl LinearModel {
         let (header, payload) = envelope::decode_for(bytes, loss.kind(), FORMAT_VERSION)?;
         let mut p: Payload = serde_json::from_slice(payload)
             .map_err(|e| PluginError::Corrupt(format!("{} payload: {e}", loss.kind())))?;
-        p.preprocessor.refresh();
+        p.preprocessor = p.preprocessor.checked()?;
         p.label.refresh();
         if header.format_version == 1 {
             // Written before the optimizer and label scaling existed: it

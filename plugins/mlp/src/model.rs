@@ -450,7 +450,7 @@ impl MlpModel {
         p.params
             .check()
             .map_err(|e| PluginError::Corrupt(e.to_string()))?;
-        p.preprocessor.refresh();
+        p.preprocessor = p.preprocessor.checked()?;
         let spec = header.spec();
         if p.preprocessor.raw_width() != spec.width() {
             return Err(PluginError::Corrupt(format!(
@@ -460,11 +460,14 @@ impl MlpModel {
             )));
         }
         let sizes = layer_sizes(&p.preprocessor, &p.params);
+        // Sizes are checked against the weights the file holds, with
+        // checked products: no size can overflow or ask for more memory
+        // than the file brought.
         let shapes_ok = p.layers.len() + 1 == sizes.len()
             && p.layers.iter().zip(sizes.windows(2)).all(|(l, io)| {
                 l.inputs == io[0]
                     && l.outputs == io[1]
-                    && l.weight.len() == io[0] * io[1]
+                    && io[0].checked_mul(io[1]) == Some(l.weight.len())
                     && l.bias.len() == io[1]
             });
         if !shapes_ok {

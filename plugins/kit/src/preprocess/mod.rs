@@ -46,9 +46,12 @@ mod state;
 use serde::{Deserialize, Serialize};
 
 pub use config::{FeatureOverride, FeatureType, Missing, PreprocessConfig};
-use state::{CategoricalState, Fast, FeatureState, NumericState};
+use state::{CategoricalState, Fast, FeatureState, NumericState, canonical_bits};
 
 use refit_plugin::{Batch, PluginError};
+
+/// The most encoded columns a loaded preprocessor may have (16 M).
+pub const MAX_ENCODED_WIDTH: usize = 1 << 24;
 
 /// The preprocessing stage of a model. See the [module docs](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,7 +126,84 @@ impl Preprocessor {
         Ok(p)
     }
 
-    /// Recomputes derived fields; call after deserialising.
+    /// Checks a deserialised preprocessor before it is used (a damaged or
+    /// crafted file gives an error, never a panic or a huge allocation):
+    /// one state per feature name; a categorical feature with at least one
+    /// slot, at most `onehot_max` distinct levels and a width that fits;
+    /// finite numeric statistics; at most [`MAX_ENCODED_WIDTH`] columns in
+    /// all. Then [`Preprocessor::refresh`] derives the rest.
+    ///
+    /// ```
+    /// use refit_plugin_kit::preprocess::{FeatureType, Preprocessor, PreprocessConfig};
+    /// let mut config = PreprocessConfig::default();
+    /// config.onehot_max = 2;
+    /// config.features.insert("c".into(), refit_plugin_kit::preprocess::FeatureOverride {
+    ///     kind: Some(FeatureType::Categorical),
+    ///     ..Default::default()
+    /// });
+    /// let p = Preprocessor::new(&["c".to_string()], &config).unwrap();
+    /// let mut json: serde_json::Value = serde_json::to_value(&p).unwrap();
+    /// // Three levels for two one-hot slots: the third would index past them.
+    /// json["features"][0]["levels"] = serde_json::json!([1, 2, 3]);
+    /// let loaded: Preprocessor = serde_json::from_value(json).unwrap();
+    /// let err = loaded.checked().unwrap_err();
+    /// assert!(err.to_string().contains("3 levels for 2 one-hot slots"), "{err}");
+    /// ```
+    pub fn checked(mut self) -> Result<Self, PluginError> {
+        let corrupt = |m: String| PluginError::Corrupt(format!("preprocessor: {m}"));
+        if self.names.len() != self.features.len() {
+            return Err(corrupt(format!(
+                "{} states for {} features",
+                self.features.len(),
+                self.names.len()
+            )));
+        }
+        let mut width = 0usize;
+        for (name, f) in self.names.iter().zip(&self.features) {
+            let columns = match f {
+                FeatureState::Numeric(n) => {
+                    if !(n.mean.is_finite() && n.m2.is_finite() && n.m2 >= 0.0) {
+                        return Err(corrupt(format!("`{name}`: statistics not finite")));
+                    }
+                    1
+                }
+                FeatureState::Categorical(c) => {
+                    if c.levels.len() > c.onehot_max {
+                        return Err(corrupt(format!(
+                            "`{name}`: {} levels for {} one-hot slots",
+                            c.levels.len(),
+                            c.onehot_max
+                        )));
+                    }
+                    let distinct: std::collections::HashSet<u32> = c
+                        .levels
+                        .iter()
+                        .map(|&l| canonical_bits(f32::from_bits(l)))
+                        .collect();
+                    if distinct.len() != c.levels.len() {
+                        return Err(corrupt(format!("`{name}`: a level is listed twice")));
+                    }
+                    c.onehot_max
+                        .checked_add(c.hash_buckets)
+                        .and_then(|w| w.checked_add(1))
+                        .ok_or_else(|| corrupt(format!("`{name}`: width overflows")))?
+                }
+            };
+            width = width
+                .checked_add(columns)
+                .filter(|&w| w <= MAX_ENCODED_WIDTH)
+                .ok_or_else(|| {
+                    corrupt(format!(
+                        "more than {MAX_ENCODED_WIDTH} encoded columns at `{name}`"
+                    ))
+                })?;
+        }
+        self.refresh();
+        Ok(self)
+    }
+
+    /// Recomputes derived fields; call after deserialising (see
+    /// [`Preprocessor::checked`], which checks first).
     pub fn refresh(&mut self) {
         let mut width = 0;
         let mut all_numeric = true;
