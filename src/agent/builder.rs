@@ -115,6 +115,8 @@ impl AgentBuilder {
         let spec: ModelSpec = config.model.spec_in(&features, &self.plugins);
         let store =
             Store::for_config(&config, self.clock.clone()).with_storage(self.storage.clone());
+        // One writer per store: held until the agent stops.
+        let store_lock = store.lock()?;
         let Recovered {
             model,
             version,
@@ -252,6 +254,7 @@ impl AgentBuilder {
                 when_full,
                 flush_timeout: self.flush_timeout,
                 store: host_store,
+                store_lock: Mutex::new(Some(store_lock)),
                 plugins: self.plugins,
                 thread: Mutex::new(Some(thread)),
                 stopped: AtomicBool::new(false),

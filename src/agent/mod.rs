@@ -134,6 +134,8 @@ struct Inner {
     flush_timeout: Duration,
     /// Read access to the model store (the Checkpointer actor writes).
     store: Store,
+    /// The store's writer lock, released once the actors stopped.
+    store_lock: Mutex<Option<crate::store::StoreLock>>,
     plugins: PluginRegistry,
     /// The system thread, taken once by shutdown.
     thread: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
@@ -499,6 +501,11 @@ impl Inner {
             if arbiter.join().is_err() {
                 tracing::error!("an actor thread panicked");
             }
+        }
+        // Nothing writes the store any more: another writer may start.
+        match self.store_lock.lock() {
+            Ok(mut held) => drop(held.take()),
+            Err(poisoned) => drop(poisoned.into_inner().take()),
         }
     }
 }

@@ -50,6 +50,17 @@ pub enum StoreError {
     /// No such version in the store.
     #[error("version {0} is not in the store (see `refit versions`)")]
     Unknown(VersionId),
+    /// Another process writes this store (an agent, `refit train`,
+    /// `refit rollback`).
+    #[error(
+        "{path}: the model store is in use by process {holder} (a running agent or refit command); stop it, or use its HTTP API"
+    )]
+    Locked {
+        /// The lock file.
+        path: String,
+        /// The holder's process id, as it wrote it (or "unknown").
+        holder: String,
+    },
     /// A version file whose bytes do not match the manifest.
     #[error("{path}: damaged ({problem})")]
     Damaged {
@@ -149,6 +160,12 @@ pub struct Listed {
     pub intact: bool,
 }
 
+/// The store's writer lock ([`Store::lock`]); released when dropped.
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: std::fs::File,
+}
+
 /// A model's versions on disk (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -192,6 +209,56 @@ impl Store {
     pub fn with_file_prefix(mut self, prefix: &str) -> Self {
         self.prefix = prefix.to_owned();
         self
+    }
+
+    /// Takes the store's writer lock (an advisory lock on
+    /// `models/<name>.lock`, which records the holder's process id) for as
+    /// long as the returned value lives. A second writer, in this process
+    /// or another, gets [`StoreError::Locked`] naming the holder.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// use refit::store::{Store, StoreError};
+    /// let store = Store::new(dir.path(), "m", refit::clock::system());
+    /// let held = store.lock().unwrap();
+    /// let second = store.lock().unwrap_err();
+    /// assert!(matches!(&second, StoreError::Locked { holder, .. } if *holder == std::process::id().to_string()));
+    /// drop(held);
+    /// store.lock().unwrap();
+    /// ```
+    pub fn lock(&self) -> Result<StoreLock, StoreError> {
+        let path = self.models.join(format!("{}.lock", self.name));
+        std::fs::create_dir_all(&self.models).map_err(io(&self.models))?;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = std::io::Read::read_to_string(&mut file, &mut holder);
+                let holder = holder.trim();
+                return Err(StoreError::Locked {
+                    path: path.display().to_string(),
+                    holder: if holder.is_empty() {
+                        "unknown".into()
+                    } else {
+                        holder.to_owned()
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
+        }
+        let pid = std::process::id().to_string();
+        let written = file
+            .set_len(0)
+            .and_then(|()| std::io::Write::write_all(&mut file, pid.as_bytes()));
+        written.map_err(io(&path))?;
+        Ok(StoreLock { _file: file })
     }
 
     /// The directory of `mode`'s versions.

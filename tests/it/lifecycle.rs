@@ -335,3 +335,54 @@ fn manifest_entries_cannot_name_files_outside_the_store() {
     assert!(victim.exists() && sidecar.exists());
     assert!(!store.path(VersionId::online(1)).exists());
 }
+
+/// One writer per store: a second agent, or `refit rollback`, beside a
+/// running agent gets an error naming the process that holds the store;
+/// once the first agent is shut down (its handle still alive), both work.
+#[test]
+fn a_second_writer_is_refused_while_an_agent_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(dir.path());
+    let agent = start(c.clone());
+    let s = demo::churn(2, 100);
+    agent.ingest(&s.x, &s.y).unwrap();
+    agent.flush().unwrap();
+    let second = Agent::builder(c.clone())
+        .features(demo::CHURN_FEATURES)
+        .start();
+    match second {
+        Err(AgentError::Store(e @ refit::store::StoreError::Locked { .. })) => {
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("in use by process {}", std::process::id())),
+                "{text}"
+            );
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a second agent started on the same store"),
+    }
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "[agent]\ndata_dir = {:?}\n",
+            dir.path().display().to_string()
+        ),
+    )
+    .unwrap();
+    let rollback = |to: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_refit"))
+            .args(["rollback", to, "--config"])
+            .arg(dir.path().join("config.toml"))
+            .output()
+            .unwrap()
+    };
+    let refused = rollback("1");
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("in use by process"), "{err}");
+    agent.shutdown().unwrap();
+    assert!(rollback("1").status.success());
+    let again = start(c);
+    again.shutdown().unwrap();
+    drop(agent);
+}

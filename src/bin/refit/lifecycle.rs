@@ -136,7 +136,10 @@ pub(crate) fn versions(args: VersionsArgs) -> Result<()> {
 pub(crate) fn rollback(args: RollbackArgs) -> Result<()> {
     let config = load_config(args.config.as_deref())?;
     let version: refit::store::VersionId = args.version.parse()?;
-    let (entry, _) = store_of(&config)
+    let store = store_of(&config);
+    // Not beside a running agent or another command writing this store.
+    let _lock = store.lock()?;
+    let (entry, _) = store
         .activate(version, None)
         .with_context(|| format!("activating {version}"))?;
     println!(
