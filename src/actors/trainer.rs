@@ -56,7 +56,15 @@ pub struct TrainerSetup {
     /// Logged samples numbered below this one are in the model (none:
     /// unknown, as for imported coefficients).
     pub learned_through: Option<u64>,
+    /// Where `retrain.full_every` counts from (ms since the epoch): the
+    /// newest offline version's creation, else the first logged sample's
+    /// segment, else now. Restarts do not move it.
+    pub schedule_origin_ms: u64,
 }
+
+/// How often the Trainer checks whether a full retrain is due (besides
+/// after each update), so the schedule fires without traffic too.
+pub const RETRAIN_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Where the Trainer's messages go.
 pub struct TrainerPeers {
@@ -152,7 +160,7 @@ impl Trainer {
             online: c.online.clone(),
             offline: resolve_offline(&c.offline, rates),
             retrain: c.retrain.clone(),
-            last_offline_ms: setup.clock.now_ms(),
+            last_offline_ms: setup.schedule_origin_ms,
             last_degradation_ms: None,
             clock: setup.clock,
             samples: setup.samples,
@@ -325,6 +333,12 @@ fn resolve_offline(offline: &OfflineConfig, rates: LearningRates) -> OfflineConf
 
 impl Actor for Trainer {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // The schedule is checked on a timer too: with online learning off
+        // or no traffic, no update would ever check it.
+        ctx.run_interval(RETRAIN_CHECK, |act, ctx| act.maybe_retrain(ctx));
+    }
 }
 
 impl Handler<TrainBatch> for Trainer {

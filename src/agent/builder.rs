@@ -133,12 +133,25 @@ impl AgentBuilder {
         let input = (model.input(), model.input_dim());
         let active = (version.number > 0).then_some(version);
         let host_store = store.clone();
-        // Degradation is judged against the newest offline version.
-        let offline_metrics = store
+        // Degradation is judged against the newest offline version, and
+        // the schedule counts from its creation (else from the first
+        // logged sample, else from now): restarts do not reset it.
+        let newest_offline = store
             .manifest(crate::store::Mode::Offline)?
             .versions
             .last()
-            .and_then(|v| v.metrics);
+            .cloned();
+        let offline_metrics = newest_offline.as_ref().and_then(|v| v.metrics);
+        let first_logged = if config.samples.enabled {
+            crate::sample_log::first_segment_ms(&config.samples_dir())
+                .map_err(|e| AgentError::sample_log(&config.samples_dir(), "read", e))?
+        } else {
+            None
+        };
+        let schedule_origin_ms = newest_offline
+            .map(|v| v.created_ms)
+            .or(first_logged)
+            .unwrap_or_else(|| self.clock.now_ms());
         let fresh: FreshModel = {
             let (plugins, spec, params) = (
                 self.plugins.clone(),
@@ -185,6 +198,7 @@ impl AgentBuilder {
                 .samples
                 .enabled
                 .then_some(replay_from.unwrap_or(log_next)),
+            schedule_origin_ms,
         };
         let schema = Preprocessor::new(&spec.features, &config.model.preprocessing)?;
         let categorical: Vec<bool> = spec

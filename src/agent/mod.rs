@@ -46,6 +46,7 @@ use crate::actors::checkpointer::{Checkpointer, CheckpointerPeers};
 use crate::actors::drift::{Drift, DriftPeers};
 use crate::actors::ingest::Ingest;
 use crate::actors::serving::ServingActor;
+pub use crate::actors::trainer::RETRAIN_CHECK;
 use crate::actors::trainer::{FreshModel, Trainer, TrainerPeers, TrainerSetup};
 #[cfg(feature = "watch")]
 use crate::actors::watcher::Watcher;

@@ -355,6 +355,12 @@ pub(crate) fn encode(
     Ok(payload)
 }
 
+/// When the oldest segment still in the log in `dir` was started (ms since
+/// the epoch, by the log's clock); none for an empty log.
+pub fn first_segment_ms(dir: &Path) -> std::io::Result<Option<u64>> {
+    Ok(segments(dir)?.first().map(|s| s.1))
+}
+
 /// Samples read back from a log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadBack {

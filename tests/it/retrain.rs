@@ -157,3 +157,49 @@ fn eight_weeks_of_daily_updates_retrain_every_four_weeks() {
     assert!(offline.versions.iter().all(|v| v.reason == "schedule"));
     agent.shutdown().unwrap();
 }
+
+/// The schedule counts from the data, not from the Trainer's start: an
+/// agent restarted every simulated week, with online learning off and no
+/// traffic after the first day, still retrains on day 28 (the check runs
+/// on a timer too), and not before.
+#[test]
+fn weekly_restarts_still_retrain_on_day_28() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Config::default();
+    c.agent.data_dir = dir.path().to_owned();
+    c.online.enabled = false;
+    let clock = ManualClock::new();
+    let start = || {
+        Agent::builder(c.clone())
+            .features(demo::CHURN_FEATURES)
+            .clock(Arc::new(clock.clone()))
+            .start()
+            .unwrap()
+    };
+    let agent = start();
+    let s = demo::churn(8, 2_000);
+    agent.ingest(&s.x, &s.y).unwrap();
+    agent.shutdown().unwrap();
+    drop(agent);
+    for week in 1..=4 {
+        clock.advance(Duration::from_secs(7 * 86_400));
+        let agent = start();
+        let events = agent.subscribe().unwrap();
+        // Longer than the check period, so a due retrain would have started.
+        let deadline = Instant::now() + refit::agent::RETRAIN_CHECK + Duration::from_millis(1_500);
+        let mut triggered = None;
+        while triggered.is_none() && Instant::now() < deadline {
+            if let Ok(Event::RetrainTriggered { reason, samples }) =
+                events.recv_timeout(Duration::from_millis(50))
+            {
+                triggered = Some((reason, samples));
+            }
+        }
+        if week < 4 {
+            assert_eq!(triggered, None, "week {week}");
+        } else {
+            assert_eq!(triggered, Some(("schedule".to_owned(), 2_000)), "day 28");
+        }
+        agent.shutdown().unwrap();
+    }
+}
