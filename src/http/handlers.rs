@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::AgentError;
 use crate::http::HttpState;
+use crate::http::metrics::HttpMetrics;
 use crate::store::{StoreError, VersionId};
 
 /// An error answer of the API: a status and a message, sent as
@@ -171,7 +172,18 @@ pub(crate) struct Predict {
     key: Option<String>,
 }
 
-pub(crate) async fn predict(state: web::Data<HttpState>, body: web::Json<Predict>) -> HttpResponse {
+/// Counts answered rows in the API's metrics (when the app has them).
+fn count_served(metrics: Option<&web::Data<HttpMetrics>>, rows: usize) {
+    if let Some(m) = metrics {
+        m.served(rows);
+    }
+}
+
+pub(crate) async fn predict(
+    state: web::Data<HttpState>,
+    metrics: Option<web::Data<HttpMetrics>>,
+    body: web::Json<Predict>,
+) -> HttpResponse {
     let rows = match dense_rows(&state.agent, &body.rows) {
         Ok(r) => r,
         Err(answer) => return *answer,
@@ -181,13 +193,16 @@ pub(crate) async fn predict(state: web::Data<HttpState>, body: web::Json<Predict
         None => state.agent.predict(&rows),
     };
     match answer {
-        Ok(p) => HttpResponse::Ok().json(serde_json::json!({
+        Ok(p) => {
+            count_served(metrics.as_ref(), p.values.len());
+            HttpResponse::Ok().json(serde_json::json!({
             "values": p.values,
             "version": p.version.to_string(),
             "variant": p.variant,
             "ensemble": p.ensemble.map(|v| v.to_string()),
             "request_id": p.request_id,
-        })),
+            }))
+        }
         Err(e) => agent_error(e),
     }
 }
@@ -240,14 +255,21 @@ pub(crate) struct Rank {
 }
 
 /// `POST /v1/rank`: a query's documents by predicted CTR.
-pub(crate) async fn rank(state: web::Data<HttpState>, body: web::Json<Rank>) -> HttpResponse {
+pub(crate) async fn rank(
+    state: web::Data<HttpState>,
+    metrics: Option<web::Data<HttpMetrics>>,
+    body: web::Json<Rank>,
+) -> HttpResponse {
     let body = body.into_inner();
     match state.agent.rank(&body.query, &body.doc_ids) {
-        Ok(r) => HttpResponse::Ok().json(serde_json::json!({
+        Ok(r) => {
+            count_served(metrics.as_ref(), body.doc_ids.len());
+            HttpResponse::Ok().json(serde_json::json!({
             "docs": r.docs,
             "version": r.version.to_string(),
             "ensemble": r.ensemble.map(|v| v.to_string()),
-        })),
+            }))
+        }
         Err(e) => agent_error(e),
     }
 }

@@ -1,25 +1,111 @@
-//! `GET /metrics`: the agent's counters and gauges in the Prometheus text
-//! exposition format (version 0.0.4).
+//! `GET /metrics`: the agent's counters and gauges, and the HTTP API's own
+//! request counts and durations, in the OpenMetrics text format, produced
+//! with `prometheus-client`. Label values are bounded: features come from
+//! the config, routes from the router (`unmatched` for any other path),
+//! statuses from HTTP.
 
-use std::fmt::Write;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
 
 use crate::http::HttpState;
 use crate::http::handlers::agent_error;
 use crate::metrics::Scores;
 
-fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: f64) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-    let _ = writeln!(out, "{name} {value}");
+/// An HTTP request's labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RequestLabels {
+    /// The route pattern (`/v1/predict`), or `unmatched`.
+    route: String,
+    /// GET, POST, ...
+    method: String,
+    /// The answer's status code.
+    status: u16,
 }
 
-/// The exposition text of the agent's state.
-fn render(state: &HttpState) -> Result<String, crate::AgentError> {
+/// What the HTTP API counts itself (the rest comes from the agent's stats
+/// at each scrape).
+#[derive(Clone)]
+pub(crate) struct HttpMetrics {
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RequestLabels, Histogram>,
+    /// Rows answered by `/v1/predict` and `/v1/rank`.
+    predictions: Counter,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        Self {
+            requests: Family::default(),
+            // 50 µs to about 1.6 s.
+            durations: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(5e-5, 2.0, 16))
+            }),
+            predictions: Counter::default(),
+        }
+    }
+}
+
+impl HttpMetrics {
+    /// Counts `rows` predictions served.
+    pub(crate) fn served(&self, rows: usize) {
+        self.predictions.inc_by(rows as u64);
+    }
+}
+
+/// The middleware counting and timing every request.
+pub(crate) async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let metrics = req.app_data::<web::Data<HttpMetrics>>().cloned();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let res = next.call(req).await?;
+    if let Some(m) = metrics {
+        let labels = RequestLabels {
+            route,
+            method,
+            status: res.status().as_u16(),
+        };
+        m.requests.get_or_create(&labels).inc();
+        m.durations
+            .get_or_create(&labels)
+            .observe(started.elapsed().as_secs_f64());
+    }
+    Ok(res)
+}
+
+fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
+    // `prometheus-client` adds the `_total` suffix.
+    let name = name.strip_suffix("_total").unwrap_or(name);
+    // ... and ends the help with a full stop.
+    registry.register(name, help.trim_end_matches('.'), ConstCounter::new(value));
+}
+
+fn gauge(registry: &mut Registry, name: &str, help: &str, value: f64) {
+    registry.register(name, help.trim_end_matches('.'), ConstGauge::new(value));
+}
+
+/// The exposition text of the agent's state and the API's own metrics.
+fn render(state: &HttpState, http: Option<&HttpMetrics>) -> Result<String, crate::AgentError> {
     let s = state.agent.stats()?;
     let ab = state.agent.ab_stats()?;
-    let mut out = String::new();
+    let mut registry = Registry::default();
     let counters = [
         (
             "refit_samples_accepted_total",
@@ -73,7 +159,7 @@ fn render(state: &HttpState) -> Result<String, crate::AgentError> {
         ),
     ];
     for (name, help, value) in counters {
-        metric(&mut out, name, "counter", help, value);
+        counter(&mut registry, name, help, value as u64);
     }
     let severity = match s.trainer.severity {
         crate::Severity::Stable => 0.0,
@@ -123,71 +209,80 @@ fn render(state: &HttpState) -> Result<String, crate::AgentError> {
         ),
     ];
     for (name, help, value) in gauges {
-        metric(&mut out, name, "gauge", help, value);
+        gauge(&mut registry, name, help, value);
     }
+    counter(
+        &mut registry,
+        "refit_events_dropped",
+        "Events dropped for subscribers that did not read them.",
+        s.serving.events_dropped,
+    );
     match s.trainer.metrics {
         Some(Scores::Classification { auc, log_loss }) => {
             if let Some(auc) = auc {
-                metric(
-                    &mut out,
-                    "refit_progressive_auc",
-                    "gauge",
-                    "Progressive AUC over the recent window.",
-                    auc,
-                );
+                let help = "Progressive AUC over the recent window.";
+                gauge(&mut registry, "refit_progressive_auc", help, auc);
             }
-            metric(
-                &mut out,
-                "refit_progressive_log_loss",
-                "gauge",
-                "Progressive log loss over the recent window.",
-                log_loss,
-            );
+            let help = "Progressive log loss over the recent window.";
+            gauge(&mut registry, "refit_progressive_log_loss", help, log_loss);
         }
         Some(Scores::Regression { mae, rmse }) => {
-            metric(
-                &mut out,
-                "refit_progressive_mae",
-                "gauge",
-                "Progressive MAE over the recent window.",
-                mae,
-            );
-            metric(
-                &mut out,
-                "refit_progressive_rmse",
-                "gauge",
-                "Progressive RMSE over the recent window.",
-                rmse,
-            );
+            let help = "Progressive MAE over the recent window.";
+            gauge(&mut registry, "refit_progressive_mae", help, mae);
+            let help = "Progressive RMSE over the recent window.";
+            gauge(&mut registry, "refit_progressive_rmse", help, rmse);
         }
         None => {}
     }
     if let Some(d) = &s.drift {
-        let _ = writeln!(
-            out,
-            "# HELP refit_drift_psi PSI per feature in the latest drift report."
-        );
-        let _ = writeln!(out, "# TYPE refit_drift_psi gauge");
-        for (feature, psi) in &d.psi {
-            let label = feature.replace('\\', "\\\\").replace('"', "\\\"");
-            let _ = writeln!(out, "refit_drift_psi{{feature=\"{label}\"}} {psi}");
+        let psi = Family::<Vec<(String, String)>, Gauge<f64, AtomicU64>>::default();
+        for (feature, value) in &d.psi {
+            psi.get_or_create(&vec![("feature".to_owned(), feature.clone())])
+                .set(*value);
         }
+        registry.register(
+            "refit_drift_psi",
+            "PSI per feature in the latest drift report",
+            psi,
+        );
     }
-    let _ = writeln!(out, "# HELP refit_serving_info The version being served.");
-    let _ = writeln!(out, "# TYPE refit_serving_info gauge");
-    let _ = writeln!(
-        out,
-        "refit_serving_info{{version=\"{}\"}} 1",
-        s.serving_version
+    registry.register(
+        "refit_serving",
+        "The version being served",
+        Info::new(vec![("version".to_owned(), s.serving_version.to_string())]),
     );
+    if let Some(http) = http {
+        registry.register(
+            "refit_predictions_served",
+            "Rows answered by /v1/predict and /v1/rank",
+            http.predictions.clone(),
+        );
+        registry.register(
+            "refit_http_requests",
+            "HTTP requests by route, method and status",
+            http.requests.clone(),
+        );
+        registry.register(
+            "refit_http_request_duration_seconds",
+            "HTTP request durations by route, method and status",
+            http.durations.clone(),
+        );
+    }
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, &registry)
+        .map_err(|e| crate::AgentError::InvalidArgument(format!("encoding the metrics: {e}")))?;
     Ok(out)
 }
 
-pub(crate) async fn metrics(state: web::Data<HttpState>) -> HttpResponse {
+pub(crate) async fn metrics(
+    state: web::Data<HttpState>,
+    http: Option<web::Data<HttpMetrics>>,
+) -> HttpResponse {
     let state = state.get_ref().clone();
-    match web::block(move || render(&state)).await {
+    let http = http.map(|h| h.get_ref().clone());
+    match web::block(move || render(&state, http.as_ref())).await {
         Ok(Ok(text)) => HttpResponse::Ok()
-            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
             .body(text),
         Ok(Err(e)) => agent_error(e),
         Err(e) => {

@@ -196,10 +196,14 @@ pub fn serve_with(
                 let data = web::Data::new(state);
                 let history = web::Data::new(history);
                 let access = web::Data::new(access);
+                let http_metrics = web::Data::new(metrics::HttpMetrics::default());
                 let server = HttpServer::new(move || {
                     App::new()
                         .wrap(actix_web::middleware::from_fn(access::guard))
+                        // Outermost: refused requests are counted too.
+                        .wrap(actix_web::middleware::from_fn(metrics::track))
                         .app_data(access.clone())
+                        .app_data(http_metrics.clone())
                         .app_data(data.clone())
                         .app_data(history.clone())
                         .app_data(handlers::json_config(max_body_bytes))

@@ -28,7 +28,7 @@ fn every_endpoint_answers_and_names_bad_input() {
     std::fs::write(
         &path,
         format!(
-            "[agent]\ndata_dir = {:?}\n[model]\nfeatures = [{}]\n# the online toggle\n[online]\nmin_samples_per_update = 100\nmax_pending_samples = 150\n",
+            "[agent]\ndata_dir = {:?}\n[model]\nfeatures = [{}]\n# the online toggle\n[online]\nmin_samples_per_update = 100\nmax_pending_samples = 150\n[drift]\nreference_size = 100\n",
             dir.path().display().to_string(),
             features.join(", ")
         ),
@@ -136,6 +136,7 @@ fn every_endpoint_answers_and_names_bad_input() {
         body.contains("refit_serving_info{version=\"online_002\"} 1"),
         "{body}"
     );
+    check_metrics(&body);
     let (status, body) = http(addr, "GET", "/v1/openapi.json", None);
     assert_eq!(status, 200);
     assert!(json(&body)["paths"]["/v1/online"]["put"].is_object());
@@ -423,4 +424,57 @@ fn concurrent_online_edits_keep_the_file_whole() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     server.stop();
     agent.shutdown().unwrap();
+}
+
+/// `/metrics` read with a Prometheus text parser: the agent's counters, the
+/// progressive metric, PSI per configured feature, predictions served and
+/// the HTTP requests and their duration histogram by route and status.
+fn check_metrics(body: &str) {
+    let lines = body.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("the exposition parses");
+    let value = |name: &str, labels: &[(&str, &str)]| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+    };
+    assert_eq!(value("refit_samples_accepted_total", &[]), Some(200.0));
+    assert!(value("refit_progressive_auc", &[]).is_some(), "{body}");
+    for feature in demo::CHURN_FEATURES {
+        assert!(
+            value("refit_drift_psi", &[("feature", feature)]).is_some(),
+            "no PSI for {feature}: {body}"
+        );
+    }
+    assert!(value("refit_predictions_served_total", &[]).is_some_and(|v| v >= 1.0));
+    let posted = value(
+        "refit_http_requests_total",
+        &[
+            ("route", "/v1/samples"),
+            ("status", "200"),
+            ("method", "POST"),
+        ],
+    );
+    assert!(posted.is_some_and(|v| v >= 2.0), "{body}");
+    assert!(
+        value(
+            "refit_http_requests_total",
+            &[("route", "/v1/samples"), ("status", "400")]
+        )
+        .is_some(),
+        "{body}"
+    );
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric.starts_with("refit_http_request_duration_seconds")),
+        "{body}"
+    );
 }
