@@ -89,7 +89,21 @@ pub struct TrainerPeers {
     pub events: Recipient<Publish>,
 }
 
-/// Owns the model being trained. Runs on its own arbiter.
+/// An offline training in progress: the online batches trained since it
+/// started, replayed into its model before that model takes over, so no
+/// update made meanwhile is lost.
+#[derive(Default)]
+struct Retraining {
+    backlog: Vec<(Rows, Vec<f32>, f32)>,
+}
+
+/// What an offline training thread hands back: the model, what its
+/// training reported, its saved bytes, and the rows it trained on.
+type OfflineResult = Result<(Box<dyn Model>, offline::Trained, Vec<u8>, Rows), AgentError>;
+
+/// Owns the model being trained. Runs on its own arbiter; offline
+/// trainings run on a thread of their own, and online updates go on
+/// meanwhile.
 pub struct Trainer {
     model: Box<dyn Model>,
     fresh: FreshModel,
@@ -125,6 +139,11 @@ pub struct Trainer {
     /// learning rate, severity, drift reference.
     last_update: (f32, Severity, Option<Arc<DriftReference>>),
     stats: TrainerStats,
+    /// The offline training running on its own thread, if one is.
+    retraining: Option<Retraining>,
+    /// Grows with every rollback or promotion: an offline training that
+    /// finishes under another generation is not made active.
+    generation: u64,
     /// (prediction, label) of the last scored samples.
     scored: VecDeque<(f32, f32)>,
     /// Samples scored since `stats.metrics` was last computed: the window's
@@ -166,6 +185,8 @@ impl Trainer {
             samples: setup.samples,
             peers,
             drift: None,
+            retraining: None,
+            generation: 0,
             scored: VecDeque::new(),
             unmeasured: 0,
         }
@@ -385,6 +406,9 @@ impl Handler<TrainBatch> for Trainer {
         self.stats.learning_rate = lr;
         self.stats.severity = severity;
         if trained > 0 {
+            if let Some(r) = &mut self.retraining {
+                r.backlog.push((msg.rows.clone(), msg.labels.clone(), lr));
+            }
             self.stats.trained += trained as u64;
             self.stats.samples_seen = self.learned_before + self.stats.trained;
             self.stats.updates += 1;
@@ -452,6 +476,9 @@ impl Trainer {
             // every tenth of a window.
             self.measure(METRIC_WINDOW / 10);
         }
+        if self.retraining.is_some() {
+            return;
+        }
         let Some(reason) = self.retrain_due() else {
             return;
         };
@@ -511,6 +538,7 @@ impl Handler<ResumeFrom> for Trainer {
             move |activated, act, _| {
                 let entry = activated?;
                 tracing::info!(version = %msg.version, "online learning continues from a stored version");
+                act.generation += 1;
                 act.continue_from(msg.model, msg.version);
                 Ok(entry)
             },
@@ -564,38 +592,87 @@ impl Handler<ConfigChanged> for Trainer {
 }
 
 impl Handler<TrainOffline> for Trainer {
-    type Result = AtomicResponse<Self, Result<OfflineReport, AgentError>>;
+    type Result = ResponseActFuture<Self, Result<OfflineReport, AgentError>>;
 
     fn handle(&mut self, msg: TrainOffline, _: &mut Context<Self>) -> Self::Result {
         let _span =
             tracing::info_span!("trainer.offline", rows = msg.labels.len(), reason = %msg.reason)
                 .entered();
+        if self.retraining.is_some() {
+            let e = AgentError::InvalidArgument(
+                "an offline training is already running; try again when it is done".into(),
+            );
+            return Box::pin(fut::ready(Err(e)));
+        }
         // The schedule counts from the data cut-off: now for a manual
         // training; a full retrain set it when it was triggered.
         if msg.reason == "manual" {
             self.last_offline_ms = self.clock.now_ms();
         }
-        let prepared = (|| -> Result<_, AgentError> {
-            let mut model = (self.fresh)()?;
-            let trained =
-                offline::train_rows(model.as_mut(), &msg.rows, &msg.labels, &self.offline)?;
-            let bytes = model.save()?;
-            Ok((model, trained, bytes))
-        })();
-        let (model, trained, bytes) = match prepared {
-            Ok(p) => p,
-            Err(e) => {
-                if msg.reason != "manual" {
-                    self.publish(Event::RetrainFailed {
-                        reason: msg.reason.clone(),
-                        error: e.to_string(),
-                    });
+        // Training runs on a thread of its own: online updates go on, and
+        // are replayed into the new model when it takes over.
+        let (fresh, config) = (self.fresh.clone(), self.offline.clone());
+        let (tx, rx) = futures::channel::oneshot::channel::<OfflineResult>();
+        let (rows, labels) = (msg.rows, msg.labels);
+        let spawned = std::thread::Builder::new()
+            .name("refit-offline".into())
+            .spawn(move || {
+                let trained = (|| {
+                    let mut model = fresh()?;
+                    let trained = offline::train_rows(model.as_mut(), &rows, &labels, &config)?;
+                    let bytes = model.save()?;
+                    Ok((model, trained, bytes, rows))
+                })();
+                let _ = tx.send(trained);
+            });
+        if let Err(e) = spawned {
+            let e = AgentError::Start(format!("starting the offline training thread: {e}"));
+            return Box::pin(fut::ready(Err(e)));
+        }
+        self.retraining = Some(Retraining::default());
+        let (reason, generation) = (msg.reason, self.generation);
+        // What the stored version has learned of the log: the cut-off now.
+        let learned_through = self.learned_through;
+        let trained = async move { rx.await.map_err(|_| AgentError::Stopped)? };
+        Box::pin(trained.into_actor(self).then(move |trained, act, _| {
+            let next: ResponseActFuture<Self, Result<OfflineReport, AgentError>> = match trained {
+                Ok(t) => Box::pin(act.store_offline(t, reason, generation, learned_through)),
+                Err(e) => {
+                    act.retraining = None;
+                    act.offline_failed(&reason, &e);
+                    Box::pin(fut::ready(Err(e)))
                 }
-                return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
-            }
-        };
+            };
+            next
+        }))
+    }
+}
+
+impl Trainer {
+    /// Publishes the failure of a retrain (a manual training's caller gets
+    /// the error itself).
+    fn offline_failed(&mut self, reason: &str, e: &AgentError) {
+        if reason != "manual" {
+            self.publish(Event::RetrainFailed {
+                reason: reason.into(),
+                error: e.to_string(),
+            });
+        }
+    }
+
+    /// Stores a trained offline model as the next offline version, then
+    /// continues online learning from it, with the online batches trained
+    /// meanwhile replayed into it; a rollback or promotion made meanwhile
+    /// wins (the model is dropped).
+    fn store_offline(
+        &mut self,
+        (model, trained, bytes, rows): (Box<dyn Model>, offline::Trained, Vec<u8>, Rows),
+        reason: String,
+        generation: u64,
+        learned_through: Option<u64>,
+    ) -> impl ActorFuture<Self, Output = Result<OfflineReport, AgentError>> + use<> {
         let width = model.spec().width();
-        let mut train_rows = msg.rows;
+        let mut train_rows = rows;
         train_rows.truncate(trained.train_rows, width);
         let meta = VersionMeta {
             number: None,
@@ -604,12 +681,18 @@ impl Handler<TrainOffline> for Trainer {
             learning_rate: trained.learning_rate,
             severity: self.stats.severity,
             metrics: trained.holdout,
-            reason: msg.reason.clone(),
-            learned_through: self.learned_through,
+            reason: reason.clone(),
+            learned_through,
         };
         let drift = self.drift.as_ref().map(|d| d.reference.clone());
         let registry = self.peers.save_offline.clone();
+        let stale = generation != self.generation;
         let save = async move {
+            if stale {
+                return Err(AgentError::InvalidArgument(
+                    "a rollback or promotion happened while it trained; not stored".into(),
+                ));
+            }
             // The offline version's drift reference is its training data.
             // (Sparse models have no per-feature reference.)
             let reference = match (drift, train_rows) {
@@ -632,17 +715,12 @@ impl Handler<TrainOffline> for Trainer {
                 .await
                 .map_err(|_| AgentError::Stopped)?
         };
-        let reason = msg.reason;
-        AtomicResponse::new(Box::pin(save.into_actor(self).map(move |saved, act, _| {
+        save.into_actor(self).map(move |saved, act, ctx| {
+            let backlog = act.retraining.take().map(|r| r.backlog).unwrap_or_default();
             let entry = match saved {
                 Ok(entry) => entry,
                 Err(e) => {
-                    if reason != "manual" {
-                        act.publish(Event::RetrainFailed {
-                            reason,
-                            error: e.to_string(),
-                        });
-                    }
+                    act.offline_failed(&reason, &e);
                     return Err(e);
                 }
             };
@@ -656,6 +734,24 @@ impl Handler<TrainOffline> for Trainer {
                     snapshot: act.model.snapshot(),
                     version: entry.id(),
                 }));
+            // The online batches trained while it trained: learned again,
+            // served as the next online version.
+            if !backlog.is_empty() {
+                let step = act.online.batch_size.max(1);
+                for (rows, labels, lr) in &backlog {
+                    rows.fit_steps(act.model.as_mut(), width, labels, *lr, step, |r, _| {
+                        if let Err(e) = r {
+                            tracing::warn!(error = %e, "replayed update step refused");
+                        }
+                    });
+                }
+                tracing::info!(
+                    batches = backlog.len(),
+                    "online updates made during the offline training replayed"
+                );
+                act.serve_update();
+                act.persist(ctx, false);
+            }
             let report = OfflineReport {
                 version: entry.id(),
                 reason,
@@ -664,6 +760,6 @@ impl Handler<TrainOffline> for Trainer {
             tracing::info!(version = %report.version, "offline version trained and active");
             act.publish(Event::OfflineTrained(report.clone()));
             Ok(report)
-        })))
+        })
     }
 }

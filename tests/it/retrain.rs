@@ -203,3 +203,52 @@ fn weekly_restarts_still_retrain_on_day_28() {
         agent.shutdown().unwrap();
     }
 }
+
+/// An offline training runs beside the Trainer: online updates are applied
+/// and served while it trains, and are learned again by the new model when
+/// it takes over (served as the online version after the offline one).
+#[test]
+fn online_updates_go_on_while_an_offline_training_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Config::default();
+    c.agent.data_dir = dir.path().to_owned();
+    c.online.min_samples_per_update = 100;
+    c.online.cold_start = false;
+    c.offline.epochs = 300;
+    let agent = Agent::builder(c)
+        .features(demo::CHURN_FEATURES)
+        .start()
+        .unwrap();
+    let s = demo::churn(9, 30_000);
+    let trainer = agent.clone();
+    let (x, y) = (s.x[..20_000 * 8].to_vec(), s.y[..20_000].to_vec());
+    let offline = std::thread::spawn(move || trainer.train_offline(&x, &y));
+    std::thread::sleep(Duration::from_millis(100));
+    // Updates while it trains: each served at once.
+    let mut served_meanwhile = 0;
+    for k in 0..5 {
+        let (a, b) = (20_000 + k * 100, 20_100 + k * 100);
+        agent.ingest(&s.x[a * 8..b * 8], &s.y[a..b]).unwrap();
+        agent.wait_served().unwrap();
+        if !offline.is_finished() {
+            served_meanwhile += 1;
+        }
+    }
+    assert!(
+        !offline.is_finished(),
+        "the offline training ended too soon for the test"
+    );
+    assert_eq!(served_meanwhile, 5);
+    assert_eq!(
+        agent.predict(&s.x[..8]).unwrap().version.to_string(),
+        "online_005"
+    );
+    let report = offline.join().unwrap().unwrap();
+    assert_eq!(report.version.to_string(), "v1");
+    // The five updates were replayed into the offline model: served as the
+    // next online version, after v1.
+    agent.sync().unwrap();
+    let served = agent.predict(&s.x[..8]).unwrap().version;
+    assert_eq!(served.to_string(), "online_006");
+    agent.shutdown().unwrap();
+}
