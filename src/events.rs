@@ -181,6 +181,11 @@ pub enum Event {
         first_sample: u64,
         /// Steps whose gradient the safeguard clipped.
         clipped_steps: usize,
+        /// Seconds the training step took.
+        train_seconds: f64,
+        /// Seconds from the batch leaving Ingest to its update being
+        /// served (drift, waiting, training).
+        lag_seconds: f64,
         /// The version the update is served as, at once. It is on disk once
         /// a `Checkpointed` event names it; until then it is served but not
         /// persisted (a crash loses its model state, not its samples: a
@@ -211,6 +216,8 @@ pub enum Event {
         path: String,
         /// Older checkpoints removed by retention.
         removed: Vec<String>,
+        /// Seconds the write took (files, fsyncs, manifest).
+        write_seconds: f64,
     },
     /// A checkpoint could not be written.
     CheckpointFailed {

@@ -90,6 +90,8 @@ pub struct ObserveBatch {
     pub log_end: u64,
     /// Why the batch was emitted.
     pub trigger: Trigger,
+    /// When it left Ingest (for the ingest-to-served lag).
+    pub emitted: std::time::Instant,
 }
 
 /// Trainer → Drift: the progressive losses of samples `first_sample ..`
@@ -166,6 +168,8 @@ pub struct TrainBatch {
     pub log_end: u64,
     /// Why the batch was emitted.
     pub trigger: Trigger,
+    /// When it left Ingest (for the ingest-to-served lag).
+    pub emitted: std::time::Instant,
     /// Drift measured with this batch in the window.
     pub drift: DriftReport,
     /// The drift reference in force (stored with the checkpoint).

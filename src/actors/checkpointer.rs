@@ -78,6 +78,7 @@ impl Handler<Checkpoint> for Checkpointer {
             reason: "update".into(),
             learned_through: msg.learned_through,
         };
+        let writing = std::time::Instant::now();
         match self.store.write_version(
             Mode::Online,
             &msg.bytes,
@@ -97,6 +98,7 @@ impl Handler<Checkpoint> for Checkpointer {
                     version,
                     path: written.path.display().to_string(),
                     removed: written.removed,
+                    write_seconds: writing.elapsed().as_secs_f64(),
                 });
             }
             Err(e) => {

@@ -286,6 +286,7 @@ impl Handler<ObserveBatch> for Drift {
             first_sample: msg.first_sample,
             log_end: msg.log_end,
             trigger: msg.trigger,
+            emitted: msg.emitted,
             drift,
             reference: self.stored.clone(),
         });

@@ -189,6 +189,7 @@ impl Ingest {
             first_sample: self.handed,
             log_end: self.buffer_log_end,
             trigger,
+            emitted: std::time::Instant::now(),
         });
         self.handed += n as u64;
         self.last_update_ms = self.clock.now_ms();

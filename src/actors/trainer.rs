@@ -379,6 +379,7 @@ impl Handler<TrainBatch> for Trainer {
             return;
         }
         self.score(&msg.rows, &msg.labels, msg.first_sample);
+        let training = std::time::Instant::now();
         let (mut trained, mut loss_sum, mut clipped) = (0usize, 0.0f64, 0usize);
         let step = self.online.batch_size.max(1);
         let mut refused = Vec::new();
@@ -423,6 +424,8 @@ impl Handler<TrainBatch> for Trainer {
                 loss_before: loss_sum / trained as f64,
                 first_sample: msg.first_sample,
                 clipped_steps: clipped,
+                train_seconds: training.elapsed().as_secs_f64(),
+                lag_seconds: msg.emitted.elapsed().as_secs_f64(),
                 version,
             });
             self.persist(ctx, false);

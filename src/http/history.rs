@@ -454,6 +454,17 @@ pub fn record(
     history: Addr<History>,
     period: Duration,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
+    record_with(agent, history, period, None)
+}
+
+/// [`record`], also observing the durations the events report into the
+/// API's metrics.
+pub(crate) fn record_with(
+    agent: Agent,
+    history: Addr<History>,
+    period: Duration,
+    metrics: Option<crate::http::metrics::HttpMetrics>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     let events = agent
         .subscribe()
         .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -465,7 +476,12 @@ pub fn record(
                 let mut batch = Vec::new();
                 loop {
                     match events.recv_deadline(deadline) {
-                        Ok(e) => batch.push(e),
+                        Ok(e) => {
+                            if let Some(m) = &metrics {
+                                m.observe(&e);
+                            }
+                            batch.push(e)
+                        }
                         Err(crossbeam_channel::RecvTimeoutError::Timeout) => break,
                         Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
                     }
@@ -518,6 +534,8 @@ mod tests {
             loss_before: 0.5,
             first_sample: first,
             clipped_steps: 0,
+            train_seconds: 0.0,
+            lag_seconds: 0.0,
             version: crate::store::VersionId::online(first + 1),
         }
     }

@@ -42,6 +42,11 @@ pub(crate) struct HttpMetrics {
     durations: Family<RequestLabels, Histogram>,
     /// Rows answered by `/v1/predict` and `/v1/rank`.
     predictions: Counter,
+    /// From the agent's events: each update's training time, its lag from
+    /// ingest to served, and each checkpoint's write time.
+    update_seconds: Histogram,
+    lag_seconds: Histogram,
+    checkpoint_seconds: Histogram,
 }
 
 impl Default for HttpMetrics {
@@ -53,6 +58,9 @@ impl Default for HttpMetrics {
                 Histogram::new(exponential_buckets(5e-5, 2.0, 16))
             }),
             predictions: Counter::default(),
+            update_seconds: Histogram::new(exponential_buckets(1e-5, 2.0, 20)),
+            lag_seconds: Histogram::new(exponential_buckets(1e-5, 2.0, 24)),
+            checkpoint_seconds: Histogram::new(exponential_buckets(1e-4, 2.0, 18)),
         }
     }
 }
@@ -61,6 +69,25 @@ impl HttpMetrics {
     /// Counts `rows` predictions served.
     pub(crate) fn served(&self, rows: usize) {
         self.predictions.inc_by(rows as u64);
+    }
+
+    /// Observes the durations an event reports.
+    pub(crate) fn observe(&self, event: &crate::events::Event) {
+        use crate::events::Event;
+        match event {
+            Event::UpdateApplied {
+                train_seconds,
+                lag_seconds,
+                ..
+            } => {
+                self.update_seconds.observe(*train_seconds);
+                self.lag_seconds.observe(*lag_seconds);
+            }
+            Event::Checkpointed { write_seconds, .. } => {
+                self.checkpoint_seconds.observe(*write_seconds)
+            }
+            _ => {}
+        }
     }
 }
 
@@ -266,6 +293,21 @@ fn render(state: &HttpState, http: Option<&HttpMetrics>) -> Result<String, crate
             "refit_http_request_duration_seconds",
             "HTTP request durations by route, method and status",
             http.durations.clone(),
+        );
+        registry.register(
+            "refit_update_seconds",
+            "Training time of each online update",
+            http.update_seconds.clone(),
+        );
+        registry.register(
+            "refit_ingest_to_served_seconds",
+            "Time from a batch leaving ingest to its update being served",
+            http.lag_seconds.clone(),
+        );
+        registry.register(
+            "refit_checkpoint_write_seconds",
+            "Time to write each checkpoint",
+            http.checkpoint_seconds.clone(),
         );
     }
     let mut out = String::new();

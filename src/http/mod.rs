@@ -185,18 +185,23 @@ pub fn serve_with(
             actix_web::rt::System::new().block_on(async move {
                 let features = state.agent.spec().features.clone();
                 let history = history::History::new(features).start();
-                let recorder =
-                    match history::record(state.agent.clone(), history.clone(), RECORD_PERIOD) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return Ok(());
-                        }
-                    };
+                let http_metrics = metrics::HttpMetrics::default();
+                let recorder = match history::record_with(
+                    state.agent.clone(),
+                    history.clone(),
+                    RECORD_PERIOD,
+                    Some(http_metrics.clone()),
+                ) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return Ok(());
+                    }
+                };
                 let data = web::Data::new(state);
                 let history = web::Data::new(history);
                 let access = web::Data::new(access);
-                let http_metrics = web::Data::new(metrics::HttpMetrics::default());
+                let http_metrics = web::Data::new(http_metrics);
                 let server = HttpServer::new(move || {
                     App::new()
                         .wrap(actix_web::middleware::from_fn(access::guard))

@@ -470,11 +470,24 @@ fn check_metrics(body: &str) {
         .is_some(),
         "{body}"
     );
-    assert!(
-        scrape
+    for histogram in [
+        "refit_http_request_duration_seconds",
+        "refit_update_seconds",
+        "refit_ingest_to_served_seconds",
+        "refit_checkpoint_write_seconds",
+    ] {
+        let count = scrape
             .samples
             .iter()
-            .any(|s| s.metric.starts_with("refit_http_request_duration_seconds")),
-        "{body}"
-    );
+            .find(|s| s.metric == histogram || s.metric == format!("{histogram}_count"))
+            .map(|s| match &s.value {
+                prometheus_parse::Value::Histogram(h) => h.last().map_or(0.0, |b| b.count),
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => *v,
+                _ => 0.0,
+            });
+        assert!(
+            count.is_some_and(|c| c >= 1.0),
+            "{histogram}: {count:?} in {body}"
+        );
+    }
 }
