@@ -169,8 +169,8 @@ pub enum Event {
         reason: Trigger,
         /// Samples learned from.
         samples: usize,
-        /// Learning rate used.
-        learning_rate: f32,
+        /// Learning rate used (none: the model sets its own, as FTRL does).
+        learning_rate: Option<f32>,
         /// Drift severity.
         severity: Severity,
         /// Largest PSI.

@@ -194,7 +194,7 @@ pub struct Checkpoint {
     /// Samples trained on so far.
     pub samples_seen: u64,
     /// Learning rate of the update.
-    pub learning_rate: f32,
+    pub learning_rate: Option<f32>,
     /// Drift severity of the update.
     pub severity: Severity,
     /// Progressive metrics at the time.

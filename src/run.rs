@@ -158,18 +158,19 @@ pub fn run(
                 ..
             } => {
                 updates += 1;
-                if let Some(old) = last_lr
-                    && old != learning_rate
+                // Models that set their own rates (FTRL) record none.
+                if let (Some(old), Some(lr)) = (last_lr, learning_rate)
+                    && old != lr
                 {
                     lr_changes.push(LrChange {
                         sample: first_sample,
                         old,
-                        lr: learning_rate,
+                        lr,
                         severity,
                         max_psi,
                     });
                 }
-                last_lr = Some(learning_rate);
+                last_lr = learning_rate.or(last_lr);
             }
             Event::UpdateSkipped { .. } => skipped += 1,
             Event::Checkpointed { .. } => checkpoints += 1,

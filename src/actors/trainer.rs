@@ -137,7 +137,7 @@ pub struct Trainer {
     learned_through: Option<u64>,
     /// What the newest update's checkpoint records besides the model:
     /// learning rate, severity, drift reference.
-    last_update: (f32, Severity, Option<Arc<DriftReference>>),
+    last_update: (Option<f32>, Severity, Option<Arc<DriftReference>>),
     stats: TrainerStats,
     /// The offline training running on its own thread, if one is.
     retraining: Option<Retraining>,
@@ -175,7 +175,7 @@ impl Trainer {
             served: setup.version,
             learned_before: setup.learned,
             learned_through: setup.learned_through,
-            last_update: (rates.stable, Severity::Stable, None),
+            last_update: (None, Severity::Stable, None),
             online: c.online.clone(),
             offline: resolve_offline(&c.offline, rates),
             retrain: c.retrain.clone(),
@@ -414,11 +414,13 @@ impl Handler<TrainBatch> for Trainer {
             self.stats.samples_seen = self.learned_before + self.stats.trained;
             self.stats.updates += 1;
             let version = self.serve_update();
-            self.last_update = (lr, severity, msg.reference.clone());
+            // Recorded only where the model uses it (not FTRL's own rates).
+            let recorded = self.model.uses_learning_rate().then_some(lr);
+            self.last_update = (recorded, severity, msg.reference.clone());
             self.publish(Event::UpdateApplied {
                 reason: msg.trigger,
                 samples: trained,
-                learning_rate: lr,
+                learning_rate: recorded,
                 severity,
                 max_psi: msg.drift.max_psi,
                 loss_before: loss_sum / trained as f64,
@@ -681,7 +683,7 @@ impl Trainer {
             number: None,
             parent: None,
             samples_seen: trained.train_rows as u64,
-            learning_rate: trained.learning_rate,
+            learning_rate: model.uses_learning_rate().then_some(trained.learning_rate),
             severity: self.stats.severity,
             metrics: trained.holdout,
             reason: reason.clone(),

@@ -597,7 +597,7 @@ fn import_coefficients(
         number: None,
         parent: None,
         samples_seen: 0,
-        learning_rate: 0.0,
+        learning_rate: None,
         severity: Severity::Stable,
         metrics: None,
         reason: "import".into(),

@@ -310,7 +310,8 @@ impl History {
                     sample: first_sample + *samples as u64,
                     samples: *samples,
                     applied: true,
-                    learning_rate: *learning_rate,
+                    // A model that sets its own rates (FTRL) records none.
+                    learning_rate: learning_rate.unwrap_or(0.0),
                     severity: *severity,
                     loss: Some(*loss_before),
                 },
@@ -528,7 +529,7 @@ mod tests {
         Event::UpdateApplied {
             reason: crate::events::Trigger::Threshold,
             samples: 100,
-            learning_rate: lr,
+            learning_rate: Some(lr),
             severity: Severity::Stable,
             max_psi: 0.0,
             loss_before: 0.5,

@@ -30,7 +30,8 @@ pub struct VersionEntry {
     /// Samples trained on so far (online), or in the training set (offline).
     pub samples_seen: u64,
     /// Learning rate of the update that wrote it.
-    pub learning_rate: f32,
+    #[serde(default)]
+    pub learning_rate: Option<f32>,
     /// Drift severity at the time.
     pub severity: Severity,
     /// Progressive metrics at the time (online) or holdout metrics

@@ -103,7 +103,7 @@ pub struct VersionMeta {
     /// Samples seen.
     pub samples_seen: u64,
     /// Learning rate at the time.
-    pub learning_rate: f32,
+    pub learning_rate: Option<f32>,
     /// Drift severity at the time.
     pub severity: crate::drift::Severity,
     /// Metrics (progressive or holdout).

@@ -36,7 +36,11 @@ fn applied(events: &crossbeam_channel::Receiver<Event>) -> Vec<(Trigger, usize, 
                 samples,
                 learning_rate,
                 ..
-            } => Some((reason, samples, learning_rate)),
+            } => Some((
+                reason,
+                samples,
+                learning_rate.expect("logistic records its rate"),
+            )),
             _ => None,
         })
         .collect()
@@ -377,6 +381,7 @@ fn covariate_shift_raises_the_learning_rate() {
             ..
         } = e
         {
+            let learning_rate = learning_rate.expect("logistic records its rate");
             lr_by_start.push((first_sample, learning_rate, severity));
         }
     }

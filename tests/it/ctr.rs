@@ -10,6 +10,7 @@ use refit::Agent;
 use refit::config::Config;
 use refit::ctr::simulation::{self, SimConfig};
 use refit::events::Event;
+use refit::store::{Mode, Store};
 
 fn ctr_config(dir: &std::path::Path, threshold: usize) -> Config {
     let mut c = Config::from_toml_str(&format!(
@@ -298,4 +299,49 @@ fn an_offline_ctr_model_is_stored_as_ctr_model_v1_and_served() {
     let err = agent.train_offline(&[1.0], &[1.0]).unwrap_err();
     assert!(err.to_string().contains("takes sparse batches"), "{err}");
     agent.shutdown().unwrap();
+}
+
+/// FTRL-Proximal sets its own per-coordinate rates: its updates and
+/// checkpoints record no learning rate; in plain SGD mode they record the
+/// rate it learned at.
+#[test]
+fn ftrl_records_no_learning_rate_it_did_not_use() {
+    for (mode, records) in [("ftrl", false), ("sgd", true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = ctr_config(dir.path(), 10);
+        c.model
+            .params
+            .insert("mode".into(), toml::Value::String(mode.into()));
+        let agent = Agent::start(c).unwrap();
+        let events = agent.subscribe().unwrap();
+        for k in 0..10u32 {
+            agent
+                .record_click("red shoes", &format!("d{k}"), k % 3 + 1, k % 2 == 0)
+                .unwrap();
+        }
+        agent.flush().unwrap();
+        let rates: Vec<Option<f32>> = events
+            .try_iter()
+            .filter_map(|e| match e {
+                Event::UpdateApplied { learning_rate, .. } => Some(learning_rate),
+                _ => None,
+            })
+            .collect();
+        assert!(!rates.is_empty(), "{mode}: no update");
+        assert!(
+            rates.iter().all(|r| r.is_some() == records),
+            "{mode}: {rates:?}"
+        );
+        agent.shutdown().unwrap();
+        let store =
+            Store::new(dir.path(), "ctr", refit::clock::system()).with_file_prefix("ctr_model");
+        let manifest = store.manifest(Mode::Online).unwrap();
+        assert!(
+            manifest
+                .versions
+                .iter()
+                .all(|v| v.learning_rate.is_some() == records),
+            "{mode}"
+        );
+    }
 }

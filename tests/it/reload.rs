@@ -36,7 +36,9 @@ fn next_update_rate(agent: &Agent, events: &crossbeam_channel::Receiver<Event>, 
     let s = demo::churn(seed, 100);
     agent.ingest(&s.x, &s.y).unwrap();
     match wait_for(events, |e| matches!(e, Event::UpdateApplied { .. })) {
-        Some(Event::UpdateApplied { learning_rate, .. }) => learning_rate,
+        Some(Event::UpdateApplied { learning_rate, .. }) => {
+            learning_rate.expect("logistic records its rate")
+        }
         other => panic!("no update: {other:?}"),
     }
 }

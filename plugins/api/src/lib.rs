@@ -177,6 +177,13 @@ pub trait Model: Send {
         self.spec().width()
     }
 
+    /// Whether `partial_fit` uses the learning rate it is given (FTRL-
+    /// Proximal sets its own per-coordinate rates): when not, the agent
+    /// records none in its events and manifests.
+    fn uses_learning_rate(&self) -> bool {
+        true
+    }
+
     /// One incremental update on a mini-batch at learning rate `lr`.
     ///
     /// Invalid input (input of the kind the model does not take, wrong

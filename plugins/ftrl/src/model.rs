@@ -335,6 +335,12 @@ impl Model for FtrlModel {
         self.dim()
     }
 
+    fn uses_learning_rate(&self) -> bool {
+        // FTRL-Proximal's rates are per coordinate (alpha, beta); plain SGD
+        // takes the agent's.
+        self.params.mode == Mode::Sgd
+    }
+
     fn partial_fit(&mut self, x: Input<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
         let x = &x.sparse(&self.spec)?;
         check_dim(self.dim(), x)?;

@@ -117,7 +117,7 @@ pub(crate) fn versions(args: VersionsArgs) -> Result<()> {
             v.entry.parent.map_or("-".into(), |p| p.to_string()),
             v.entry.created,
             v.entry.samples_seen,
-            v.entry.learning_rate,
+            v.entry.learning_rate.map_or("-".into(), |r| r.to_string()),
             severity.as_str().unwrap_or_default(),
             metric_text(v.entry.metrics.as_ref()),
             v.entry.file_size,
