@@ -145,3 +145,28 @@ pub fn logged_ids(data_dir: &std::path::Path) -> Vec<u32> {
         .map(|r| r[0] as u32)
         .collect()
 }
+
+/// Writes `dir/config.toml` for `refit serve` of the churn model (its
+/// features listed, 100-sample updates) with `extra` appended, and starts
+/// `refit serve` on a loopback port there (stdout piped, stderr dropped).
+pub fn spawn_churn_serve(dir: &std::path::Path, extra: &str) -> std::process::Child {
+    let features: Vec<String> = refit::demo::CHURN_FEATURES
+        .iter()
+        .map(|f| format!("{f:?}"))
+        .collect();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "[model]\nfeatures = [{}]\n[online]\nmin_samples_per_update = 100\n{extra}",
+            features.join(", ")
+        ),
+    )
+    .unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_refit"))
+        .args(["serve", "--config", "config.toml", "--bind", "127.0.0.1:0"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}

@@ -81,25 +81,7 @@ fn final_checkpoint_has_learned_the_log(dir: &std::path::Path, name: &str, width
 #[test]
 fn sigterm_stops_refit_serve_with_every_acknowledged_sample_checkpointed() {
     let dir = tempfile::tempdir().unwrap();
-    let features: Vec<String> = refit::demo::CHURN_FEATURES
-        .iter()
-        .map(|f| format!("{f:?}"))
-        .collect();
-    std::fs::write(
-        dir.path().join("config.toml"),
-        format!(
-            "[model]\nfeatures = [{}]\n[online]\nmin_samples_per_update = 100\n",
-            features.join(", ")
-        ),
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_refit"))
-        .args(["serve", "--config", "config.toml", "--bind", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_churn_serve(dir.path(), "");
     let addr = addr_in(&first_line(&mut child));
     // 25 rows per call: most calls leave samples in the buffer.
     let mut acked: Vec<u32> = Vec::new();

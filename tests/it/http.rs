@@ -17,10 +17,10 @@ fn rows_json(x: &[f32]) -> String {
     serde_json::to_string(&rows).unwrap()
 }
 
-#[test]
-fn every_endpoint_answers_and_names_bad_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
+/// Writes `dir/config.toml`: `before`, then `[agent]` (data in `dir`) and
+/// `[model]` with the churn features, then `after`; returns its path.
+fn churn_config_file(dir: &std::path::Path, before: &str, after: &str) -> std::path::PathBuf {
+    let path = dir.join("config.toml");
     let features: Vec<String> = demo::CHURN_FEATURES
         .iter()
         .map(|f| format!("{f:?}"))
@@ -28,12 +28,23 @@ fn every_endpoint_answers_and_names_bad_input() {
     std::fs::write(
         &path,
         format!(
-            "[agent]\ndata_dir = {:?}\n[model]\nfeatures = [{}]\n# the online toggle\n[online]\nmin_samples_per_update = 100\nmax_pending_samples = 150\n[drift]\nreference_size = 100\n",
-            dir.path().display().to_string(),
+            "{before}[agent]\ndata_dir = {:?}\n[model]\nfeatures = [{}]\n{after}",
+            dir.display().to_string(),
             features.join(", ")
         ),
     )
     .unwrap();
+    path
+}
+
+#[test]
+fn every_endpoint_answers_and_names_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = churn_config_file(
+        dir.path(),
+        "",
+        "# the online toggle\n[online]\nmin_samples_per_update = 100\nmax_pending_samples = 150\n[drift]\nreference_size = 100\n",
+    );
     let config = refit::config::Config::from_path(&path).unwrap();
     let agent = Agent::builder(config).watch(&path).start().unwrap();
     let events = agent.subscribe().unwrap();
@@ -372,20 +383,11 @@ fn changing_calls_need_the_token_and_an_allowed_host() {
 #[test]
 fn concurrent_online_edits_keep_the_file_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    let features: Vec<String> = demo::CHURN_FEATURES
-        .iter()
-        .map(|f| format!("{f:?}"))
-        .collect();
-    std::fs::write(
-        &path,
-        format!(
-            "# my settings\n[agent]\ndata_dir = {:?}\n[model]\nfeatures = [{}]\n[online] # the toggle lives here\nenabled = true # on\n",
-            dir.path().display().to_string(),
-            features.join(", ")
-        ),
-    )
-    .unwrap();
+    let path = churn_config_file(
+        dir.path(),
+        "# my settings\n",
+        "[online] # the toggle lives here\nenabled = true # on\n",
+    );
     let config = refit::config::Config::from_path(&path).unwrap();
     let agent = Agent::builder(config).start().unwrap();
     let server = serve(

@@ -13,7 +13,7 @@ use crate::common;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::try_http;
@@ -27,10 +27,6 @@ const ROWS_PER_CALL: usize = 10;
 #[test]
 fn acknowledged_samples_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let features: Vec<String> = refit::demo::CHURN_FEATURES
-        .iter()
-        .map(|f| format!("{f:?}"))
-        .collect();
     let store = Store::new(dir.path(), "churn", refit::clock::system());
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let mut next_id: u32 = 0;
@@ -41,21 +37,10 @@ fn acknowledged_samples_survive_sigkill() {
     let started = Instant::now();
     for kill in 0..KILLS {
         let durability = if kill % 2 == 0 { "batch" } else { "always" };
-        std::fs::write(
-            dir.path().join("config.toml"),
-            format!(
-                "[model]\nfeatures = [{}]\n[online]\nmin_samples_per_update = 100\n[samples]\ndurability = \"{durability}\"\n",
-                features.join(", ")
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_refit"))
-            .args(["serve", "--config", "config.toml", "--bind", "127.0.0.1:0"])
-            .current_dir(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = common::spawn_churn_serve(
+            dir.path(),
+            &format!("[samples]\ndurability = \"{durability}\"\n"),
+        );
         let mut first = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first)
