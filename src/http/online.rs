@@ -91,9 +91,12 @@ fn answer(c: &Config) -> HttpResponse {
 }
 
 pub(crate) async fn get(state: web::Data<HttpState>) -> HttpResponse {
-    match read(&state) {
-        Ok((_, _, c)) => answer(&c),
-        Err((status, message)) => error(status, message),
+    let state = state.get_ref().clone();
+    // File work, off the async workers.
+    match web::block(move || read(&state)).await {
+        Ok(Ok((_, _, c))) => answer(&c),
+        Ok(Err((status, message))) => error(status, message),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }
 
