@@ -113,27 +113,13 @@ pub(crate) fn json_config(limit: usize) -> web::JsonConfig {
 /// dense rows, each of its width.
 fn dense_rows(
     agent: &crate::Agent,
-    rows: &[Vec<Option<f32>>],
+    rows: &[serde_json::Value],
 ) -> Result<Vec<f32>, Box<HttpResponse>> {
     agent
         .require_input(refit_plugin::InputKind::Dense)
         .map_err(|e| Box::new(agent_error(e)))?;
-    flatten(rows, agent.spec().width()).map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, e)))
-}
-
-/// Rows as arrays of numbers; `null` is a missing value.
-fn flatten(rows: &[Vec<Option<f32>>], width: usize) -> Result<Vec<f32>, String> {
-    let mut out = Vec::with_capacity(rows.len() * width);
-    for (i, row) in rows.iter().enumerate() {
-        if row.len() != width {
-            return Err(format!(
-                "row {i} has {} values; the model has {width} features",
-                row.len()
-            ));
-        }
-        out.extend(row.iter().map(|v| v.unwrap_or(f32::NAN)));
-    }
-    Ok(out)
+    crate::http::rows::flatten(rows, &agent.spec().features)
+        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, e)))
 }
 
 /// Reads the serving pointer only: it never waits for an actor, so a busy
@@ -151,7 +137,8 @@ pub(crate) async fn healthz(state: web::Data<HttpState>) -> HttpResponse {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Samples {
-    rows: Vec<Vec<Option<f32>>>,
+    /// Arrays in feature order, or objects keyed by feature name.
+    rows: Vec<serde_json::Value>,
     labels: Vec<f32>,
 }
 
@@ -168,7 +155,8 @@ pub(crate) async fn samples(state: web::Data<HttpState>, body: web::Json<Samples
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Predict {
-    rows: Vec<Vec<Option<f32>>>,
+    /// Arrays in feature order, or objects keyed by feature name.
+    rows: Vec<serde_json::Value>,
     key: Option<String>,
 }
 

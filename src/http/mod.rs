@@ -37,6 +37,7 @@ mod handlers;
 pub mod history;
 mod metrics;
 mod online;
+mod rows;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

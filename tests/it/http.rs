@@ -493,3 +493,69 @@ fn check_metrics(body: &str) {
         );
     }
 }
+
+/// Rows keyed by feature name, in any key order, are the same rows as
+/// arrays in feature order; a missing key is a missing value (refused
+/// under the default policy, naming the feature); an unknown key is
+/// refused naming it.
+#[test]
+fn named_rows_are_taken_like_positional_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = churn_config_file(dir.path(), "", "[online]\nmin_samples_per_update = 100\n");
+    let config = refit::config::Config::from_path(&path).unwrap();
+    let agent = Agent::builder(config).start().unwrap();
+    let server = serve(
+        HttpState {
+            agent: agent.clone(),
+            config_path: None,
+        },
+        "127.0.0.1:0",
+        256 * 1024,
+    )
+    .unwrap();
+    let addr = server.addr;
+    let s = demo::churn(3, 100);
+    let named = |row: &[f32]| -> serde_json::Value {
+        demo::CHURN_FEATURES
+            .iter()
+            .rev()
+            .zip(row.iter().rev())
+            .map(|(f, v)| (f.to_string(), serde_json::json!(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let rows: Vec<serde_json::Value> = s.x.chunks(8).map(named).collect();
+    let body = serde_json::json!({"rows": rows, "labels": s.y}).to_string();
+    let (status, answer) = http(addr, "POST", "/v1/samples", Some(&body));
+    assert_eq!(status, 200, "{answer}");
+    agent.sync().unwrap();
+    let by_name = serde_json::json!({"rows": [named(&s.x[..8])]}).to_string();
+    let by_position = format!("{{\"rows\": {}}}", rows_json(&s.x[..8]));
+    let (a, b) = (
+        http(addr, "POST", "/v1/predict", Some(&by_name)),
+        http(addr, "POST", "/v1/predict", Some(&by_position)),
+    );
+    assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
+    assert_eq!(json(&a.1)["values"], json(&b.1)["values"]);
+    let (status, answer) = http(
+        addr,
+        "POST",
+        "/v1/predict",
+        Some(r#"{"rows": [{"tenure_years": 1, "shoe_size": 44}]}"#),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        answer.contains("no feature named [\\\"shoe_size\\\"]"),
+        "{answer}"
+    );
+    let (status, answer) = http(
+        addr,
+        "POST",
+        "/v1/predict",
+        Some(r#"{"rows": [{"tenure_years": 1}]}"#),
+    );
+    assert_eq!(status, 400);
+    assert!(answer.contains("monthly_charges_100usd"), "{answer}");
+    server.stop();
+    agent.shutdown().unwrap();
+}
