@@ -300,6 +300,12 @@ pub struct ServingStats {
     pub events_dropped: u64,
     /// Subscribers reading now.
     pub subscribers: usize,
+    /// Predictions waiting for feedback.
+    pub feedback_pending: usize,
+    /// Predictions dropped unanswered after `feedback.ttl`.
+    pub feedback_expired: u64,
+    /// Predictions dropped unanswered beyond the pending bound.
+    pub feedback_dropped: u64,
 }
 
 /// A/B counters and metrics.

@@ -269,12 +269,17 @@ pub struct RecordKeyed {
     /// (variant, version, predictions) of the answering model and the
     /// shadow.
     pub scored: Vec<(Variant, VersionId, Vec<f32>)>,
+    /// The rows predicted, kept for delayed labels (`[feedback] enabled`).
+    pub rows: Option<Rows>,
+    /// When it was predicted (ms, by the agent's clock).
+    pub at_ms: u64,
 }
 
-/// Host → ServingActor: the outcomes of a keyed prediction; answers the rows
-/// counted.
+/// Host → ServingActor: the outcomes of a prediction; answers the rows
+/// counted and, when they were kept (`[feedback]`), the rows themselves,
+/// for the host to ingest.
 #[derive(Message, Debug)]
-#[rtype(result = "Result<usize, AgentError>")]
+#[rtype(result = "Result<(usize, Option<Rows>), AgentError>")]
 pub struct Feedback {
     /// The id `predict_keyed` returned.
     pub request_id: u64,

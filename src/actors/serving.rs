@@ -20,6 +20,10 @@ pub const OUTCOME_WINDOW: usize = 100_000;
 struct Pending {
     /// (variant, version, predictions) of every model that scored it.
     scored: Vec<(Variant, crate::store::VersionId, Vec<f32>)>,
+    /// The rows predicted, kept for delayed labels (`[feedback]`).
+    rows: Option<crate::rows::Rows>,
+    /// When it was recorded (ms, by the agent's clock).
+    at_ms: u64,
 }
 
 /// Swaps the serving set, tracks A/B outcomes, publishes events.
@@ -33,6 +37,12 @@ pub struct ServingActor {
     classification: bool,
     pending: HashMap<u64, Pending>,
     order: VecDeque<u64>,
+    feedback: crate::config::FeedbackConfig,
+    clock: Arc<dyn crate::clock::Clock>,
+    /// Predictions dropped unanswered: past `feedback.ttl`, and beyond the
+    /// pending bound.
+    expired: u64,
+    dropped: u64,
     /// (prediction, outcome) per variant since it took its role.
     outcomes: HashMap<Variant, VecDeque<(f32, f32)>>,
     demoted: u64,
@@ -46,6 +56,7 @@ impl ServingActor {
         serving: Arc<ArcSwap<ServingSet>>,
         config: &crate::config::Config,
         classification: bool,
+        clock: Arc<dyn crate::clock::Clock>,
     ) -> Self {
         let ab = config.ab.clone();
         Self {
@@ -57,6 +68,10 @@ impl ServingActor {
             classification,
             pending: HashMap::new(),
             order: VecDeque::new(),
+            feedback: config.feedback.clone(),
+            clock,
+            expired: 0,
+            dropped: 0,
             outcomes: HashMap::new(),
             demoted: 0,
         }
@@ -195,24 +210,65 @@ impl Handler<SetServingRole> for ServingActor {
     }
 }
 
+impl ServingActor {
+    /// Predictions kept at most: `feedback.max_pending` when rows are kept,
+    /// else `ab.max_pending`.
+    fn pending_bound(&self) -> usize {
+        if self.feedback.enabled {
+            self.feedback.max_pending
+        } else {
+            self.ab.max_pending
+        }
+    }
+
+    /// Drops the predictions past `feedback.ttl` (oldest first), counted.
+    fn expire(&mut self) {
+        let ttl = u64::try_from(self.feedback.ttl.0.as_millis()).unwrap_or(u64::MAX);
+        let now = self.clock.now_ms();
+        while let Some(&oldest) = self.order.front() {
+            match self.pending.get(&oldest) {
+                Some(p) if now.saturating_sub(p.at_ms) < ttl => break,
+                Some(_) => {
+                    self.pending.remove(&oldest);
+                    self.expired += 1;
+                }
+                // Answered already.
+                None => {}
+            }
+            self.order.pop_front();
+        }
+    }
+}
+
 impl Handler<RecordKeyed> for ServingActor {
     type Result = ();
     fn handle(&mut self, msg: RecordKeyed, _: &mut Context<Self>) {
-        if self.order.len() >= self.ab.max_pending
-            && let Some(old) = self.order.pop_front()
-        {
-            self.pending.remove(&old);
+        self.expire();
+        while self.pending.len() >= self.pending_bound() {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if self.pending.remove(&old).is_some() {
+                self.dropped += 1;
+            }
         }
         self.order.push_back(msg.request_id);
-        self.pending
-            .insert(msg.request_id, Pending { scored: msg.scored });
+        self.pending.insert(
+            msg.request_id,
+            Pending {
+                scored: msg.scored,
+                rows: msg.rows,
+                at_ms: msg.at_ms,
+            },
+        );
     }
 }
 
 impl Handler<Feedback> for ServingActor {
-    type Result = Result<usize, AgentError>;
+    type Result = Result<(usize, Option<crate::rows::Rows>), AgentError>;
     fn handle(&mut self, msg: Feedback, _: &mut Context<Self>) -> Self::Result {
-        let pending = self
+        self.expire();
+        let mut pending = self
             .pending
             .remove(&msg.request_id)
             .ok_or(AgentError::UnknownRequest(msg.request_id))?;
@@ -226,7 +282,7 @@ impl Handler<Feedback> for ServingActor {
             self.pending.insert(msg.request_id, pending);
             return Err(e.into());
         }
-        for (variant, version, p) in pending.scored {
+        for (variant, version, p) in std::mem::take(&mut pending.scored) {
             // Outcomes count for the model that holds the role now only.
             let current = match variant {
                 Variant::Champion => Some(set.champion.version),
@@ -245,7 +301,7 @@ impl Handler<Feedback> for ServingActor {
             }
         }
         self.guardrail();
-        Ok(rows)
+        Ok((rows, pending.rows.take()))
     }
 }
 
@@ -270,6 +326,10 @@ impl Handler<ConfigChanged> for ServingActor {
     type Result = ();
     fn handle(&mut self, msg: ConfigChanged, _: &mut Context<Self>) {
         self.ab = msg.0.ab.clone();
+        // ttl and max_pending apply at once; `enabled` is read by the
+        // handle at start.
+        self.feedback.ttl = msg.0.feedback.ttl;
+        self.feedback.max_pending = msg.0.feedback.max_pending;
         let w = msg.0.serving.ensemble_offline_weight;
         self.swap(|s| {
             if let Some(e) = &mut s.ensemble {
@@ -289,9 +349,13 @@ impl Handler<Publish> for ServingActor {
 impl Handler<GetServingStats> for ServingActor {
     type Result = MessageResult<GetServingStats>;
     fn handle(&mut self, _: GetServingStats, _: &mut Context<Self>) -> Self::Result {
+        self.expire();
         MessageResult(ServingStats {
             events_dropped: self.events_dropped,
             subscribers: self.subscribers.len(),
+            feedback_pending: self.pending.len(),
+            feedback_expired: self.expired,
+            feedback_dropped: self.dropped,
         })
     }
 }

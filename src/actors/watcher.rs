@@ -81,7 +81,7 @@ impl Watcher {
 /// The keys a running agent applies when the file changes (a prefix ending
 /// in `.` covers a whole table); [`restart_keys`] names every other changed
 /// key.
-const HOT_KEYS: [&str; 13] = [
+const HOT_KEYS: [&str; 15] = [
     "online.",
     "learning_rate.",
     "offline.",
@@ -95,6 +95,8 @@ const HOT_KEYS: [&str; 13] = [
     "samples.group_commit",
     "samples.max_age",
     "samples.max_bytes",
+    "feedback.ttl",
+    "feedback.max_pending",
 ];
 
 /// Keys under a hot table that still need a restart.

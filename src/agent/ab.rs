@@ -51,22 +51,7 @@ impl Agent {
                 shadow.snapshot.predict(x.into())?,
             ));
         }
-        // Unguessable: 53 random bits (exact as a JSON number anywhere)
-        // from the thread's cryptographically secure generator, seeded by
-        // the operating system; not a counter.
-        let request_id: u64 = rand::Rng::random::<u64>(&mut rand::rng()) >> 11;
-        // Bounded: when the serving actor's mailbox is full
-        // (MAILBOX_CAPACITY), the prediction is answered without an id
-        // rather than queue without end.
-        let recorded = self
-            .inner
-            .addrs
-            .server
-            .try_send(RecordKeyed { request_id, scored })
-            .is_ok();
-        if !recorded {
-            tracing::warn!("keyed prediction not recorded: the serving actor's mailbox is full");
-        }
+        let request_id = self.record(scored, rows);
         Ok(Prediction {
             values,
             version,
@@ -74,19 +59,62 @@ impl Agent {
             ensemble: (variant == Variant::Champion)
                 .then(|| ensemble_of(&serving))
                 .flatten(),
-            request_id: recorded.then_some(request_id),
+            request_id,
         })
     }
 
-    /// Reports the outcomes (one label per predicted row) of a keyed
-    /// prediction; they count for the variant that answered (and the
-    /// shadow), and the guardrail may demote a worse challenger.
+    /// Records a prediction for its feedback (its rows too under
+    /// `[feedback] enabled`); answers its request id, none when the serving
+    /// actor's mailbox (MAILBOX_CAPACITY) is full: the prediction is then
+    /// answered without an id rather than queue without end.
+    pub(crate) fn record(
+        &self,
+        scored: Vec<(Variant, VersionId, Vec<f32>)>,
+        rows: &[f32],
+    ) -> Option<u64> {
+        // Unguessable: 53 random bits (exact as a JSON number anywhere)
+        // from the thread's cryptographically secure generator, seeded by
+        // the operating system; not a counter.
+        let request_id: u64 = rand::Rng::random::<u64>(&mut rand::rng()) >> 11;
+        let rows = self
+            .inner
+            .keep_rows
+            .then(|| crate::rows::Rows::Dense(rows.to_vec()));
+        let recorded = self
+            .inner
+            .addrs
+            .server
+            .try_send(RecordKeyed {
+                request_id,
+                scored,
+                rows,
+                at_ms: self.inner.clock.now_ms(),
+            })
+            .is_ok();
+        if !recorded {
+            tracing::warn!("prediction not recorded: the serving actor's mailbox is full");
+        }
+        recorded.then_some(request_id)
+    }
+
+    /// Reports the outcomes (one label per predicted row) of a prediction
+    /// with a `request_id`; they count for the variant that answered (and
+    /// the shadow), and the guardrail may demote a worse challenger. Under
+    /// `[feedback] enabled`, the prediction's rows with these labels also
+    /// become training samples, through ingest and the sample log like any
+    /// other (an ingest error, such as back-pressure, is returned; the
+    /// outcome was counted). An unknown, answered or expired id is
+    /// [`AgentError::UnknownRequest`].
     pub fn feedback(&self, request_id: u64, labels: &[f32]) -> Result<usize, AgentError> {
         self.live()?;
-        block(self.inner.addrs.server.send(Feedback {
+        let (counted, rows) = block(self.inner.addrs.server.send(Feedback {
             request_id,
             labels: labels.to_vec(),
-        }))?
+        }))??;
+        if let Some(rows) = rows {
+            self.ingest_rows(|| rows.clone(), labels)?;
+        }
+        Ok(counted)
     }
 
     /// A/B counters and per-variant outcome metrics.

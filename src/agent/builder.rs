@@ -224,6 +224,7 @@ impl AgentBuilder {
         )?;
         let serving = Arc::new(ArcSwap::from_pointee(set));
         let when_full = config.online.when_full;
+        let keep_rows = config.feedback.enabled;
         let replaying = replay.is_some();
         let boot = Boot {
             config,
@@ -269,6 +270,8 @@ impl AgentBuilder {
                 flush_timeout: self.flush_timeout,
                 store: host_store,
                 store_lock: Mutex::new(Some(store_lock)),
+                keep_rows,
+                clock: self.clock.clone(),
                 plugins: self.plugins,
                 thread: Mutex::new(Some(thread)),
                 stopped: AtomicBool::new(false),
@@ -336,7 +339,7 @@ fn spawn_actors(boot: Boot) -> Addrs {
         watch,
     } = boot;
     let classification = spec.task == refit_plugin::Task::Classification;
-    let server = ServingActor::new(serving, &config, classification).start();
+    let server = ServingActor::new(serving, &config, classification, clock.clone()).start();
     let registry_arbiter = Arbiter::new();
     let retention = config.online.checkpoint_retention;
     let checkpointer_peers = CheckpointerPeers {

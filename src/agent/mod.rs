@@ -135,6 +135,10 @@ struct Inner {
     flush_timeout: Duration,
     /// Read access to the model store (the Checkpointer actor writes).
     store: Store,
+    /// `[feedback] enabled`: predictions keep their rows for delayed labels.
+    keep_rows: bool,
+    /// The agent's clock (when a prediction was made).
+    clock: Arc<dyn crate::clock::Clock>,
     /// The store's writer lock, released once the actors stopped.
     store_lock: Mutex<Option<crate::store::StoreLock>>,
     plugins: PluginRegistry,
@@ -233,7 +237,7 @@ impl Agent {
 
     /// Sends the rows `rows` makes (one copy per attempt: a refused
     /// message is gone) until Ingest takes them or refuses for good.
-    fn ingest_rows(
+    pub(crate) fn ingest_rows(
         &self,
         rows: impl Fn() -> Rows,
         labels: &[f32],
@@ -255,17 +259,27 @@ impl Agent {
     }
 
     /// Predicts rows (row-major) with the serving snapshot. Never waits for
-    /// training.
+    /// training. Under `[feedback] enabled` the answer has a `request_id`
+    /// whose labels [`Agent::feedback`] turns into training samples (the
+    /// allocation-free [`Agent::predict_into`] keeps nothing).
     pub fn predict(&self, rows: &[f32]) -> Result<Prediction, AgentError> {
         self.dense_only()?;
         let serving = self.inner.serving.load();
         let x = Batch::new(rows, self.inner.spec.width())?;
+        let values = serving.champion_predict(&x)?;
+        let version = serving.champion.version;
+        // Under `[feedback] enabled` the rows wait for their labels.
+        let request_id = if self.inner.keep_rows {
+            self.record(vec![(Variant::Champion, version, values.clone())], rows)
+        } else {
+            None
+        };
         Ok(Prediction {
-            values: serving.champion_predict(&x)?,
-            version: serving.champion.version,
+            values,
+            version,
             variant: Variant::Champion,
             ensemble: ensemble_of(&serving),
-            request_id: None,
+            request_id,
         })
     }
 

@@ -36,7 +36,7 @@ pub use model::{AgentConfig, ModelConfig};
 pub use offline::{OfflineConfig, RetrainConfig};
 pub use online::{CheckpointEvery, LearningRateTable, LearningRates, OnlineConfig, WhenFull};
 pub use samples::{Durability, SamplesConfig};
-pub use serving::{AbConfig, HttpConfig, ServingConfig};
+pub use serving::{AbConfig, FeedbackConfig, HttpConfig, ServingConfig};
 
 /// A refused value: the key (`section.key`) and what is wrong with it.
 pub(crate) type Invalid = (String, String);
@@ -92,6 +92,8 @@ pub struct Config {
     pub ab: AbConfig,
     /// `[serving]`
     pub serving: ServingConfig,
+    /// `[feedback]`
+    pub feedback: FeedbackConfig,
     /// `[http]`
     pub http: HttpConfig,
 }
@@ -177,6 +179,7 @@ impl Config {
             .and_then(|()| self.retrain.check())
             .and_then(|()| self.ab.check())
             .and_then(|()| self.serving.check())
+            .and_then(|()| self.feedback.check())
             .and_then(|()| self.samples.check())
             .map_err(|(key, problem)| ConfigError::Invalid {
                 origin: origin.to_owned(),

@@ -77,6 +77,46 @@ impl Default for ServingConfig {
     }
 }
 
+/// `[feedback]`: labels that arrive after the prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedbackConfig {
+    /// Keep the rows of every prediction for a while, so that
+    /// `feedback(request_id, labels)` turns them into training samples
+    /// (default false: only keyed predictions are kept, for the A/B
+    /// metrics). `predict` then returns a `request_id` too.
+    pub enabled: bool,
+    /// How long a prediction's rows wait for their labels (default 7
+    /// days); later feedback is refused as expired.
+    pub ttl: super::HumanDuration,
+    /// Predictions kept at most; beyond it the oldest is dropped (and
+    /// counted). Memory is about this many times a request's rows.
+    pub max_pending: usize,
+}
+
+impl Default for FeedbackConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            ttl: super::HumanDuration(std::time::Duration::from_secs(7 * 86_400)),
+            max_pending: 100_000,
+        }
+    }
+}
+
+impl FeedbackConfig {
+    /// A TTL longer than 0, room for at least one prediction.
+    pub(crate) fn check(&self) -> Result<(), Invalid> {
+        if self.ttl.0.is_zero() {
+            return invalid("feedback.ttl", "must be longer than 0");
+        }
+        if self.max_pending == 0 {
+            return invalid("feedback.max_pending", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
 impl AbConfig {
     /// A margin of 0 or more, room for at least one pending prediction.
     pub(crate) fn check(&self) -> Result<(), Invalid> {

@@ -16,6 +16,7 @@ mod defaults;
 mod disk_faults;
 mod drift_reference;
 mod false_alarms;
+mod feedback;
 mod graceful;
 mod http;
 mod kill;
