@@ -29,6 +29,63 @@ pub struct Dataset {
     pub labels: Vec<f32>,
 }
 
+impl Dataset {
+    /// The columns named `features`, in that order (a file's columns are
+    /// matched by header name, not position). A named feature the file
+    /// lacks, or a file column no feature names, is an error naming it.
+    ///
+    /// ```
+    /// let csv = "b,y,a\n2,1,1\n4,0,3\n";
+    /// let data = refit::data::read_csv(csv.as_bytes(), "t.csv", "y").unwrap();
+    /// let picked = data.select(&["a".to_string(), "b".to_string()]).unwrap();
+    /// assert_eq!(picked.rows, [1.0, 2.0, 3.0, 4.0]);
+    /// let err = data.select(&["a".to_string(), "c".to_string()]).unwrap_err();
+    /// assert!(err.contains("no column `c`"), "{err}");
+    /// let err = data.select(&["a".to_string()]).unwrap_err();
+    /// assert!(err.contains(r#"columns ["b"] name no feature"#), "{err}");
+    /// ```
+    pub fn select(&self, features: &[String]) -> Result<Dataset, String> {
+        if self.features == features {
+            return Ok(self.clone());
+        }
+        let missing: Vec<&String> = features
+            .iter()
+            .filter(|f| !self.features.contains(f))
+            .collect();
+        if let Some(f) = missing.first() {
+            return Err(format!(
+                "no column `{f}` for that feature (the file's columns: {:?})",
+                self.features
+            ));
+        }
+        let extra: Vec<&String> = self
+            .features
+            .iter()
+            .filter(|c| !features.contains(c))
+            .collect();
+        if !extra.is_empty() {
+            return Err(format!(
+                "columns {extra:?} name no feature of the model (its features: {features:?})"
+            ));
+        }
+        let width = self.features.len();
+        let index: Vec<usize> = features
+            .iter()
+            .filter_map(|f| self.features.iter().position(|c| c == f))
+            .collect();
+        let rows = self
+            .rows
+            .chunks(width.max(1))
+            .flat_map(|row| index.iter().map(move |&i| row[i]))
+            .collect();
+        Ok(Dataset {
+            features: features.to_vec(),
+            rows,
+            labels: self.labels.clone(),
+        })
+    }
+}
+
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {

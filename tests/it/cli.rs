@@ -139,6 +139,52 @@ fn run_reads_a_csv_file_and_names_bad_cells() {
     );
 }
 
+/// A CSV's columns are matched to the configured features by name: a file
+/// with its columns in another order runs, and learns what the same file
+/// in the configured order learns; a missing column is named.
+#[test]
+fn csv_columns_are_matched_to_the_configured_features_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[model]\nfeatures = [\"a\", \"b\"]\n[online]\nmin_samples_per_update = 10\n",
+    )
+    .unwrap();
+    let (mut ordered, mut shuffled) = (String::from("a,b,label\n"), String::from("label,b,a\n"));
+    for i in 0..200 {
+        let (a, b) = ((i % 7) as f32 / 7.0, (i % 5) as f32 / 5.0);
+        let y = u8::from(a > b);
+        ordered.push_str(&format!("{a},{b},{y}\n"));
+        shuffled.push_str(&format!("{y},{b},{a}\n"));
+    }
+    std::fs::write(dir.path().join("ordered.csv"), ordered).unwrap();
+    std::fs::write(dir.path().join("shuffled.csv"), shuffled).unwrap();
+    let run = |file: &str| {
+        let out = refit(
+            dir.path(),
+            &[
+                "run", "--input", file, "--label", "label", "--fresh", "--json",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["metric"]["value"].as_f64().unwrap()
+    };
+    assert_eq!(run("ordered.csv"), run("shuffled.csv"));
+    std::fs::write(dir.path().join("short.csv"), "a,label\n1,0\n").unwrap();
+    let out = refit(
+        dir.path(),
+        &["run", "--input", "short.csv", "--label", "label"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no column `b`"), "{err}");
+}
+
 #[test]
 fn bad_config_is_refused_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();

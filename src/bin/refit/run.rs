@@ -42,7 +42,13 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
     }
     let (name, features, rows, labels, task) = match (&args.input, &args.label) {
         (Some(path), Some(label)) => {
-            let data = refit::data::read_csv_path(path, label)?;
+            let mut data = refit::data::read_csv_path(path, label)?;
+            // Columns are matched to the configured features by name.
+            if !config.model.features.is_empty() {
+                data = data
+                    .select(&config.model.features)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            }
             let task = config.model.task();
             (
                 path.display().to_string(),
