@@ -302,7 +302,8 @@ pub struct Promote {
     pub version: VersionId,
 }
 
-/// Passed along Drift → Trainer → Checkpointer → ServingActor; the
+/// Passed along Ingest → Drift → Trainer → Checkpointer → ServingActor
+/// (or Trainer → ServingActor when it waits for serving only); the
 /// ServingActor answers on the channel once everything sent before it has
 /// been handled. With `persist`, the Trainer first hands the newest model
 /// to the Checkpointer if it is not on disk yet (`flush`, shutdown).

@@ -14,7 +14,7 @@ use crate::config::{Config, Durability, OnlineConfig, SamplesConfig};
 use crate::error::AgentError;
 use crate::events::{IngestAck, IngestStats, Trigger};
 use crate::messages::{
-    ConfigChanged, FlushBuffer, GetIngestStats, IngestSamples, LogCommitted, LogFailure,
+    Barrier, ConfigChanged, FlushBuffer, GetIngestStats, IngestSamples, LogCommitted, LogFailure,
     ObserveBatch, Replay, TrainedCount,
 };
 use crate::rows::Rows;
@@ -43,6 +43,8 @@ pub struct Ingest {
     schema: Preprocessor,
     online: OnlineConfig,
     drift: Recipient<ObserveBatch>,
+    /// Drift again: the barrier's next stop, after every batch handed on.
+    barrier: Recipient<Barrier>,
     /// What the model takes: dense rows, or sparse ones over `dim`
     /// coordinates.
     input: InputKind,
@@ -104,13 +106,14 @@ impl Ingest {
         config: &Config,
         (log, log_next): (Option<SampleLog>, u64),
         clock: Arc<dyn Clock>,
-        drift: Recipient<ObserveBatch>,
+        (drift, barrier): (Recipient<ObserveBatch>, Recipient<Barrier>),
     ) -> Self {
         Self {
             spec,
             schema,
             online: config.online.clone(),
             drift,
+            barrier,
             input: input.0,
             dim: input.1,
             rows: Rows::empty(input.0, input.1),
@@ -484,6 +487,14 @@ impl Handler<FlushBuffer> for Ingest {
         self.group_open = false;
         self.hand_over();
         Box::pin(async move { emitted.await.unwrap_or(0) })
+    }
+}
+
+impl Handler<Barrier> for Ingest {
+    type Result = ();
+    fn handle(&mut self, msg: Barrier, _: &mut Context<Self>) {
+        // After every batch this actor handed on (replayed ones included).
+        self.barrier.do_send(msg);
     }
 }
 

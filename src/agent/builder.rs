@@ -393,7 +393,7 @@ fn spawn_actors(boot: Boot) -> Addrs {
         &config,
         (log, log_next),
         clock,
-        drift.clone().recipient(),
+        (drift.clone().recipient(), drift.clone().recipient()),
     ));
     // Before any host call: the logged samples the model has not learned
     // are buffered first, as if just ingested, and trained on the normal

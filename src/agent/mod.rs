@@ -470,7 +470,9 @@ impl Agent {
     fn barrier(&self, persist: bool, written: bool) -> Result<(), AgentError> {
         self.live()?;
         let (reply, rx) = crossbeam_channel::bounded(1);
-        block(self.inner.addrs.drift.send(Barrier {
+        // Through Ingest: after every batch it handed on, the replayed
+        // ones at start included.
+        block(self.inner.addrs.ingest.send(Barrier {
             reply,
             persist,
             written,
