@@ -65,7 +65,22 @@ enum Command {
     Serve(ServeArgs),
 }
 
-fn main() -> Result<()> {
+/// Runs the command; an error is printed as its chain of causes, one per
+/// line, without a backtrace (set RUST_LOG for details), with exit code 1.
+fn main() -> std::process::ExitCode {
+    match run_cli() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("refit: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  because: {cause}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli() -> Result<()> {
     let cli = Cli::parse();
     let filter = match &cli.log {
         Some(f) => tracing_subscriber::EnvFilter::try_new(f).context("parsing --log")?,

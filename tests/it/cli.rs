@@ -408,3 +408,30 @@ fn run_demo_ctr_prints_triggers_auc_and_ndcg() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--sessions must be at least 2"));
 }
+
+/// `refit serve` with the shipped config (no feature list) stops with an
+/// error that says what to add, its causes one per line, and no backtrace
+/// even where RUST_BACKTRACE asks for one.
+#[test]
+fn serve_without_features_says_what_to_add() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"),
+        dir.path().join("config.toml"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_refit"))
+        .args(["serve", "--config", "config.toml", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("list the model's features in [model] features"),
+        "{err}"
+    );
+    assert!(err.contains("  because: "), "{err}");
+    assert!(!err.contains("backtrace"), "{err}");
+}

@@ -15,10 +15,21 @@ use crate::signals::Stop;
 pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     let stop = Stop::install()?;
     let config = Config::from_path(&args.config)?;
+
     let agent = Agent::builder(config.clone())
         .watch(&args.config)
         .start()
-        .with_context(|| format!("starting the agent from {}", args.config.display()))?;
+        .with_context(|| {
+            if config.model.features.is_empty() {
+                // A dense model's features cannot come from anywhere else.
+                format!(
+                    "starting the agent from {}: list the model's features in [model] features, e.g. features = [\"tenure\", \"monthly_charges\"] (clients then send rows in that order, or keyed by those names)",
+                    args.config.display()
+                )
+            } else {
+                format!("starting the agent from {}", args.config.display())
+            }
+        })?;
     let bind = args.bind.unwrap_or_else(|| config.http.bind.clone());
     let access = refit::http::Access::from_config(&config.http).context("[http] token")?;
     let server = refit::http::serve_with(
