@@ -159,9 +159,17 @@ pub const MAILBOX_CAPACITY: usize = 65_536;
 
 impl Actor for ServingActor {
     type Context = Context<Self>;
+}
 
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+impl ServingActor {
+    /// Starts the actor with its mailbox of [`MAILBOX_CAPACITY`] set before
+    /// any message can be sent (a capacity set in `started` would leave
+    /// the first calls the default 16).
+    pub fn start_bounded(self) -> Addr<Self> {
+        Self::create(|ctx| {
+            ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+            self
+        })
     }
 }
 

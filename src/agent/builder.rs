@@ -339,7 +339,7 @@ fn spawn_actors(boot: Boot) -> Addrs {
         watch,
     } = boot;
     let classification = spec.task == refit_plugin::Task::Classification;
-    let server = ServingActor::new(serving, &config, classification, clock.clone()).start();
+    let server = ServingActor::new(serving, &config, classification, clock.clone()).start_bounded();
     let registry_arbiter = Arbiter::new();
     let retention = config.online.checkpoint_retention;
     let checkpointer_peers = CheckpointerPeers {
