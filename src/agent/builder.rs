@@ -535,8 +535,8 @@ impl AgentBuilder {
     ) -> Result<(u64, Option<crate::sample_log::ReadBack>), AgentError> {
         let dir = self.config.samples_dir();
         let read_err = |e| AgentError::sample_log(&dir, "read", e);
-        let end = crate::sample_log::end_sample(&dir, input.0, input.1).map_err(read_err)?;
         let Some(from) = from else {
+            let end = crate::sample_log::end_sample(&dir, input.0, input.1).map_err(read_err)?;
             return Ok((end, None));
         };
         let read = crate::sample_log::read_from(&dir, input.0, input.1, from).map_err(read_err)?;
@@ -549,7 +549,9 @@ impl AgentBuilder {
                 "sample log retention dropped samples the model had not learned"
             );
         }
-        let next = end.max(read.end_sample.unwrap_or(0)).max(from);
+        // The log's newest sample is among those read unless every sample
+        // ends before `from`: numbering goes on from the later of the two.
+        let next = read.end_sample.unwrap_or(0).max(from);
         Ok((next, (!read.labels.is_empty()).then_some(read)))
     }
 
