@@ -17,6 +17,24 @@ fn rows_json(x: &[f32]) -> String {
     serde_json::to_string(&rows).unwrap()
 }
 
+/// Serves `agent` on a loopback port with bodies up to `max_body` bytes,
+/// editing the config file at `config_path` when given.
+fn serve_on_loopback(
+    agent: &Agent,
+    config_path: Option<&std::path::Path>,
+    max_body: usize,
+) -> refit::http::HttpServerHandle {
+    serve(
+        HttpState {
+            agent: agent.clone(),
+            config_path: config_path.map(|p| p.to_owned()),
+        },
+        "127.0.0.1:0",
+        max_body,
+    )
+    .unwrap()
+}
+
 /// Writes `dir/config.toml`: `before`, then `[agent]` (data in `dir`) and
 /// `[model]` with the churn features, then `after`; returns its path.
 fn churn_config_file(dir: &std::path::Path, before: &str, after: &str) -> std::path::PathBuf {
@@ -48,15 +66,7 @@ fn every_endpoint_answers_and_names_bad_input() {
     let config = refit::config::Config::from_path(&path).unwrap();
     let agent = Agent::builder(config).watch(&path).start().unwrap();
     let events = agent.subscribe().unwrap();
-    let server = serve(
-        HttpState {
-            agent: agent.clone(),
-            config_path: Some(path.clone()),
-        },
-        "127.0.0.1:0",
-        64 * 1024,
-    )
-    .unwrap();
+    let server = serve_on_loopback(&agent, Some(&path), 64 * 1024);
     let addr = server.addr;
     let s = demo::churn(5, 1_000);
 
@@ -257,15 +267,7 @@ fn healthz_answers_while_the_trainer_is_busy() {
         .features(demo::CHURN_FEATURES)
         .start()
         .unwrap();
-    let server = serve(
-        HttpState {
-            agent: agent.clone(),
-            config_path: None,
-        },
-        "127.0.0.1:0",
-        64 * 1024,
-    )
-    .unwrap();
+    let server = serve_on_loopback(&agent, None, 64 * 1024);
     let s = demo::churn(1, 50_000);
     let trainer = agent.clone();
     let retrain = std::thread::spawn(move || trainer.train_offline(&s.x, &s.y));
@@ -390,15 +392,7 @@ fn concurrent_online_edits_keep_the_file_whole() {
     );
     let config = refit::config::Config::from_path(&path).unwrap();
     let agent = Agent::builder(config).start().unwrap();
-    let server = serve(
-        HttpState {
-            agent: agent.clone(),
-            config_path: Some(path.clone()),
-        },
-        "127.0.0.1:0",
-        64 * 1024,
-    )
-    .unwrap();
+    let server = serve_on_loopback(&agent, Some(&path), 64 * 1024);
     let addr = server.addr;
     let sent: Vec<usize> = (0..16).map(|k| 100 + k).collect();
     std::thread::scope(|s| {
@@ -504,15 +498,7 @@ fn named_rows_are_taken_like_positional_ones() {
     let path = churn_config_file(dir.path(), "", "[online]\nmin_samples_per_update = 100\n");
     let config = refit::config::Config::from_path(&path).unwrap();
     let agent = Agent::builder(config).start().unwrap();
-    let server = serve(
-        HttpState {
-            agent: agent.clone(),
-            config_path: None,
-        },
-        "127.0.0.1:0",
-        256 * 1024,
-    )
-    .unwrap();
+    let server = serve_on_loopback(&agent, None, 256 * 1024);
     let addr = server.addr;
     let s = demo::churn(3, 100);
     let named = |row: &[f32]| -> serde_json::Value {
