@@ -1,9 +1,13 @@
 //! Reading labelled samples from CSV files.
 //!
 //! A header row names the columns; one column is the label, every other
-//! column is a numeric feature. An empty cell is a missing value (NaN; the
-//! model's preprocessing decides whether it is allowed). Errors name the
-//! file, the line and the column.
+//! column is a feature. A column whose values are not all numbers is
+//! categorical: its text cells become level codes
+//! ([`refit_plugin_kit::preprocess::level_code`]; numeric cells stay
+//! numbers, which is their code too). A label column with text holds class
+//! names: the labels become indices into the sorted class list. An empty
+//! cell is a missing value (NaN; the model's preprocessing decides whether
+//! it is allowed). Errors name the file, the line and the column.
 //!
 //! ```
 //! let text = "tenure,charges,churned\n1.5,0.7,1\n3,,0\n";
@@ -12,8 +16,12 @@
 //! assert_eq!(data.labels, [1.0, 0.0]);
 //! assert!(data.rows[3].is_nan());
 //!
-//! let err = refit::data::read_csv("a,y\nx,1\n".as_bytes(), "bad.csv", "y").unwrap_err();
-//! assert_eq!(err.to_string(), "bad.csv, line 2, column 1 (`a`): `x` is not a number");
+//!
+//! let text = "plan,tenure,y\ngold,1,stay\nbasic,2,churn\n";
+//! let data = refit::data::read_csv(text.as_bytes(), "plans.csv", "y").unwrap();
+//! assert_eq!(data.categorical, ["plan"]);
+//! assert_eq!(data.rows[0], refit::plugins::level_code("gold"));
+//! assert_eq!((data.classes.clone(), data.labels.clone()), (vec!["churn".to_string(), "stay".into()], vec![1.0, 0.0]));
 //! ```
 
 use std::path::Path;
@@ -25,8 +33,16 @@ pub struct Dataset {
     pub features: Vec<String>,
     /// Row-major features.
     pub rows: Vec<f32>,
-    /// One label per row.
+    /// One label per row: the number, or the index of its class in
+    /// `classes`.
     pub labels: Vec<f32>,
+    /// The feature columns holding text, in column order.
+    pub categorical: Vec<String>,
+    /// Where each column of `categorical` first holds text: (line, cell).
+    pub first_text: Vec<(u64, String)>,
+    /// The class names, sorted, when the label column holds text (empty
+    /// when every label is a number).
+    pub classes: Vec<String>,
 }
 
 impl Dataset {
@@ -82,7 +98,66 @@ impl Dataset {
             features: features.to_vec(),
             rows,
             labels: self.labels.clone(),
+            categorical: self.categorical.clone(),
+            first_text: self.first_text.clone(),
+            classes: self.classes.clone(),
         })
+    }
+
+    /// The labels as names: the class names, or the numbers as they print
+    /// (integral ones without a fraction).
+    pub fn label_names(&self) -> Vec<String> {
+        self.labels
+            .iter()
+            .map(|&v| match self.classes.get(v as usize) {
+                Some(name) if !self.classes.is_empty() => name.clone(),
+                _ => number_name(v),
+            })
+            .collect()
+    }
+
+    /// Relabels by the class list `classes` (label `i` is `classes[i]`),
+    /// for a classifier whose classes are declared or learned from the
+    /// labels; a label that is not among them is an error naming its row
+    /// and the classes.
+    ///
+    /// ```
+    /// let mut d = refit::data::read_csv("a,y\n1,7\n2,3\n".as_bytes(), "t.csv", "y").unwrap();
+    /// d.use_classes(&["3".into(), "7".into()]).unwrap();
+    /// assert_eq!(d.labels, [1.0, 0.0]);
+    /// let err = d.use_classes(&["3".into(), "5".into()]).unwrap_err();
+    /// assert!(err.contains("row 1: label `7`"), "{err}");
+    /// ```
+    pub fn use_classes(&mut self, classes: &[String]) -> Result<(), String> {
+        let labels = self
+            .label_names()
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                classes
+                    .iter()
+                    .position(|c| c == name)
+                    .map(|c| c as f32)
+                    .ok_or_else(|| {
+                        format!(
+                            "row {}: label `{name}` is not one of the classes {classes:?}",
+                            i + 1
+                        )
+                    })
+            })
+            .collect::<Result<Vec<f32>, String>>()?;
+        self.labels = labels;
+        self.classes = classes.to_vec();
+        Ok(())
+    }
+}
+
+/// A number's name as a class: integral values without a fraction.
+fn number_name(v: f32) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e7 {
+        format!("{}", v as i64)
+    } else {
+        v.to_string()
     }
 }
 
@@ -189,6 +264,10 @@ fn read_table(
         return Err(at(1, String::new(), "no feature columns".into()));
     }
     let (mut rows, mut labels) = (Vec::new(), Vec::new());
+    // Per column: where it first held text.
+    let mut text_at: Vec<Option<(u64, String)>> = vec![None; header.len()];
+    // The label column's names, from its first text label on.
+    let mut label_names: Option<Vec<String>> = None;
     for record in csv.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
@@ -205,37 +284,71 @@ fn read_table(
         let line = record.position().map_or(0, |p| p.line());
         for (i, cell) in record.iter().enumerate() {
             let cell = cell.trim();
-            // Named only on an error: formatting it for every cell cost
-            // about as much as parsing the number.
-            let column = || format!(", column {} (`{}`)", i + 1, &header[i]);
-            let value = if cell.is_empty() {
+            let number = if cell.is_empty() {
                 if i == label_col {
-                    return Err(at(line, column(), "the label is empty".into()));
+                    // Named only on an error: formatting it for every cell
+                    // cost about as much as parsing the number.
+                    let column = format!(", column {} (`{}`)", i + 1, &header[i]);
+                    return Err(at(line, column, "the label is empty".into()));
                 }
-                f32::NAN
+                Some(f32::NAN)
             } else {
-                match cell.parse::<f32>() {
-                    Ok(v) if v.is_finite() => v,
-                    _ => return Err(at(line, column(), format!("`{cell}` is not a number"))),
-                }
+                cell.parse::<f32>().ok().filter(|v| v.is_finite())
             };
             if i == label_col {
-                labels.push(value);
-            } else {
-                rows.push(value);
+                match (number, &mut label_names) {
+                    (Some(v), None) => labels.push(v),
+                    (Some(v), Some(names)) => names.push(number_name(v)),
+                    (None, names) => {
+                        let names = names.get_or_insert_with(|| {
+                            labels.iter().map(|&v| number_name(v)).collect()
+                        });
+                        names.push(cell.to_owned());
+                    }
+                }
+                continue;
             }
+            let value = match number {
+                Some(v) => v,
+                None => {
+                    if text_at[i].is_none() {
+                        text_at[i] = Some((line, cell.to_owned()));
+                    }
+                    refit_plugin_kit::preprocess::level_code(cell)
+                }
+            };
+            rows.push(value);
         }
     }
-    Ok(Dataset {
+    let mut data = Dataset {
         features,
         rows,
         labels,
-    })
+        categorical: Vec::new(),
+        first_text: Vec::new(),
+        classes: Vec::new(),
+    };
+    for (i, first) in text_at.into_iter().enumerate() {
+        if let Some(first) = first {
+            data.categorical.push(header[i].trim().to_owned());
+            data.first_text.push(first);
+        }
+    }
+    if let Some(names) = label_names {
+        let classes = crate::schema::sorted_classes(names.iter().cloned());
+        data.labels = names
+            .iter()
+            .map(|n| classes.iter().position(|c| c == n).unwrap_or(0) as f32)
+            .collect();
+        data.classes = classes;
+    }
+    Ok(data)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use refit_plugin_kit::preprocess::level_code;
 
     #[test]
     fn errors_name_line_and_column() {
@@ -251,8 +364,18 @@ mod tests {
             err.to_string(),
             "f.csv, line 2, column 2 (`y`): the label is empty"
         );
-        let err = read_csv("a,y\ninf,1\n".as_bytes(), "f.csv", "y").unwrap_err();
-        assert!(err.to_string().contains("`inf` is not a number"));
+    }
+
+    #[test]
+    fn text_columns_are_categorical_and_text_labels_are_classes() {
+        let csv = "a,c,y\n1,x,b\n2,3,2\ninf,x,a\n";
+        let d = read_csv(csv.as_bytes(), "f.csv", "y").unwrap();
+        assert_eq!(d.categorical, ["a", "c"], "`inf` is text, not a number");
+        assert_eq!(d.first_text, [(4, "inf".to_string()), (2, "x".to_string())]);
+        assert_eq!(d.rows[..4], [1.0, level_code("x"), 2.0, 3.0]);
+        assert_eq!(d.classes, ["2", "a", "b"]);
+        assert_eq!(d.labels, [2.0, 0.0, 1.0]);
+        assert_eq!(d.label_names(), ["b", "2", "a"]);
     }
 
     #[test]

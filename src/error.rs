@@ -86,6 +86,12 @@ pub enum AgentError {
     /// The agent could not start.
     #[error("starting the agent: {0}")]
     Start(String),
+    /// A dense model with no features: the config lists none, the builder
+    /// got none, and the store holds no model whose schema would say.
+    #[error(
+        "starting the agent: model.features is empty: list the features in the config or give them to the builder (or let the first named samples fix them: `refit serve` does)"
+    )]
+    NoFeatures,
     /// A flush did not complete in time.
     #[error("timed out after {0:?} waiting for training to catch up")]
     Timeout(Duration),

@@ -12,7 +12,8 @@
 //! - [`store`]: the model store (versions, manifests, retention,
 //!   recovery); [`sample_log`]: the log of accepted samples (and the
 //!   thread its disk work runs on), replayed at start; [`rows`]: dense
-//!   and sparse row batches; [`offline`]: training from scratch;
+//!   and sparse row batches; [`schema`]: named rows, text categories and
+//!   class names as model input; [`offline`]: training from scratch;
 //! - [`plugins`]: the built-in kinds (`logistic`, `linear`, `mlp`, `ftrl`)
 //!   and their registry;
 //! - [`events`]: what a host sees (events, stats, acknowledgements);
@@ -64,6 +65,7 @@ pub mod rows;
 #[cfg(feature = "demo")]
 pub mod run;
 pub mod sample_log;
+pub mod schema;
 pub mod serving;
 pub mod storage;
 pub mod store;

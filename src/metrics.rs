@@ -1,5 +1,6 @@
-//! Progressive-validation metrics: AUC and log loss for classifiers, MAE and
-//! RMSE for regressors.
+//! Progressive-validation metrics: AUC and log loss for binary
+//! classifiers; accuracy, macro-F1 and log loss for multiclass ones; MAE
+//! and RMSE for regressors.
 //!
 //! ```
 //! use refit::metrics;
@@ -9,7 +10,7 @@
 //! assert!((metrics::mae(&[1.0, 2.0], &[2.0, 4.0]) - 1.5).abs() < 1e-12);
 //! ```
 
-use refit_plugin::Task;
+use refit_plugin::{ModelSpec, Task};
 use serde::Serialize;
 
 /// Probabilities are clipped to `[EPS, 1 - EPS]` in [`log_loss`] (the same
@@ -78,6 +79,110 @@ pub fn rmse(pred: &[f32], truth: &[f32]) -> f64 {
     (sum / pred.len().max(1) as f64).sqrt()
 }
 
+/// Share of rows whose predicted class is the label.
+///
+/// ```
+/// assert_eq!(refit::metrics::accuracy(&[0.0, 2.0, 1.0, 1.0], &[0.0, 1.0, 1.0, 1.0]), 0.75);
+/// ```
+pub fn accuracy(predicted: &[f32], labels: &[f32]) -> f64 {
+    let right = predicted.iter().zip(labels).filter(|(p, y)| p == y).count();
+    right as f64 / predicted.len().max(1) as f64
+}
+
+/// Macro-averaged F1 over `classes` classes (labels and predictions are
+/// class indices): the mean over classes of `2 tp / (2 tp + fp + fn)`,
+/// counting only classes that occur among the labels or the predictions
+/// (scikit-learn's `f1_score(average="macro")` over the classes present).
+///
+/// ```
+/// // Class 0: tp 1, fn 1 -> 2/3; class 1: tp 1, fp 1 -> 2/3; class 2: absent.
+/// let f1 = refit::metrics::macro_f1(&[0.0, 1.0, 1.0], &[0.0, 0.0, 1.0], 3);
+/// assert!((f1 - 2.0 / 3.0).abs() < 1e-12);
+/// ```
+pub fn macro_f1(predicted: &[f32], labels: &[f32], classes: usize) -> f64 {
+    let (mut tp, mut fp, mut fn_) = (
+        vec![0u64; classes],
+        vec![0u64; classes],
+        vec![0u64; classes],
+    );
+    for (&p, &y) in predicted.iter().zip(labels) {
+        let (p, y) = (p as usize, y as usize);
+        if p >= classes || y >= classes {
+            continue;
+        }
+        if p == y {
+            tp[y] += 1;
+        } else {
+            fp[p] += 1;
+            fn_[y] += 1;
+        }
+    }
+    let f1: Vec<f64> = (0..classes)
+        .filter(|&k| tp[k] + fp[k] + fn_[k] > 0)
+        .map(|k| 2.0 * tp[k] as f64 / (2 * tp[k] + fp[k] + fn_[k]) as f64)
+        .collect();
+    f1.iter().sum::<f64>() / f1.len().max(1) as f64
+}
+
+/// The index of the largest value (the first of equals).
+pub fn argmax(p: &[f32]) -> usize {
+    p.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 { (i, v) } else { best }
+        })
+        .0
+}
+
+/// Mean multiclass log loss from the probability each row gave its true
+/// class (clipped at [`EPS`]).
+pub fn log_loss_of_true(p_true: &[f32]) -> f64 {
+    let sum: f64 = p_true
+        .iter()
+        .map(|&p| -f64::from(p).clamp(EPS, 1.0).ln())
+        .sum();
+    sum / p_true.len().max(1) as f64
+}
+
+/// One progressively scored row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    /// The prediction: P(class 1), the value, or a multiclass model's top
+    /// class.
+    pub value: f32,
+    /// The label (a class index for a multiclass model).
+    pub label: f32,
+    /// The probability the model gave the true class (classifiers; NaN for
+    /// a regressor).
+    pub p_true: f32,
+}
+
+impl Scored {
+    /// A binary classifier's or a regressor's row.
+    pub fn of(task: Task, value: f32, label: f32) -> Self {
+        let p_true = match task {
+            Task::Classification if label > 0.5 => value,
+            Task::Classification => 1.0 - value,
+            Task::Regression => f32::NAN,
+        };
+        Self {
+            value,
+            label,
+            p_true,
+        }
+    }
+
+    /// The row's loss: log loss of the true class for a classifier, the
+    /// absolute error for a regressor.
+    pub fn loss(&self) -> f32 {
+        if self.p_true.is_nan() {
+            (self.value - self.label).abs()
+        } else {
+            -f64::from(self.p_true).clamp(EPS, 1.0).ln() as f32
+        }
+    }
+}
+
 /// Metrics of one window of predictions, by task.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "task", rename_all = "snake_case")]
@@ -86,6 +191,12 @@ pub enum Scores {
     Classification { auc: Option<f64>, log_loss: f64 },
     /// Regressor metrics.
     Regression { mae: f64, rmse: f64 },
+    /// Multiclass metrics.
+    Multiclass {
+        accuracy: f64,
+        macro_f1: f64,
+        log_loss: f64,
+    },
 }
 
 impl Scores {
@@ -102,6 +213,30 @@ impl Scores {
         Scores::Regression {
             mae: mae(pred, truth),
             rmse: rmse(pred, truth),
+        }
+    }
+
+    /// Multiclass scores of the predicted classes `predicted` against
+    /// `labels` (class indices), with `p_true` the probability each row
+    /// gave its true class.
+    pub fn multiclass(predicted: &[f32], labels: &[f32], p_true: &[f32], classes: usize) -> Self {
+        Scores::Multiclass {
+            accuracy: accuracy(predicted, labels),
+            macro_f1: macro_f1(predicted, labels, classes),
+            log_loss: log_loss_of_true(p_true),
+        }
+    }
+
+    /// The scores of rows scored by a model of `spec`: multiclass ones for
+    /// a multiclass model, else those of its task.
+    pub fn of_scored(spec: &ModelSpec, scored: &[Scored]) -> Self {
+        let value: Vec<f32> = scored.iter().map(|s| s.value).collect();
+        let label: Vec<f32> = scored.iter().map(|s| s.label).collect();
+        if spec.is_multiclass() {
+            let p_true: Vec<f32> = scored.iter().map(|s| s.p_true).collect();
+            Self::multiclass(&value, &label, &p_true, spec.classes.len())
+        } else {
+            Self::for_task(spec.task, &value, &label)
         }
     }
 
@@ -122,6 +257,14 @@ impl std::fmt::Display for Scores {
                 None => write!(f, "AUC  n/a    log loss {log_loss:.4}"),
             },
             Scores::Regression { mae, rmse } => write!(f, "MAE {mae:.4}  RMSE {rmse:.4}"),
+            Scores::Multiclass {
+                accuracy,
+                macro_f1,
+                log_loss,
+            } => write!(
+                f,
+                "accuracy {accuracy:.4}  macro-F1 {macro_f1:.4}  log loss {log_loss:.4}"
+            ),
         }
     }
 }
@@ -173,6 +316,19 @@ mod tests {
     #[test]
     fn rmse_hand_computed() {
         assert!((rmse(&[1.0, 3.0], &[2.0, 1.0]) - (2.5f64).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn multiclass_metrics_match_scikit_learn() {
+        // sklearn.metrics on y_true = [0, 1, 2, 2, 1], y_pred = [0, 2, 2, 2, 1]:
+        // accuracy_score 0.8, f1_score(average="macro") 0.8222222222222223
+        // (class 0: 1, class 1: 2/3, class 2: 0.8).
+        let (y, p) = ([0.0, 1.0, 2.0, 2.0, 1.0], [0.0, 2.0, 2.0, 2.0, 1.0]);
+        assert!((accuracy(&p, &y) - 0.8).abs() < 1e-12);
+        assert!((macro_f1(&p, &y, 3) - 0.822_222_222_222_222_3).abs() < 1e-12);
+        // log_loss with the true classes' probabilities 0.5 and 0.25.
+        let l = log_loss_of_true(&[0.5, 0.25]);
+        assert!((l - (2f64.ln() + 4f64.ln()) / 2.0).abs() < 1e-12);
     }
 
     proptest! {

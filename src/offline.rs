@@ -108,12 +108,12 @@ pub fn train_rows(
     }
     let holdout = if holdout_rows > 0 {
         let held: Vec<usize> = (train_rows..n).collect();
-        let p = gather(rows, &held, width).predict(model.snapshot().as_ref(), width)?;
-        Some(Scores::for_task(
-            model.spec().task,
-            &p,
+        let scored = gather(rows, &held, width).score(
+            model.snapshot().as_ref(),
+            width,
             &labels[train_rows..],
-        ))
+        )?;
+        Some(Scores::of_scored(model.spec(), &scored))
     } else {
         None
     };

@@ -16,7 +16,8 @@ pub use refit_ftrl as ftrl;
 pub use refit_linear as linear;
 pub use refit_mlp as mlp;
 pub use refit_plugin::*;
-pub use refit_plugin_kit::{label_scale, preprocess, safeguard};
+pub use refit_plugin_kit::preprocess::level_code;
+pub use refit_plugin_kit::{label_scale, multiclass, preprocess, safeguard};
 
 #[cfg(feature = "demo")]
 use crate::demo::DemoStream;

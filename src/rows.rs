@@ -224,6 +224,37 @@ impl Rows {
         p.predict(self.input(width)?)
     }
 
+    /// Scores the rows with `p` against `labels` (see
+    /// [`crate::metrics::Scored`]): a multiclass model through its class
+    /// probabilities.
+    pub fn score(
+        &self,
+        p: &dyn Predictor,
+        width: usize,
+        labels: &[f32],
+    ) -> Result<Vec<crate::metrics::Scored>, PluginError> {
+        let spec = p.spec();
+        let x = self.input(width)?;
+        if !spec.is_multiclass() {
+            return Ok(p
+                .predict(x)?
+                .into_iter()
+                .zip(labels)
+                .map(|(v, &y)| crate::metrics::Scored::of(spec.task, v, y))
+                .collect());
+        }
+        let classes = spec.classes.len();
+        Ok(p.predict_proba(x)?
+            .chunks_exact(classes)
+            .zip(labels)
+            .map(|(probs, &y)| crate::metrics::Scored {
+                value: crate::metrics::argmax(probs) as f32,
+                label: y,
+                p_true: probs.get(y as usize).copied().unwrap_or(0.0),
+            })
+            .collect())
+    }
+
     /// The error for these rows given to a model that takes `expected`.
     pub fn mismatch(&self, spec: &refit_plugin::ModelSpec, expected: InputKind) -> PluginError {
         wrong_input(spec, expected, self.kind())

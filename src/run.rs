@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::agent::{Agent, AgentError, Severity};
 use crate::drift::concept::ConceptAlarm;
 use crate::events::Event;
-use crate::metrics::{auc, mae};
+use crate::metrics::{Scores, auc, mae};
 use crate::plugins::Task;
 
 /// A learning-rate change seen in the update events.
@@ -37,10 +37,11 @@ pub struct LrChange {
     pub max_psi: f64,
 }
 
-/// The progressive metric: AUC (classification) or MAE (regression).
+/// The progressive metric: AUC (binary classification), accuracy
+/// (multiclass) or MAE (regression).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Metric {
-    /// `"auc"` or `"mae"`.
+    /// `"auc"`, `"accuracy"` or `"mae"`.
     pub name: &'static str,
     /// Its value (NaN when undefined, e.g. one class only).
     pub value: f64,
@@ -74,6 +75,9 @@ pub struct RunSummary {
     pub lr_changes: Vec<LrChange>,
     /// Progressive metric over every row.
     pub metric: Metric,
+    /// Every progressive metric of the task over every row (for a
+    /// multiclass model: accuracy, macro-F1 and log loss).
+    pub scores: Scores,
     /// Progressive metric per window.
     pub windows: Vec<WindowValue>,
     /// Concept-drift alarms on the loss stream, as the drift reports showed
@@ -86,7 +90,13 @@ pub struct RunSummary {
     pub predictions: Vec<f32>,
 }
 
-fn metric(task: Task, p: &[f32], y: &[f32]) -> Metric {
+fn metric(task: Task, multiclass: bool, p: &[f32], y: &[f32]) -> Metric {
+    if multiclass {
+        return Metric {
+            name: "accuracy",
+            value: crate::metrics::accuracy(p, y),
+        };
+    }
     match task {
         Task::Classification => Metric {
             name: "auc",
@@ -114,6 +124,10 @@ pub fn run(
 ) -> Result<RunSummary, AgentError> {
     let width = agent.spec().width();
     let task = agent.spec().task;
+    let multiclass = agent.spec().is_multiclass();
+    let classes = agent.spec().classes.len();
+    // A multiclass model's probability of each row's true class.
+    let mut p_true = Vec::new();
     let events = agent.subscribe()?;
     let started = std::time::Instant::now();
     let mut predictions = Vec::with_capacity(labels.len());
@@ -127,7 +141,15 @@ pub fn run(
             &rows[done * width..(done + n) * width],
             &labels[done..done + n],
         );
-        predictions.extend(agent.predict(x)?.values);
+        let answer = agent.predict(x)?;
+        if let Some(p) = &answer.probabilities {
+            p_true.extend(
+                p.chunks_exact(classes)
+                    .zip(y)
+                    .map(|(p, &label)| p.get(label as usize).copied().unwrap_or(0.0)),
+            );
+        }
+        predictions.extend(answer.values);
         let ack = agent.ingest(x, y)?;
         if ack.buffered < y.len() {
             // This chunk started an update: let it be served before the
@@ -193,7 +215,7 @@ pub fn run(
             WindowValue {
                 start: s,
                 end: e,
-                value: metric(task, &predictions[s..e], &labels[s..e]).value,
+                value: metric(task, multiclass, &predictions[s..e], &labels[s..e]).value,
             }
         })
         .collect();
@@ -204,7 +226,12 @@ pub fn run(
         checkpoints,
         drift_alerts,
         lr_changes,
-        metric: metric(task, &predictions, labels),
+        metric: metric(task, multiclass, &predictions, labels),
+        scores: if multiclass {
+            Scores::multiclass(&predictions, labels, &p_true[..labels.len()], classes)
+        } else {
+            Scores::for_task(task, &predictions, labels)
+        },
         windows,
         concept_alarms,
         rows_per_s: labels.len() as f64 / elapsed.max(1e-9),

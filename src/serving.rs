@@ -81,14 +81,61 @@ impl ServingSet {
 
     /// The champion's answer (blended with the ensemble's offline member
     /// when there is one).
+    ///
+    /// A multiclass model answers the index of its likeliest class; with
+    /// an ensemble, of the likeliest class of the blended probabilities
+    /// ([`ServingSet::champion_proba`]).
     pub fn champion_predict(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
+        if self.blends_classes() {
+            let classes = self.champion.snapshot.spec().classes.len();
+            return Ok(self
+                .champion_proba(x)?
+                .chunks_exact(classes)
+                .map(|p| crate::metrics::argmax(p) as f32)
+                .collect());
+        }
         self.champion_with(|p| p.predict((*x).into()))
     }
 
+    /// The champion's class probabilities (row-major, one per class),
+    /// blended with the ensemble's offline member as values are.
+    pub fn champion_proba(&self, x: &Batch<'_>) -> Result<Vec<f32>, PluginError> {
+        self.champion_with(|p| p.predict_proba((*x).into()))
+    }
+
+    /// Whether answers must be blended as class probabilities: a
+    /// multiclass model with an ensemble.
+    fn blends_classes(&self) -> bool {
+        self.blending().is_some() && self.champion.snapshot.spec().is_multiclass()
+    }
+
+    /// The ensemble's offline member and weight, when it blends in.
+    fn blending(&self) -> Option<(&Served, f32)> {
+        match &self.ensemble {
+            Some((offline, w)) if *w > 0.0 && offline.version != self.champion.version => {
+                Some((offline, *w as f32))
+            }
+            _ => None,
+        }
+    }
+
     /// The champion's answer for one row, blended as
-    /// [`ServingSet::champion_predict`] blends; allocates nothing.
+    /// [`ServingSet::champion_predict`] blends; allocates nothing (but for
+    /// a multiclass ensemble).
     #[inline]
     pub fn champion_row(&self, row: refit_plugin::Row<'_>) -> Result<f32, PluginError> {
+        if self.blends_classes() {
+            let classes = self.champion.snapshot.spec().classes.len();
+            let (mut p, mut q) = (vec![0.0; classes], vec![0.0; classes]);
+            self.champion.snapshot.predict_proba_row(row, &mut p)?;
+            if let Some((offline, w)) = self.blending() {
+                offline.snapshot.predict_proba_row(row, &mut q)?;
+                p.iter_mut()
+                    .zip(&q)
+                    .for_each(|(a, b)| *a = w * b + (1.0 - w) * *a);
+            }
+            return Ok(crate::metrics::argmax(&p) as f32);
+        }
         let p = self.champion.snapshot.predict_row(row)?;
         match &self.ensemble {
             Some((offline, w)) if *w > 0.0 && offline.version != self.champion.version => {
@@ -163,6 +210,9 @@ pub struct VariantStats {
     pub ctr: Option<Estimate>,
     /// Mean absolute error (normal interval); regressors.
     pub mae: Option<Estimate>,
+    /// Share of rows whose predicted class was the outcome (Wilson
+    /// interval); multiclass classifiers.
+    pub accuracy: Option<Estimate>,
 }
 
 /// The Hanley-McNeil (1982) standard error of an AUC `a` from `n1`
@@ -222,11 +272,33 @@ fn wilson(positives: f64, n: f64) -> Estimate {
     }
 }
 
+/// How a model's outcomes are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcomes {
+    /// A binary classifier: AUC, log loss, share of positives.
+    Binary,
+    /// A multiclass classifier (predictions are class indices): accuracy.
+    Multiclass,
+    /// A regressor: MAE.
+    Regression,
+}
+
+impl Outcomes {
+    /// The outcomes of a model of `spec`.
+    pub fn of(spec: &refit_plugin::ModelSpec) -> Self {
+        match spec.task {
+            _ if spec.is_multiclass() => Outcomes::Multiclass,
+            refit_plugin::Task::Classification => Outcomes::Binary,
+            refit_plugin::Task::Regression => Outcomes::Regression,
+        }
+    }
+}
+
 /// Outcome metrics of predictions `p` against outcomes `y`.
 pub fn variant_stats(
     variant: Variant,
     version: Option<VersionId>,
-    classification: bool,
+    outcomes: Outcomes,
     p: &[f32],
     y: &[f32],
 ) -> VariantStats {
@@ -239,17 +311,25 @@ pub fn variant_stats(
         log_loss: None,
         ctr: None,
         mae: None,
+        accuracy: None,
     };
     if n == 0 {
         return s;
     }
-    if classification {
-        s.auc = auc_estimate(p, y);
-        s.log_loss = mean_estimate(p.iter().zip(y).map(|(&p, &y)| log_loss(&[p], &[y])));
-        let positives = y.iter().filter(|&&v| v > 0.5).count() as f64;
-        s.ctr = Some(wilson(positives, n as f64));
-    } else {
-        s.mae = mean_estimate(p.iter().zip(y).map(|(&p, &y)| mae(&[p], &[y])));
+    match outcomes {
+        Outcomes::Binary => {
+            s.auc = auc_estimate(p, y);
+            s.log_loss = mean_estimate(p.iter().zip(y).map(|(&p, &y)| log_loss(&[p], &[y])));
+            let positives = y.iter().filter(|&&v| v > 0.5).count() as f64;
+            s.ctr = Some(wilson(positives, n as f64));
+        }
+        Outcomes::Multiclass => {
+            let right = p.iter().zip(y).filter(|(p, y)| p == y).count() as f64;
+            s.accuracy = Some(wilson(right, n as f64));
+        }
+        Outcomes::Regression => {
+            s.mae = mean_estimate(p.iter().zip(y).map(|(&p, &y)| mae(&[p], &[y])));
+        }
     }
     s
 }

@@ -34,7 +34,7 @@ pub struct ServingActor {
     /// Events dropped for subscribers that did not keep up.
     events_dropped: u64,
     ab: AbConfig,
-    classification: bool,
+    scoring: crate::serving::Outcomes,
     pending: HashMap<u64, Pending>,
     order: VecDeque<u64>,
     feedback: crate::config::FeedbackConfig,
@@ -55,7 +55,7 @@ impl ServingActor {
     pub fn new(
         serving: Arc<ArcSwap<ServingSet>>,
         config: &crate::config::Config,
-        classification: bool,
+        scoring: crate::serving::Outcomes,
         clock: Arc<dyn crate::clock::Clock>,
     ) -> Self {
         let ab = config.ab.clone();
@@ -65,7 +65,7 @@ impl ServingActor {
             subscribers: Vec::new(),
             events_dropped: 0,
             ab,
-            classification,
+            scoring,
             pending: HashMap::new(),
             order: VecDeque::new(),
             feedback: config.feedback.clone(),
@@ -114,12 +114,13 @@ impl ServingActor {
         };
         let o = self.outcomes.get(&variant)?;
         let (p, y): (Vec<f32>, Vec<f32>) = o.iter().copied().unzip();
-        Some(variant_stats(variant, version, self.classification, &p, &y))
+        Some(variant_stats(variant, version, self.scoring, &p, &y))
     }
 
     /// Demotes the challenger when, after `min_samples` outcomes on both
     /// sides, its metric is worse than the champion's by more than the
-    /// margin (AUC for classifiers, relative MAE for regressors).
+    /// margin (AUC for binary classifiers, accuracy for multiclass ones,
+    /// relative MAE for regressors).
     fn guardrail(&mut self) {
         if self.serving.load().challenger.is_none() {
             return;
@@ -136,7 +137,10 @@ impl ServingActor {
         let worse = match (champion.auc, challenger.auc, champion.mae, challenger.mae) {
             (Some(a), Some(b), _, _) => b.value < a.value - self.ab.margin,
             (_, _, Some(a), Some(b)) => b.value > a.value * (1.0 + self.ab.margin),
-            _ => false,
+            _ => match (champion.accuracy, challenger.accuracy) {
+                (Some(a), Some(b)) => b.value < a.value - self.ab.margin,
+                _ => false,
+            },
         };
         if worse {
             let version = challenger.version;

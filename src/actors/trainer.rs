@@ -9,7 +9,6 @@ use crate::actors::cadence::Cadence;
 use crate::clock::Clock;
 use crate::config::{Config, LearningRates, OfflineConfig, OnlineConfig, RetrainConfig};
 use crate::drift::Severity;
-use crate::drift::concept::sample_loss;
 use crate::drift::reference::{DriftReference, ReferenceSource};
 use crate::error::AgentError;
 use crate::events::{DriftReport, Event, OfflineReport, TrainerStats};
@@ -18,7 +17,7 @@ use crate::messages::{
     Promote, Publish, ResumeFrom, SaveOffline, SetReference, SetServingRole, TrainBatch,
     TrainOffline, TrainedCount,
 };
-use crate::metrics::Scores;
+use crate::metrics::{Scored, Scores};
 use crate::offline;
 use crate::rows::Rows;
 use crate::sample_log::read_rows;
@@ -144,8 +143,8 @@ pub struct Trainer {
     /// Grows with every rollback or promotion: an offline training that
     /// finishes under another generation is not made active.
     generation: u64,
-    /// (prediction, label) of the last scored samples.
-    scored: VecDeque<(f32, f32)>,
+    /// The last scored samples.
+    scored: VecDeque<Scored>,
     /// Samples scored since `stats.metrics` was last computed: the window's
     /// metrics (a sort of up to METRIC_WINDOW scores) are computed when
     /// asked for, not after every update.
@@ -205,25 +204,20 @@ impl Trainer {
     /// actor's concept-drift detectors.
     fn score(&mut self, x: &Rows, labels: &[f32], first_sample: u64) {
         let width = self.model.spec().width();
-        if let Ok(pred) = x.predict(self.model.snapshot().as_ref(), width) {
-            let task = self.model.spec().task;
-            let losses = pred
-                .iter()
-                .zip(labels)
-                .map(|(&p, &y)| sample_loss(task, p, y))
-                .collect();
+        if let Ok(scored) = x.score(self.model.snapshot().as_ref(), width, labels) {
+            let losses = scored.iter().map(Scored::loss).collect();
             if let Some(drift) = &self.drift {
                 drift.losses.do_send(ObserveLosses {
                     first_sample,
                     losses,
                 });
             }
-            self.stats.scored_since_offline += pred.len() as u64;
-            for (p, y) in pred.into_iter().zip(labels) {
+            self.stats.scored_since_offline += scored.len() as u64;
+            for s in scored {
                 if self.scored.len() == METRIC_WINDOW {
                     self.scored.pop_front();
                 }
-                self.scored.push_back((p, *y));
+                self.scored.push_back(s);
                 self.unmeasured += 1;
             }
         }
@@ -233,8 +227,8 @@ impl Trainer {
     /// samples were scored since (`every`: only once that many were).
     fn measure(&mut self, every: usize) -> Option<Scores> {
         if self.unmeasured > 0 && self.unmeasured >= every {
-            let (p, y): (Vec<f32>, Vec<f32>) = self.scored.iter().copied().unzip();
-            self.stats.metrics = Some(Scores::for_task(self.model.spec().task, &p, &y));
+            let scored: Vec<Scored> = self.scored.iter().copied().collect();
+            self.stats.metrics = Some(Scores::of_scored(self.model.spec(), &scored));
             self.unmeasured = 0;
         }
         self.stats.metrics
@@ -470,6 +464,10 @@ impl Trainer {
             {
                 Some("degradation")
             }
+            (
+                Scores::Multiclass { accuracy: base, .. },
+                Scores::Multiclass { accuracy: now, .. },
+            ) if now < base - margin => Some("degradation"),
             _ => None,
         }
     }

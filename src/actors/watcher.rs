@@ -49,7 +49,14 @@ impl Watcher {
     fn reload(&mut self) {
         let shown = self.path.display().to_string();
         let _span = tracing::info_span!("watcher.reload", path = %shown).entered();
-        match Config::from_path(&self.path) {
+        let read = Config::from_path(&self.path).map(|mut new| {
+            // A schema the data fixed (the file lists no features) stays.
+            if new.model.features.is_empty() {
+                new.model.adopt(&self.current.model.fixed_schema());
+            }
+            new
+        });
+        match read {
             Ok(new) if new == *self.current => tracing::debug!("config unchanged"),
             Ok(new) => {
                 let restart_required = restart_keys(&self.current, &new);

@@ -27,21 +27,27 @@ impl Agent {
         self.dense_only()?;
         let serving = self.inner.serving.load();
         let x = Batch::new(rows, self.inner.spec.width())?;
-        let (variant, version, values) = match &serving.challenger {
+        let multiclass = self.inner.spec.is_multiclass();
+        let classes = self.inner.spec.classes.len();
+        let (variant, version, (values, probabilities)) = match &serving.challenger {
             Some((challenger, share))
                 if crate::serving::assign(key, *share) == Variant::Challenger =>
             {
-                (
-                    Variant::Challenger,
-                    challenger.version,
-                    challenger.snapshot.predict(x.into())?,
-                )
+                let answer = if multiclass {
+                    super::top_classes(challenger.snapshot.predict_proba(x.into())?, classes)
+                } else {
+                    (challenger.snapshot.predict(x.into())?, None)
+                };
+                (Variant::Challenger, challenger.version, answer)
             }
-            _ => (
-                Variant::Champion,
-                serving.champion.version,
-                serving.champion_predict(&x)?,
-            ),
+            _ => {
+                let answer = if multiclass {
+                    super::top_classes(serving.champion_proba(&x)?, classes)
+                } else {
+                    (serving.champion_predict(&x)?, None)
+                };
+                (Variant::Champion, serving.champion.version, answer)
+            }
         };
         let mut scored = vec![(variant, version, values.clone())];
         if let Some(shadow) = &serving.shadow {
@@ -54,6 +60,7 @@ impl Agent {
         let request_id = self.record(scored, rows);
         Ok(Prediction {
             values,
+            probabilities,
             version,
             variant,
             ensemble: (variant == Variant::Champion)

@@ -108,15 +108,30 @@ impl AgentBuilder {
     }
 
     /// Starts the actor system and returns the handle.
-    pub fn start(self) -> Result<Agent, AgentError> {
-        let config = self.config.clone();
-        config.validate("config")?;
-        let features = self.resolve_features()?;
-        let spec: ModelSpec = config.model.spec_in(&features, &self.plugins);
+    pub fn start(mut self) -> Result<Agent, AgentError> {
+        self.config.validate("config")?;
         let store =
-            Store::for_config(&config, self.clock.clone()).with_storage(self.storage.clone());
+            Store::for_config(&self.config, self.clock.clone()).with_storage(self.storage.clone());
         // One writer per store: held until the agent stops.
         let store_lock = store.lock()?;
+        let mut features = self.resolve_features()?;
+        if features.is_empty()
+            && let Some(stored) = self.stored_spec(&store)?
+        {
+            // A schema fixed from data earlier is stored with the model.
+            self.config
+                .model
+                .adopt(&crate::schema::Inferred::of(&stored));
+            features = stored.features;
+        }
+        let config = self.config.clone();
+        let spec: ModelSpec = config.model.spec_in(&features, &self.plugins);
+        if !spec.classes.is_empty() && spec.task != refit_plugin::Task::Classification {
+            return Err(AgentError::InvalidArgument(format!(
+                "model.classes lists {:?}, but the `{}` model is for {}",
+                spec.classes, spec.kind, spec.task
+            )));
+        }
         let Recovered {
             model,
             version,
@@ -124,11 +139,16 @@ impl AgentBuilder {
             learned,
             replay_from,
             skipped,
-        } = self.recover_model(&store, &spec)?;
+        } = self.recover_model(&store, &spec).map_err(|e| {
+            // A dense plugin refuses a model without features.
+            if spec.width() == 0 && matches!(e, AgentError::Plugin(_)) {
+                AgentError::NoFeatures
+            } else {
+                e
+            }
+        })?;
         if model.input() == InputKind::Dense && spec.width() == 0 {
-            return Err(AgentError::Start(
-                "model.features is empty: list the features in the config or give them to the builder".into(),
-            ));
+            return Err(AgentError::NoFeatures);
         }
         let input = (model.input(), model.input_dim());
         let active = (version.number > 0).then_some(version);
@@ -201,19 +221,7 @@ impl AgentBuilder {
             schedule_origin_ms,
         };
         let schema = Preprocessor::new(&spec.features, &config.model.preprocessing)?;
-        let categorical: Vec<bool> = spec
-            .features
-            .iter()
-            .map(|f| {
-                config
-                    .model
-                    .preprocessing
-                    .features
-                    .get(f)
-                    .and_then(|o| o.kind)
-                    == Some(refit_plugin_kit::preprocess::FeatureType::Categorical)
-            })
-            .collect();
+        let categorical: Vec<bool> = (0..spec.width()).map(|i| spec.is_categorical(i)).collect();
         let set = self.serving_set(
             &store,
             &spec,
@@ -338,8 +346,8 @@ fn spawn_actors(boot: Boot) -> Addrs {
         #[cfg(feature = "watch")]
         watch,
     } = boot;
-    let classification = spec.task == refit_plugin::Task::Classification;
-    let server = ServingActor::new(serving, &config, classification, clock.clone()).start_bounded();
+    let outcomes = crate::serving::Outcomes::of(&spec);
+    let server = ServingActor::new(serving, &config, outcomes, clock.clone()).start_bounded();
     let registry_arbiter = Arbiter::new();
     let retention = config.online.checkpoint_retention;
     let checkpointer_peers = CheckpointerPeers {
@@ -468,6 +476,20 @@ impl AgentBuilder {
             (Some(f), true) => f.clone(),
             (None, true) => Vec::new(),
         })
+    }
+
+    /// The spec of the model the store would resume from (none without
+    /// resuming, or with nothing stored).
+    fn stored_spec(&self, store: &Store) -> Result<Option<ModelSpec>, AgentError> {
+        if !self.resume || self.warm_start.is_some() {
+            return Ok(None);
+        }
+        let recovery = store.recover()?;
+        Ok(recovery.active.and_then(|(_, bytes)| {
+            refit_plugin::envelope::decode(&bytes)
+                .ok()
+                .map(|(header, _)| header.spec())
+        }))
     }
 
     /// The model to continue from: the warm start (a stored version, or
@@ -659,6 +681,16 @@ pub(super) fn check_stored_spec(
                     )
                 },
             )
+    } else if stored.classes != configured.classes {
+        format!(
+            "has the classes {:?}, the config {:?}",
+            stored.classes, configured.classes
+        )
+    } else if stored.categorical != configured.categorical {
+        format!(
+            "reads {:?} as categorical, the config {:?}",
+            stored.categorical, configured.categorical
+        )
     } else {
         return Ok(());
     };

@@ -26,6 +26,7 @@
 mod ab;
 mod builder;
 mod cached;
+mod named;
 mod versions;
 
 pub use builder::{AgentBuilder, WarmStart};
@@ -75,8 +76,14 @@ use crate::store::{Listed, Store, VersionEntry, VersionId};
 /// A batch of predictions and the model version that made them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Prediction {
-    /// One value per row: P(class 1) or the regression value.
+    /// One value per row: P(class 1), the regression value, or for a
+    /// multiclass model the index of the likeliest class (its name is
+    /// `spec().classes[index]`).
     pub values: Vec<f32>,
+    /// A multiclass model's class probabilities, row-major, one per class
+    /// in `spec().classes` order (none for other models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probabilities: Option<Vec<f32>>,
     /// The version of the model that answered (`online_000`: not yet
     /// trained).
     pub version: VersionId,
@@ -90,6 +97,16 @@ pub struct Prediction {
     /// serving actor's mailbox is full (65,536 messages): the prediction is
     /// answered, but its outcome cannot be reported.
     pub request_id: Option<u64>,
+}
+
+/// The likeliest class of each row of `probabilities` (row-major,
+/// `classes` per row), and the probabilities.
+pub(crate) fn top_classes(probabilities: Vec<f32>, classes: usize) -> (Vec<f32>, Option<Vec<f32>>) {
+    let top = probabilities
+        .chunks_exact(classes)
+        .map(|p| crate::metrics::argmax(p) as f32)
+        .collect();
+    (top, Some(probabilities))
 }
 
 /// The unread events a subscriber's channel holds by default; when it is
@@ -266,7 +283,11 @@ impl Agent {
         self.dense_only()?;
         let serving = self.inner.serving.load();
         let x = Batch::new(rows, self.inner.spec.width())?;
-        let values = serving.champion_predict(&x)?;
+        let (values, probabilities) = if self.inner.spec.is_multiclass() {
+            top_classes(serving.champion_proba(&x)?, self.inner.spec.classes.len())
+        } else {
+            (serving.champion_predict(&x)?, None)
+        };
         let version = serving.champion.version;
         // Under `[feedback] enabled` the rows wait for their labels.
         let request_id = if self.inner.keep_rows {
@@ -276,6 +297,7 @@ impl Agent {
         };
         Ok(Prediction {
             values,
+            probabilities,
             version,
             variant: Variant::Champion,
             ensemble: ensemble_of(&serving),
@@ -321,6 +343,7 @@ impl Agent {
         let serving = self.inner.serving.load();
         Ok(Prediction {
             values: serving.champion_with(|p| p.predict(x.into()))?,
+            probabilities: None,
             version: serving.champion.version,
             variant: Variant::Champion,
             ensemble: ensemble_of(&serving),

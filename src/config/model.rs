@@ -46,6 +46,11 @@ pub struct ModelConfig {
     /// Feature names in column order; empty means "as the data names them"
     /// (the demo stream or the CSV header).
     pub features: Vec<String>,
+    /// Class names of a classifier in label order (label `i` is
+    /// `classes[i]`); empty: learned from the data that fixes the schema
+    /// (the CSV's label column, the first named samples), or labels 0/1.
+    /// More than two make the model multiclass.
+    pub classes: Vec<String>,
     /// Plugin hyper-parameters (`[model.params]`), checked by the plugin.
     pub params: toml::Table,
     /// `[model.preprocessing]`: standardisation, categorical features,
@@ -59,6 +64,7 @@ impl Default for ModelConfig {
             kind: "logistic".into(),
             task: None,
             features: Vec::new(),
+            classes: Vec::new(),
             params: toml::Table::new(),
             preprocessing: PreprocessConfig::default(),
         }
@@ -91,14 +97,65 @@ impl ModelConfig {
     }
 
     /// The spec for `features` (the configured names win when given), its
-    /// task from `plugins` when the config names none.
+    /// task from `plugins` when the config names none, its categorical
+    /// features from `[model.preprocessing.features]` and its classes from
+    /// `classes`.
     pub fn spec_in(&self, data_features: &[String], plugins: &PluginRegistry) -> ModelSpec {
         let features = if self.features.is_empty() {
             data_features.to_vec()
         } else {
             self.features.clone()
         };
+        let categorical: Vec<String> = features
+            .iter()
+            .filter(|f| self.is_categorical(f))
+            .cloned()
+            .collect();
         ModelSpec::new(self.kind.clone(), self.task_in(plugins), features)
+            .with_categorical(categorical)
+            .with_classes(self.classes.clone())
+    }
+
+    /// Whether `[model.preprocessing.features.NAME]` declares the feature
+    /// categorical.
+    pub fn is_categorical(&self, name: &str) -> bool {
+        self.preprocessing.features.get(name).and_then(|o| o.kind)
+            == Some(refit_plugin_kit::preprocess::FeatureType::Categorical)
+    }
+
+    /// The schema this config fixes: its features, the categorical ones
+    /// and its classes.
+    pub fn fixed_schema(&self) -> crate::schema::Inferred {
+        crate::schema::Inferred {
+            features: self.features.clone(),
+            categorical: self
+                .features
+                .iter()
+                .filter(|f| self.is_categorical(f))
+                .cloned()
+                .collect(),
+            classes: self.classes.clone(),
+        }
+    }
+
+    /// Fixes the schema from data where the config leaves it open: the
+    /// features (when none are listed), the categorical ones (unless a
+    /// feature's type is configured) and the classes (when none are
+    /// declared).
+    pub fn adopt(&mut self, schema: &crate::schema::Inferred) {
+        use refit_plugin_kit::preprocess::FeatureType;
+        if self.features.is_empty() {
+            self.features = schema.features.clone();
+        }
+        for name in &schema.categorical {
+            let o = self.preprocessing.features.entry(name.clone()).or_default();
+            if o.kind.is_none() {
+                o.kind = Some(FeatureType::Categorical);
+            }
+        }
+        if self.classes.is_empty() {
+            self.classes = schema.classes.clone();
+        }
     }
 
     /// [`Self::spec_in`] among the built-in plugins.
@@ -170,6 +227,13 @@ impl ModelConfig {
         let mut seen = std::collections::HashSet::new();
         if let Some(dup) = self.features.iter().find(|f| !seen.insert(f.as_str())) {
             return invalid("model.features", format!("lists `{dup}` twice"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = self.classes.iter().find(|c| !seen.insert(c.as_str())) {
+            return invalid("model.classes", format!("lists `{dup}` twice"));
+        }
+        if self.classes.len() == 1 {
+            return invalid("model.classes", "needs at least two classes");
         }
         if !self.features.is_empty()
             && let Some(unknown) = self

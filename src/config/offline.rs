@@ -46,7 +46,8 @@ pub struct RetrainConfig {
     pub full_every: HumanDuration,
     /// Retrain when the online metric over the last `online.metric window`
     /// samples is worse than the active offline version's holdout metric by
-    /// more than this (AUC for classifiers; relative MAE for regressors);
+    /// more than this (AUC for binary classifiers, accuracy for multiclass
+    /// ones; relative MAE for regressors);
     /// default 0.05.
     pub degradation_margin: f64,
     /// Least samples scored since the last offline version before the

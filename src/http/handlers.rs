@@ -109,23 +109,45 @@ pub(crate) fn json_config(limit: usize) -> web::JsonConfig {
         })
 }
 
-/// Dense rows for the agent's model, or the 400 answer: the model must take
-/// dense rows, each of its width.
+/// Dense rows (and labels) for the agent's model, or the 400 answer: the
+/// model must take dense rows; rows and labels must fit its schema
+/// ([`crate::schema`]).
 fn dense_rows(
     agent: &crate::Agent,
     rows: &[serde_json::Value],
-) -> Result<Vec<f32>, Box<HttpResponse>> {
+    labels: Option<&[serde_json::Value]>,
+) -> Result<(Vec<f32>, Vec<f32>), Box<HttpResponse>> {
     agent
         .require_input(refit_plugin::InputKind::Dense)
         .map_err(|e| Box::new(agent_error(e)))?;
-    crate::http::rows::flatten(rows, &agent.spec().features)
-        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, e)))
+    let bad = |e: String| Box::new(error(StatusCode::BAD_REQUEST, e));
+    let x = crate::schema::encode_rows(agent.spec(), rows).map_err(bad)?;
+    let y = match labels {
+        Some(l) => crate::schema::encode_labels(agent.spec(), l).map_err(bad)?,
+        None => Vec::new(),
+    };
+    Ok((x, y))
+}
+
+/// The agent, or the 409 answer that there is none yet.
+fn ready(state: &HttpState) -> Result<crate::Agent, Box<HttpResponse>> {
+    state
+        .ready()
+        .cloned()
+        .map_err(|e| Box::new(e.error_response()))
 }
 
 /// Reads the serving pointer only: it never waits for an actor, so a busy
 /// Trainer (a full retrain) cannot stall it or the worker it runs on.
 pub(crate) async fn healthz(state: web::Data<HttpState>) -> HttpResponse {
-    match state.agent.serving_version() {
+    let Some(agent) = state.agent() else {
+        return HttpResponse::Ok().json(serde_json::json!({
+            "status": "waiting",
+            "serving": null,
+            "waiting_for": super::slot::NO_MODEL_YET,
+        }));
+    };
+    match agent.serving_version() {
         Ok(v) => HttpResponse::Ok().json(serde_json::json!({
             "status": "ok",
             "serving": v.to_string(),
@@ -139,16 +161,28 @@ pub(crate) async fn healthz(state: web::Data<HttpState>) -> HttpResponse {
 pub(crate) struct Samples {
     /// Arrays in feature order, or objects keyed by feature name.
     rows: Vec<serde_json::Value>,
-    labels: Vec<f32>,
+    /// Numbers, or class names for a model with classes.
+    labels: Vec<serde_json::Value>,
 }
 
 pub(crate) async fn samples(state: web::Data<HttpState>, body: web::Json<Samples>) -> HttpResponse {
-    let rows = match dense_rows(&state.agent, &body.rows) {
+    let body = body.into_inner();
+    let agent = match state.agent() {
+        Some(agent) => agent.clone(),
+        None => {
+            // The first named samples fix the schema and start the agent.
+            let (state, body) = (state.clone(), (body.rows.clone(), body.labels.clone()));
+            match web::block(move || state.ready_for(&body.0, &body.1)).await {
+                Ok(Ok(agent)) => agent,
+                Ok(Err(e)) => return agent_error(e),
+                Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
+            }
+        }
+    };
+    let (rows, labels) = match dense_rows(&agent, &body.rows, Some(&body.labels)) {
         Ok(r) => r,
         Err(answer) => return *answer,
     };
-    let labels = body.into_inner().labels;
-    let agent = state.agent.clone();
     blocking(move || agent.ingest(&rows, &labels)).await
 }
 
@@ -172,26 +206,56 @@ pub(crate) async fn predict(
     metrics: Option<web::Data<HttpMetrics>>,
     body: web::Json<Predict>,
 ) -> HttpResponse {
-    let rows = match dense_rows(&state.agent, &body.rows) {
-        Ok(r) => r,
+    let agent = match ready(&state) {
+        Ok(a) => a,
+        Err(answer) => return *answer,
+    };
+    let rows = match dense_rows(&agent, &body.rows, None) {
+        Ok((x, _)) => x,
         Err(answer) => return *answer,
     };
     let answer = match &body.key {
-        Some(key) => state.agent.predict_keyed(key, &rows),
-        None => state.agent.predict(&rows),
+        Some(key) => agent.predict_keyed(key, &rows),
+        None => agent.predict(&rows),
     };
     match answer {
         Ok(p) => {
             count_served(metrics.as_ref(), p.values.len());
-            HttpResponse::Ok().json(serde_json::json!({
+            let mut answer = serde_json::json!({
             "values": p.values,
             "version": p.version.to_string(),
             "variant": p.variant,
             "ensemble": p.ensemble.map(|v| v.to_string()),
             "request_id": p.request_id,
-            }))
+            });
+            add_classes(&mut answer, agent.spec(), &p);
+            HttpResponse::Ok().json(answer)
         }
         Err(e) => agent_error(e),
+    }
+}
+
+/// A classifier's class names in a prediction's answer; for a multiclass
+/// model also each row's likeliest class (`labels`) and its class
+/// probabilities (`probabilities`, one array per row).
+fn add_classes(
+    answer: &mut serde_json::Value,
+    spec: &refit_plugin::ModelSpec,
+    p: &crate::Prediction,
+) {
+    if spec.classes.is_empty() {
+        return;
+    }
+    answer["classes"] = serde_json::json!(spec.classes);
+    if let Some(probabilities) = &p.probabilities {
+        let rows: Vec<&[f32]> = probabilities.chunks(spec.classes.len()).collect();
+        answer["probabilities"] = serde_json::json!(rows);
+        let labels: Vec<&str> = p
+            .values
+            .iter()
+            .map(|&i| spec.classes.get(i as usize).map_or("", String::as_str))
+            .collect();
+        answer["labels"] = serde_json::json!(labels);
     }
 }
 
@@ -199,18 +263,22 @@ pub(crate) async fn predict(
 #[serde(deny_unknown_fields)]
 pub(crate) struct FeedbackBody {
     request_id: u64,
-    labels: Vec<f32>,
+    /// Numbers, or class names for a model with classes.
+    labels: Vec<serde_json::Value>,
 }
 
 pub(crate) async fn feedback(
     state: web::Data<HttpState>,
     body: web::Json<FeedbackBody>,
 ) -> HttpResponse {
-    let agent = state.agent.clone();
+    let agent = match ready(&state) {
+        Ok(a) => a,
+        Err(answer) => return *answer,
+    };
     let body = body.into_inner();
     blocking(move || {
         agent
-            .feedback(body.request_id, &body.labels)
+            .feedback_named(body.request_id, &body.labels)
             .map(|counted| serde_json::json!({ "counted": counted }))
     })
     .await
@@ -231,7 +299,10 @@ pub(crate) async fn clicks(state: web::Data<HttpState>, body: web::Json<Clicks>)
             format!("click {i}: positions start at 1"),
         );
     }
-    let agent = state.agent.clone();
+    let agent = match ready(&state) {
+        Ok(a) => a,
+        Err(answer) => return *answer,
+    };
     blocking(move || agent.record_clicks(&clicks)).await
 }
 
@@ -249,7 +320,11 @@ pub(crate) async fn rank(
     body: web::Json<Rank>,
 ) -> HttpResponse {
     let body = body.into_inner();
-    match state.agent.rank(&body.query, &body.doc_ids) {
+    let agent = match ready(&state) {
+        Ok(a) => a,
+        Err(answer) => return *answer,
+    };
+    match agent.rank(&body.query, &body.doc_ids) {
         Ok(r) => {
             count_served(metrics.as_ref(), body.doc_ids.len());
             HttpResponse::Ok().json(serde_json::json!({
@@ -263,7 +338,10 @@ pub(crate) async fn rank(
 }
 
 pub(crate) async fn stats(state: web::Data<HttpState>) -> HttpResponse {
-    let agent = state.agent.clone();
+    let agent = match ready(&state) {
+        Ok(a) => a,
+        Err(answer) => return *answer,
+    };
     blocking(move || {
         let stats = agent.stats()?;
         let ab = agent.ab_stats()?;
@@ -273,7 +351,10 @@ pub(crate) async fn stats(state: web::Data<HttpState>) -> HttpResponse {
 }
 
 pub(crate) async fn versions(state: web::Data<HttpState>) -> HttpResponse {
-    let agent = state.agent.clone();
+    let agent = match ready(&state) {
+        Ok(a) => a,
+        Err(answer) => return *answer,
+    };
     blocking(move || agent.versions()).await
 }
 
@@ -291,7 +372,10 @@ pub(crate) async fn rollback(
         Ok(v) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    let agent = state.agent.clone();
+    let agent = match ready(&state) {
+        Ok(a) => a,
+        Err(answer) => return *answer,
+    };
     blocking(move || agent.rollback(version)).await
 }
 
@@ -306,12 +390,18 @@ pub(crate) async fn promote(
     state: web::Data<HttpState>,
     _body: web::Json<Promote>,
 ) -> HttpResponse {
-    let agent = state.agent.clone();
+    let agent = match ready(&state) {
+        Ok(a) => a,
+        Err(answer) => return *answer,
+    };
     blocking(move || agent.promote_challenger()).await
 }
 
 pub(crate) async fn drift(state: web::Data<HttpState>) -> HttpResponse {
-    let agent = state.agent.clone();
+    let agent = match ready(&state) {
+        Ok(a) => a,
+        Err(answer) => return *answer,
+    };
     blocking(move || agent.stats().map(|s| s.drift)).await
 }
 

@@ -455,23 +455,62 @@ pub fn record(
     history: Addr<History>,
     period: Duration,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    record_with(agent, history, period, None)
+    record_with(
+        crate::http::HttpState::new(agent, None),
+        history,
+        period,
+        None,
+    )
 }
 
-/// [`record`], also observing the durations the events report into the
-/// API's metrics.
+/// History → the features of the model, once a server that waited for
+/// its first samples has one.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub(crate) struct SetFeatures(pub Vec<String>);
+
+impl Handler<SetFeatures> for History {
+    type Result = ();
+    fn handle(&mut self, msg: SetFeatures, _: &mut Context<Self>) {
+        self.features = msg.0;
+    }
+}
+
+/// [`record`] for the agent a server serves (waiting for it when the
+/// first samples start it), also observing the durations the events
+/// report into the API's metrics.
 pub(crate) fn record_with(
-    agent: Agent,
+    state: crate::http::HttpState,
     history: Addr<History>,
     period: Duration,
     metrics: Option<crate::http::metrics::HttpMetrics>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let events = agent
-        .subscribe()
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let subscribe = |agent: &Agent| {
+        agent
+            .subscribe()
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    };
+    let mut ready = match state.agent() {
+        Some(agent) => Some((agent.clone(), subscribe(agent)?)),
+        None => None,
+    };
     std::thread::Builder::new()
         .name("refit-history".into())
         .spawn(move || {
+            let (agent, events) = loop {
+                if let Some(ready) = ready.take() {
+                    break ready;
+                }
+                std::thread::sleep(period);
+                if !history.connected() {
+                    return;
+                }
+                if let Some(agent) = state.agent() {
+                    let Ok(events) = subscribe(agent) else { return };
+                    history.do_send(SetFeatures(agent.spec().features.clone()));
+                    ready = Some((agent.clone(), events));
+                }
+            };
             loop {
                 let deadline = Instant::now() + period;
                 let mut batch = Vec::new();

@@ -130,8 +130,16 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, value: f64) {
 
 /// The exposition text of the agent's state and the API's own metrics.
 fn render(state: &HttpState, http: Option<&HttpMetrics>) -> Result<String, crate::AgentError> {
-    let s = state.agent.stats()?;
-    let ab = state.agent.ab_stats()?;
+    let Some(agent) = state.agent() else {
+        // No model yet: the API's own metrics only.
+        let mut registry = Registry::default();
+        if let Some(http) = http {
+            http.register(&mut registry);
+        }
+        return encode(&registry);
+    };
+    let s = agent.stats()?;
+    let ab = agent.ab_stats()?;
     let mut registry = Registry::default();
     let counters = [
         (
@@ -259,6 +267,18 @@ fn render(state: &HttpState, http: Option<&HttpMetrics>) -> Result<String, crate
             let help = "Progressive RMSE over the recent window.";
             gauge(&mut registry, "refit_progressive_rmse", help, rmse);
         }
+        Some(Scores::Multiclass {
+            accuracy,
+            macro_f1,
+            log_loss,
+        }) => {
+            let help = "Progressive accuracy over the recent window.";
+            gauge(&mut registry, "refit_progressive_accuracy", help, accuracy);
+            let help = "Progressive macro-F1 over the recent window.";
+            gauge(&mut registry, "refit_progressive_macro_f1", help, macro_f1);
+            let help = "Progressive log loss over the recent window.";
+            gauge(&mut registry, "refit_progressive_log_loss", help, log_loss);
+        }
         None => {}
     }
     if let Some(d) = &s.drift {
@@ -279,41 +299,52 @@ fn render(state: &HttpState, http: Option<&HttpMetrics>) -> Result<String, crate
         Info::new(vec![("version".to_owned(), s.serving_version.to_string())]),
     );
     if let Some(http) = http {
+        http.register(&mut registry);
+    }
+    encode(&registry)
+}
+
+fn encode(registry: &Registry) -> Result<String, crate::AgentError> {
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, registry)
+        .map_err(|e| crate::AgentError::InvalidArgument(format!("encoding the metrics: {e}")))?;
+    Ok(out)
+}
+
+impl HttpMetrics {
+    /// Registers the API's own metrics.
+    fn register(&self, registry: &mut Registry) {
         registry.register(
             "refit_predictions_served",
             "Rows answered by /v1/predict and /v1/rank",
-            http.predictions.clone(),
+            self.predictions.clone(),
         );
         registry.register(
             "refit_http_requests",
             "HTTP requests by route, method and status",
-            http.requests.clone(),
+            self.requests.clone(),
         );
         registry.register(
             "refit_http_request_duration_seconds",
             "HTTP request durations by route, method and status",
-            http.durations.clone(),
+            self.durations.clone(),
         );
         registry.register(
             "refit_update_seconds",
             "Training time of each online update",
-            http.update_seconds.clone(),
+            self.update_seconds.clone(),
         );
         registry.register(
             "refit_ingest_to_served_seconds",
             "Time from a batch leaving ingest to its update being served",
-            http.lag_seconds.clone(),
+            self.lag_seconds.clone(),
         );
         registry.register(
             "refit_checkpoint_write_seconds",
             "Time to write each checkpoint",
-            http.checkpoint_seconds.clone(),
+            self.checkpoint_seconds.clone(),
         );
     }
-    let mut out = String::new();
-    prometheus_client::encoding::text::encode(&mut out, &registry)
-        .map_err(|e| crate::AgentError::InvalidArgument(format!("encoding the metrics: {e}")))?;
-    Ok(out)
 }
 
 pub(crate) async fn metrics(

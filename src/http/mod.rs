@@ -37,27 +37,16 @@ mod handlers;
 pub mod history;
 mod metrics;
 mod online;
-mod rows;
+mod slot;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use actix::Actor;
 use actix_web::{App, HttpServer, web};
 
-use crate::Agent;
-
 pub use access::{Access, TOKEN_ENV};
 pub use online::set_online;
-
-/// What the handlers share.
-#[derive(Clone)]
-pub struct HttpState {
-    /// The agent served.
-    pub agent: Agent,
-    /// The config file `PUT /v1/online` edits (none: that call answers 409).
-    pub config_path: Option<PathBuf>,
-}
+pub use slot::{HttpState, Starter};
 
 /// A running HTTP server.
 pub struct HttpServerHandle {
@@ -184,11 +173,14 @@ pub fn serve_with(
         .name("refit-http".into())
         .spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let features = state.agent.spec().features.clone();
+                let features = state
+                    .agent()
+                    .map(|a| a.spec().features.clone())
+                    .unwrap_or_default();
                 let history = history::History::new(features).start();
                 let http_metrics = metrics::HttpMetrics::default();
                 let recorder = match history::record_with(
-                    state.agent.clone(),
+                    state.clone(),
                     history.clone(),
                     RECORD_PERIOD,
                     Some(http_metrics.clone()),

@@ -211,10 +211,7 @@ fn clicks_and_rank_over_http() {
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::start(ctr_config(dir.path(), 20)).unwrap();
     let server = refit::http::serve(
-        refit::http::HttpState {
-            agent: agent.clone(),
-            config_path: None,
-        },
+        refit::http::HttpState::new(agent.clone(), None),
         "127.0.0.1:0",
         64 * 1024,
     )

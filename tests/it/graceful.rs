@@ -6,60 +6,11 @@
 use crate::common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::try_http;
+use common::{addr_in, exit_within, first_line, signal, try_http};
 use refit::store::{Mode, Store};
-
-/// The first line `child` prints; the rest of its output is read (and
-/// dropped) by a thread, so that writing it never fails.
-fn first_line(child: &mut Child) -> String {
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    line
-}
-
-/// The address in a `… http://ADDR …` line.
-fn addr_in(line: &str) -> SocketAddr {
-    line.split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split(['/', ' ', '\n']).next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .parse()
-        .unwrap()
-}
-
-fn signal(child: &Child, name: &str) {
-    let sent = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-}
-
-/// Waits for `child` to exit, at most `limit`.
-fn exit_within(child: &mut Child, limit: Duration) -> ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            eprintln!(
-                "exited {:.0} ms after the signal",
-                start.elapsed().as_secs_f64() * 1e3
-            );
-            return status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("still running {limit:?} after the signal");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// The newest checkpoint has learned the whole sample log: its
 /// `samples_seen` and `learned_through` are the number of samples logged.

@@ -25,10 +25,7 @@ fn serve_on_loopback(
     max_body: usize,
 ) -> refit::http::HttpServerHandle {
     serve(
-        HttpState {
-            agent: agent.clone(),
-            config_path: config_path.map(|p| p.to_owned()),
-        },
+        HttpState::new(agent.clone(), config_path.map(|p| p.to_owned())),
         "127.0.0.1:0",
         max_body,
     )
@@ -311,10 +308,7 @@ fn changing_calls_need_the_token_and_an_allowed_host() {
         .start()
         .unwrap();
     let server = serve_with(
-        HttpState {
-            agent: agent.clone(),
-            config_path: None,
-        },
+        HttpState::new(agent.clone(), None),
         "127.0.0.1:0",
         64 * 1024,
         access,

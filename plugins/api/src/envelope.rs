@@ -4,7 +4,8 @@
 //! magic          8 bytes   b"REFITMDL"
 //! envelope       u16 LE    layout version of this envelope (1)
 //! header_len     u32 LE
-//! header         JSON      {"kind", "format_version", "task", "features"}
+//! header         JSON      {"kind", "format_version", "task", "features",
+//!                          "categorical"?, "classes"?}
 //! payload_len    u64 LE
 //! payload        bytes     the plugin's own encoding
 //! crc32          u32 LE    CRC-32 (IEEE) of every byte before it
@@ -45,6 +46,12 @@ pub struct Header {
     pub task: Task,
     /// Feature names in column order.
     pub features: Vec<String>,
+    /// Categorical features, by name (absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categorical: Vec<String>,
+    /// Class names (absent: binary 0/1, or regression).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
 }
 
 impl Header {
@@ -56,6 +63,8 @@ impl Header {
             format_version,
             task: spec.task,
             features: spec.features.clone(),
+            categorical: spec.categorical.clone(),
+            classes: spec.classes.clone(),
         }
     }
 
@@ -65,6 +74,8 @@ impl Header {
             kind: self.kind.clone(),
             task: self.task,
             features: self.features.clone(),
+            categorical: self.categorical.clone(),
+            classes: self.classes.clone(),
         }
     }
 }

@@ -25,9 +25,15 @@ pub enum PluginError {
     /// A label is NaN or infinite.
     #[error("non-finite label {value} in row {row}")]
     NonFiniteLabel { row: usize, value: f32 },
-    /// A classifier label other than 0 or 1.
-    #[error("invalid label {value} in row {row}: a classifier takes 0 or 1")]
+    /// A classifier label other than 0 or 1 (for a multiclass model: other
+    /// than a class index).
+    #[error(
+        "invalid label {value} in row {row}: a classifier takes 0 or 1, a multiclass one the index of a class"
+    )]
     InvalidLabel { row: usize, value: f32 },
+    /// Class probabilities were asked of a regressor.
+    #[error("a regression model has no class probabilities")]
+    NotAClassifier,
     /// The learning rate is zero, negative or not finite.
     #[error("invalid learning rate {0}: it must be finite and positive")]
     InvalidLearningRate(f32),

@@ -142,11 +142,51 @@ pub trait Predictor: Send + Sync {
         InputKind::Dense
     }
 
-    /// Predicts one row: the probability of class 1 for a classifier, the
-    /// value for a regressor. A dense row must have the spec's width and
-    /// finite values; a row of the kind the model does not take is
-    /// [`PluginError::WrongInput`] ([`Row::dense`], [`Row::sparse`]).
+    /// Predicts one row: the probability of class 1 for a binary
+    /// classifier, the index of the likeliest class for a multiclass one
+    /// ([`ModelSpec::is_multiclass`]), the value for a regressor. A dense
+    /// row must have the spec's width and finite values; a row of the kind
+    /// the model does not take is [`PluginError::WrongInput`]
+    /// ([`Row::dense`], [`Row::sparse`]).
     fn predict_row(&self, row: Row<'_>) -> Result<f32, PluginError>;
+
+    /// The class probabilities of one row into `out`, one per class (they
+    /// sum to 1): `[1 - p, p]` for a binary classifier (the default, from
+    /// [`Predictor::predict_row`]); a multiclass plugin overrides it. A
+    /// regressor has none ([`PluginError::NotAClassifier`]); `out` must
+    /// have one slot per class ([`ModelSpec::class_count`]).
+    fn predict_proba_row(&self, row: Row<'_>, out: &mut [f32]) -> Result<(), PluginError> {
+        let spec = self.spec();
+        let classes = spec.class_count().ok_or(PluginError::NotAClassifier)?;
+        if out.len() != classes || spec.is_multiclass() {
+            return Err(PluginError::WidthMismatch {
+                expected: classes,
+                got: out.len(),
+            });
+        }
+        let p = self.predict_row(row)?;
+        out[0] = 1.0 - p;
+        out[1] = p;
+        Ok(())
+    }
+
+    /// [`Predictor::predict_proba_row`] for every row of a batch: row-major,
+    /// one value per class.
+    fn predict_proba(&self, x: Input<'_>) -> Result<Vec<f32>, PluginError> {
+        if x.is_empty() {
+            return Err(PluginError::EmptyBatch);
+        }
+        let classes = self
+            .spec()
+            .class_count()
+            .ok_or(PluginError::NotAClassifier)?;
+        let mut out = vec![0.0; x.rows() * classes];
+        for (r, slot) in out.chunks_exact_mut(classes).enumerate() {
+            self.predict_proba_row(x.row(r), slot)
+                .map_err(|e| e.at_row(r))?;
+        }
+        Ok(out)
+    }
 
     /// Predicts every row of a batch, row by row.
     fn predict(&self, x: Input<'_>) -> Result<Vec<f32>, PluginError> {

@@ -64,8 +64,8 @@ pub fn batch(spec: &ModelSpec, x: &Batch<'_>) -> Result<(), PluginError> {
         .try_for_each(|(i, r)| finite_row(spec, i, r))
 }
 
-/// Checks labels for the spec's task: one per row, finite, and 0/1 for a
-/// classifier.
+/// Checks labels for the spec's task: one per row, finite, 0/1 for a
+/// binary classifier and a class index `0..classes` for a multiclass one.
 pub fn labels(spec: &ModelSpec, rows: usize, y: &[f32]) -> Result<(), PluginError> {
     if y.len() != rows {
         return Err(PluginError::LabelCount {
@@ -77,7 +77,14 @@ pub fn labels(spec: &ModelSpec, rows: usize, y: &[f32]) -> Result<(), PluginErro
         if !v.is_finite() {
             return Err(PluginError::NonFiniteLabel { row: i, value: v });
         }
-        if spec.task == Task::Classification && v != 0.0 && v != 1.0 {
+        let classes = if spec.is_multiclass() {
+            spec.classes.len()
+        } else {
+            2
+        };
+        if spec.task == Task::Classification
+            && (v < 0.0 || v.fract() != 0.0 || v as usize >= classes)
+        {
             return Err(PluginError::InvalidLabel { row: i, value: v });
         }
     }

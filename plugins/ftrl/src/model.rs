@@ -137,6 +137,12 @@ impl FtrlModel {
     /// A zero model of `spec` (classification only).
     pub fn new(spec: ModelSpec, params: FtrlParams) -> Result<Self, PluginError> {
         params.validate()?;
+        if spec.is_multiclass() {
+            return Err(PluginError::InvalidParams(format!(
+                "ftrl predicts click-through (two classes); the spec has {} classes",
+                spec.classes.len()
+            )));
+        }
         if spec.task != Task::Classification {
             return Err(PluginError::InvalidParams(format!(
                 "`ftrl` is a classifier (click-through rates); the model's task is {}",

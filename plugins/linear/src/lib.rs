@@ -49,6 +49,7 @@ use refit_plugin::{
 
 pub use model::{FORMAT_VERSION, LinearModel, default_device};
 pub use params::{LinearParams, Loss, Optimizer, Update};
+use refit_plugin_kit::multiclass::{OneVsRest, is_saved_multiclass};
 pub use snapshot::LinearSnapshot;
 pub use warm_start::{COEFFICIENTS_FORMAT, COEFFICIENTS_VERSION, Coefficients};
 
@@ -71,10 +72,25 @@ impl PluginFactory for LinearFactory {
                 spec.task
             )));
         }
-        Ok(Box::new(LinearModel::new(self.0, spec.features, params)?))
+        let spec = ModelSpec {
+            kind: self.0.kind().to_owned(),
+            ..spec
+        };
+        if spec.is_multiclass() {
+            // One-vs-rest over logistic models (see `refit_plugin_kit::multiclass`).
+            return Ok(Box::new(OneVsRest::new(spec, |binary| {
+                LinearModel::for_spec(self.0, binary, params.clone())
+            })?));
+        }
+        Ok(Box::new(LinearModel::for_spec(self.0, spec, params)?))
     }
 
     fn load(&self, bytes: &[u8]) -> Result<Box<dyn Model>, PluginError> {
+        if is_saved_multiclass(bytes) {
+            return Ok(Box::new(OneVsRest::load(bytes, self.0.kind(), |b| {
+                LinearModel::load(self.0, b)
+            })?));
+        }
         Ok(Box::new(LinearModel::load(self.0, bytes)?))
     }
 

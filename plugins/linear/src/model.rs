@@ -90,7 +90,20 @@ impl LinearModel {
         features: impl IntoIterator<Item = S>,
         params: LinearParams,
     ) -> Result<Self, PluginError> {
-        let spec = ModelSpec::new(loss.kind(), loss.task(), features);
+        Self::for_spec(
+            loss,
+            ModelSpec::new(loss.kind(), loss.task(), features),
+            params,
+        )
+    }
+
+    /// A zero-initialised model of `spec` (its kind and task must be the
+    /// loss's; its categorical features and classes are kept with it).
+    pub fn for_spec(
+        loss: Loss,
+        spec: ModelSpec,
+        params: LinearParams,
+    ) -> Result<Self, PluginError> {
         let pre = Preprocessor::new(&spec.features, &params.preprocessing)?;
         let width = pre.encoded_width();
         Self::from_parts(spec, loss, params, pre, State::zero(width))

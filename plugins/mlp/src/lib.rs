@@ -23,6 +23,7 @@ use refit_plugin::{
     LearningRates, Model, ModelSpec, Params, PluginError, PluginFactory, PluginRegistry,
     parse_params,
 };
+use refit_plugin_kit::multiclass::{OneVsRest, is_saved_multiclass};
 
 pub use model::{FORMAT_VERSION, MlpModel, MlpParams, Optimizer, default_device};
 pub use snapshot::MlpSnapshot;
@@ -37,10 +38,20 @@ impl PluginFactory for MlpFactory {
     }
 
     fn create(&self, spec: ModelSpec, params: &Params) -> Result<Box<dyn Model>, PluginError> {
-        Ok(Box::new(MlpModel::new(spec, parse_params("mlp", params)?)?))
+        let params: MlpParams = parse_params("mlp", params)?;
+        if spec.is_multiclass() {
+            // One-vs-rest over binary networks (see `refit_plugin_kit::multiclass`).
+            return Ok(Box::new(OneVsRest::new(spec, |binary| {
+                MlpModel::new(binary, params.clone())
+            })?));
+        }
+        Ok(Box::new(MlpModel::new(spec, params)?))
     }
 
     fn load(&self, bytes: &[u8]) -> Result<Box<dyn Model>, PluginError> {
+        if is_saved_multiclass(bytes) {
+            return Ok(Box::new(OneVsRest::load(bytes, "mlp", MlpModel::load)?));
+        }
         Ok(Box::new(MlpModel::load(bytes)?))
     }
 

@@ -62,16 +62,7 @@ pub(crate) fn store_of(config: &Config) -> refit::store::Store {
 }
 
 pub(crate) fn metric_text(m: Option<&refit::metrics::Scores>) -> String {
-    match m {
-        Some(refit::metrics::Scores::Classification { auc, log_loss }) => match auc {
-            Some(auc) => format!("AUC {auc:.4} log loss {log_loss:.4}"),
-            None => format!("log loss {log_loss:.4}"),
-        },
-        Some(refit::metrics::Scores::Regression { mae, rmse }) => {
-            format!("MAE {mae:.4} RMSE {rmse:.4}")
-        }
-        None => "-".into(),
-    }
+    m.map_or_else(|| "-".into(), ToString::to_string)
 }
 
 pub(crate) fn versions(args: VersionsArgs) -> Result<()> {

@@ -16,39 +16,47 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     let stop = Stop::install()?;
     let config = Config::from_path(&args.config)?;
 
-    let agent = Agent::builder(config.clone())
-        .watch(&args.config)
-        .start()
-        .with_context(|| {
-            if config.model.features.is_empty() {
-                // A dense model's features cannot come from anywhere else.
-                format!(
-                    "starting the agent from {}: list the model's features in [model] features, e.g. features = [\"tenure\", \"monthly_charges\"] (clients then send rows in that order, or keyed by those names)",
-                    args.config.display()
-                )
-            } else {
-                format!("starting the agent from {}", args.config.display())
-            }
-        })?;
+    let state = match Agent::builder(config.clone()).watch(&args.config).start() {
+        Ok(agent) => refit::http::HttpState::new(agent, Some(args.config.clone())),
+        // No features anywhere: the first named samples fix them.
+        Err(refit::AgentError::NoFeatures) => {
+            let (config, path) = (config.clone(), args.config.clone());
+            refit::http::HttpState::starting_on_first_samples(
+                Box::new(move |rows, labels| {
+                    let inferred = refit::schema::infer(rows, labels, config.model.task())
+                        .map_err(refit::AgentError::InvalidArgument)?;
+                    let mut config = config.clone();
+                    config.model.adopt(&inferred);
+                    Agent::builder(config).watch(&path).start()
+                }),
+                Some(args.config.clone()),
+            )
+        }
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("starting the agent from {}", args.config.display()));
+        }
+    };
     let bind = args.bind.unwrap_or_else(|| config.http.bind.clone());
     let access = refit::http::Access::from_config(&config.http).context("[http] token")?;
-    let server = refit::http::serve_with(
-        refit::http::HttpState {
-            agent: agent.clone(),
-            config_path: Some(args.config.clone()),
-        },
-        &bind,
-        config.http.max_body_bytes,
-        access,
-    )
-    .with_context(|| format!("listening on {bind}"))?;
+    let server = refit::http::serve_with(state.clone(), &bind, config.http.max_body_bytes, access)
+        .with_context(|| format!("listening on {bind}"))?;
     stop.stops(server.stopper());
-    println!(
-        "refit serve: http://{} (model `{}`)",
-        server.addr, config.agent.name
-    );
+    if state.agent().is_some() {
+        println!(
+            "refit serve: http://{} (model `{}`)",
+            server.addr, config.agent.name
+        );
+    } else {
+        println!(
+            "refit serve: http://{} (model `{}`; no features configured: the first named samples fix them)",
+            server.addr, config.agent.name
+        );
+    }
     let waited = server.wait();
-    agent.shutdown().context("shutting the agent down")?;
+    if let Some(agent) = state.agent() {
+        agent.shutdown().context("shutting the agent down")?;
+    }
     waited.context("the HTTP server")?;
     Ok(())
 }
@@ -64,10 +72,7 @@ pub(crate) fn dashboard(
     let bind = bind.unwrap_or(&config.http.bind);
     let access = refit::http::Access::from_config(&config.http).context("[http] token")?;
     let server = refit::http::serve_with(
-        refit::http::HttpState {
-            agent: agent.clone(),
-            config_path,
-        },
+        refit::http::HttpState::new(agent.clone(), config_path),
         bind,
         config.http.max_body_bytes,
         access,

@@ -13,7 +13,7 @@
 //!   (and when no numeric feature standardises or imputes, and none is
 //!   categorical, no statistics are kept at all: nothing would read them).
 //! - Categorical feature: the raw value is a level code (any `f32`, compared
-//!   by bit pattern). The first `onehot_max` levels seen in training get a
+//!   by bit pattern; text levels get theirs from [`level_code`]). The first `onehot_max` levels seen in training get a
 //!   one-hot slot each; later levels share `hash_buckets` slots by a stable
 //!   hash of the code; one more slot marks a missing value. A level never
 //!   seen in training encodes as all zeros while one-hot slots are free, and
@@ -41,11 +41,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 mod config;
+mod levels;
 mod state;
 
 use serde::{Deserialize, Serialize};
 
 pub use config::{FeatureOverride, FeatureType, Missing, PreprocessConfig};
+pub use levels::level_code;
 use state::{CategoricalState, Fast, FeatureState, NumericState, canonical_bits};
 
 use refit_plugin::{Batch, PluginError};
