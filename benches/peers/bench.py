@@ -365,6 +365,10 @@ def main():
             m["score"] = score(stream, m, y)
             results[stream["name"]][learner[0]] = m
     text = report(streams, results, a.quick, time.time() - started)
+    if not a.only or {"wine", "digits"} & set(a.only.split(",")):
+        import multiclass
+
+        text += "\n" + "\n".join(multiclass.section(a.data, a.work))
     a.out.write_text(text)
     print(text)
 

@@ -326,6 +326,29 @@ mod tests {
     }
 
     #[test]
+    fn text_levels_bin_by_their_codes() {
+        use refit_plugin_kit::preprocess::level_code;
+        let code = |t: &[&str]| t.iter().map(|s| level_code(s)).collect::<Vec<f32>>();
+        // Reference: gold, basic, gold, basic; now: gold, platinum x3.
+        let edges = BinEdges::from_levels(&code(&["gold", "basic", "gold", "basic"]));
+        assert_eq!(edges.bins(), 4, "two levels, other, missing");
+        let reference = edges.counts(&code(&["gold", "basic", "gold", "basic"]));
+        let current = edges.counts(&code(&["gold", "platinum", "platinum", "platinum"]));
+        assert_eq!(current.iter().sum::<u64>(), 4);
+        assert_eq!(
+            current[edges.bin(level_code("platinum"))],
+            3,
+            "unseen: other"
+        );
+        // By hand: shares (gold, basic, other) 0.5/0.5/0 -> 0.25/0/0.75,
+        // empty shares floored at 1e-4 (the missing bin is empty on both
+        // sides and adds 0).
+        let term = |p: f64, q: f64| (q - p) * (q / p).ln();
+        let want = term(0.5, 0.25) + term(0.5, 1e-4) + term(1e-4, 0.75);
+        assert!((psi(&reference, &current, 1e-4) - want).abs() < 1e-12);
+    }
+
+    #[test]
     fn empty_bin_uses_the_floor() {
         // q has an empty bin: its share becomes 1e-4.
         let got = psi(&[5, 5], &[0, 4], 1e-4);

@@ -194,3 +194,128 @@ fn the_shipped_config_serves_and_the_first_named_rows_fix_the_schema() {
         Some(0)
     );
 }
+
+/// A multiclass model over HTTP: named rows with a text level and class
+/// names in, class probabilities and names out; delayed labels by class
+/// name; an unknown class or request id is refused and changes nothing.
+#[test]
+fn multiclass_over_http_takes_and_answers_class_names() {
+    use refit::plugins::preprocess::{FeatureOverride, FeatureType};
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = refit::config::Config::default();
+    c.agent.data_dir = dir.path().to_owned();
+    c.model.features = vec!["plan".into(), "x".into()];
+    c.model.classes = vec!["bronze".into(), "gold".into(), "silver".into()];
+    c.model.preprocessing.features.insert(
+        "plan".into(),
+        FeatureOverride {
+            kind: Some(FeatureType::Categorical),
+            ..Default::default()
+        },
+    );
+    c.online.min_samples_per_update = 60;
+    c.online.cold_start = false;
+    c.feedback.enabled = true;
+    let agent = refit::Agent::start(c).unwrap();
+    let server = refit::http::serve(
+        refit::http::HttpState::new(agent.clone(), None),
+        "127.0.0.1:0",
+        1 << 20,
+    )
+    .unwrap();
+    let addr = server.addr;
+    let classes = ["bronze", "gold", "silver"];
+    let (rows, labels): (Vec<_>, Vec<_>) = (0..600)
+        .map(|i| {
+            let k = i % 3;
+            (
+                json!({"plan": classes[k], "x": k as f64 + (i % 5) as f64 / 10.0}),
+                json!(classes[k]),
+            )
+        })
+        .unzip();
+    // Ten calls, ten updates: each call is scored by the model before it.
+    for (rows, labels) in rows.chunks(60).zip(labels.chunks(60)) {
+        let (status, answer) = post(
+            addr,
+            "/v1/samples",
+            &json!({"rows": rows, "labels": labels}),
+        );
+        assert_eq!(status, 200, "{answer}");
+        agent.wait_served().unwrap();
+    }
+    let (status, answer) = post(
+        addr,
+        "/v1/predict",
+        &json!({"rows": [{"plan": "silver", "x": 2.1}, {"plan": "unseen", "x": 0.0}], "key": "user-1"}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["classes"], json!(classes));
+    assert_eq!(answer["labels"][0], "silver", "{answer}");
+    assert_eq!(answer["values"][0], 2.0);
+    let p = answer["probabilities"][0].as_array().unwrap();
+    let sum: f64 = p.iter().map(|v| v.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-5, "{answer}");
+    let id = answer["request_id"].as_u64().unwrap();
+
+    let accepted = agent.stats().unwrap().ingest.accepted;
+    let (status, answer) = post(
+        addr,
+        "/v1/feedback",
+        &json!({"request_id": id, "labels": ["silver", "platinum"]}),
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("`platinum` is not one of the model's classes"),
+        "{answer}"
+    );
+    let (status, answer) = post(
+        addr,
+        "/v1/feedback",
+        &json!({"request_id": id ^ 1, "labels": ["silver", "gold"]}),
+    );
+    assert_eq!(status, 404, "{answer}");
+    assert_eq!(
+        agent.stats().unwrap().ingest.accepted,
+        accepted,
+        "refused feedback stores nothing"
+    );
+    let counted: usize = agent
+        .ab_stats()
+        .unwrap()
+        .variants
+        .iter()
+        .map(|v| v.samples)
+        .sum();
+    assert_eq!(counted, 0, "refused feedback counts no outcome");
+    let (status, answer) = post(
+        addr,
+        "/v1/feedback",
+        &json!({"request_id": id, "labels": ["silver", "bronze"]}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        agent.stats().unwrap().ingest.accepted,
+        accepted + 2,
+        "the rows became samples"
+    );
+    let ab = agent.ab_stats().unwrap();
+    assert_eq!(ab.variants[0].samples, 2);
+    assert!(
+        ab.variants[0].accuracy.is_some(),
+        "multiclass outcomes are scored by accuracy"
+    );
+    let stats = agent.stats().unwrap();
+    let Some(refit::metrics::Scores::Multiclass { accuracy, .. }) = stats.trainer.metrics else {
+        panic!(
+            "multiclass progressive metrics: {:?}",
+            stats.trainer.metrics
+        );
+    };
+    assert!(accuracy > 0.8, "{accuracy}");
+    server.stop();
+    agent.shutdown().unwrap();
+}

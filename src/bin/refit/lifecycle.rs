@@ -7,12 +7,14 @@ use refit::config::Config;
 use refit::{Agent, plugins};
 
 use crate::args::{RollbackArgs, TrainArgs, VersionsArgs};
-use crate::common::load_config;
+use crate::common::{fit_schema, load_config};
 
 pub(crate) fn train(args: TrainArgs) -> Result<()> {
     debug_assert!(args.offline);
-    let config = load_config(args.config.as_deref())?;
+    let mut config = load_config(args.config.as_deref())?;
     let data = refit::data::read_csv_path(&args.input, &args.label)?;
+    let data = fit_schema(&mut config, data)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
     let agent = Agent::builder(config.clone())
         .features(data.features.clone())
         .start()

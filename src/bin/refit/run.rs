@@ -8,7 +8,7 @@ use refit::config::Config;
 use refit::{Agent, demo, plugins};
 
 use crate::args::{DemoArgs, RunArgs};
-use crate::common::{config_path, load_config, pace, progress_bar};
+use crate::common::{config_path, fit_schema, load_config, pace, progress_bar};
 use crate::lifecycle::warm_start_of;
 use crate::serve::{dashboard, keep_serving};
 use crate::signals::Stop;
@@ -19,48 +19,6 @@ pub(crate) fn stream(name: &str, rows: usize, seed: u64) -> Result<demo::DemoStr
     }
     demo::by_name(name, seed, rows)
         .with_context(|| format!("unknown demo stream `{name}` (choose churn, clv or xor)"))
-}
-
-/// Fixes the model's schema from a CSV file where the config leaves it
-/// open (features from the header, text columns categorical, classes
-/// from the labels), then matches the file's columns to the features by
-/// name and its labels to the classes.
-fn fit_schema(
-    config: &mut Config,
-    data: refit::data::Dataset,
-) -> Result<refit::data::Dataset, String> {
-    let task = config.model.task();
-    let classes = if data.classes.is_empty() {
-        refit::schema::classes_of(task, &data.label_names()).unwrap_or_default()
-    } else {
-        data.classes.clone()
-    };
-    if task == plugins::Task::Regression && !classes.is_empty() {
-        return Err(format!(
-            "the label column holds text ({:?}, ...), and a `{}` model is for regression",
-            classes.first(),
-            config.model.kind
-        ));
-    }
-    config.model.adopt(&refit::schema::Inferred {
-        features: data.features.clone(),
-        categorical: data.categorical.clone(),
-        classes,
-    });
-    // A column the config declares numeric must hold numbers.
-    for (name, (line, cell)) in data.categorical.iter().zip(&data.first_text) {
-        if config.model.features.contains(name) && !config.model.is_categorical(name) {
-            return Err(format!(
-                "line {line}, column `{name}`: `{cell}` is not a number, and [model.preprocessing.features.{name}] type = \"numeric\""
-            ));
-        }
-    }
-    // Columns are matched to the configured features by name.
-    let mut data = data.select(&config.model.features)?;
-    if !config.model.classes.is_empty() {
-        data.use_classes(&config.model.classes)?;
-    }
-    Ok(data)
 }
 
 pub(crate) fn run(args: RunArgs) -> Result<()> {
