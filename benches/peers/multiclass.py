@@ -1,4 +1,5 @@
-"""Multiclass streams through `refit run` with the shipped config, next to
+"""Multiclass streams through `refit run` with the shipped config (kind `logistic`: multinomial
+logistic regression; kind `mlp`: one-vs-rest networks), next to
 River's `StandardScaler | SoftmaxRegression` and scikit-learn's
 `SGDClassifier(loss="log_loss")` (one-vs-rest), each predicting every row
 before learning it (progressive accuracy). Called by bench.py, which puts
@@ -86,7 +87,7 @@ def section(data_dir, work):
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     data_dir.mkdir(parents=True, exist_ok=True)
     lines = ["## Multiclass (issue 20): progressive accuracy, every row predicted before it is learned", "",
-             "| stream | rows | classes | refit run, shipped config (one-vs-rest logistic) | refit run, kind = \"mlp\" "
+             "| stream | rows | classes | refit run, shipped config (logistic: softmax) | refit run, kind = \"mlp\" "
              "| River StandardScaler \\| SoftmaxRegression | scikit-learn StandardScaler + SGDClassifier(log_loss) "
              "| refit macro-F1 | refit log loss |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -1,6 +1,6 @@
 //! Multiclass models and text levels: save/load and the serving snapshot
-//! agree (within 1e-6, the snapshot tolerance), one-vs-rest learns a
-//! separable problem, and a CSV with a text feature and text class labels
+//! agree (within 1e-6, the snapshot tolerance), softmax (`logistic`) and
+//! one-vs-rest (`mlp`) learn a nearly separable problem, and a CSV with a text feature and text class labels
 //! runs through `refit run` with accuracy in its summary.
 
 use crate::common;

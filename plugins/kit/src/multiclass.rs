@@ -7,12 +7,12 @@
 //! (what scikit-learn's `SGDClassifier(loss="log_loss")` does; Vowpal
 //! Wabbit's `--oaa` is the same reduction).
 //!
-//! Why one-vs-rest rather than a softmax layer: it reuses each binary
-//! plugin unchanged, with its optimizer, preprocessing, divergence
-//! safeguard and serving snapshot, so every binary kind (and a host's own)
-//! becomes multiclass without code of its own; a class's model learns at
-//! the pace of its own gradient, as scikit-learn's does. The cost is `K`
-//! models' work per row.
+//! Why one-vs-rest: it reuses a binary plugin unchanged, with its
+//! optimizer, preprocessing, divergence safeguard and serving snapshot, so
+//! a binary kind (the MLP, or a host's own) becomes multiclass without code
+//! of its own. The cost is `K` models' work per row, and probabilities
+//! that are `K` independent ones normalised; the `logistic` kind has its
+//! own softmax model instead (`refit_linear::SoftmaxModel`).
 //!
 //! An update is all or nothing: the members learn on copies, which replace
 //! them only when every member accepted the batch.

@@ -37,6 +37,7 @@ mod model;
 mod params;
 mod payload;
 mod snapshot;
+mod softmax;
 mod step;
 mod warm_start;
 
@@ -49,8 +50,9 @@ use refit_plugin::{
 
 pub use model::{FORMAT_VERSION, LinearModel, default_device};
 pub use params::{LinearParams, Loss, Optimizer, Update};
-use refit_plugin_kit::multiclass::{OneVsRest, is_saved_multiclass};
+use refit_plugin_kit::multiclass::is_saved_multiclass;
 pub use snapshot::LinearSnapshot;
+pub use softmax::{SOFTMAX_FORMAT_VERSION, SoftmaxModel, SoftmaxSnapshot};
 pub use warm_start::{COEFFICIENTS_FORMAT, COEFFICIENTS_VERSION, Coefficients};
 
 /// The factory of one linear kind (`"logistic"` or `"linear"`).
@@ -77,19 +79,16 @@ impl PluginFactory for LinearFactory {
             ..spec
         };
         if spec.is_multiclass() {
-            // One-vs-rest over logistic models (see `refit_plugin_kit::multiclass`).
-            return Ok(Box::new(OneVsRest::new(spec, |binary| {
-                LinearModel::for_spec(self.0, binary, params.clone())
-            })?));
+            // Multinomial logistic regression (the task check above leaves
+            // only the log loss here).
+            return Ok(Box::new(SoftmaxModel::new(spec, params)?));
         }
         Ok(Box::new(LinearModel::for_spec(self.0, spec, params)?))
     }
 
     fn load(&self, bytes: &[u8]) -> Result<Box<dyn Model>, PluginError> {
         if is_saved_multiclass(bytes) {
-            return Ok(Box::new(OneVsRest::load(bytes, self.0.kind(), |b| {
-                LinearModel::load(self.0, b)
-            })?));
+            return Ok(Box::new(SoftmaxModel::load(bytes)?));
         }
         Ok(Box::new(LinearModel::load(self.0, bytes)?))
     }
