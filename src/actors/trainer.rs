@@ -372,6 +372,14 @@ impl Handler<TrainBatch> for Trainer {
             self.peers.trained.do_send(TrainedCount(n));
             return;
         }
+        let classes = self.model.spec().class_count().unwrap_or(0);
+        if let Some(problem) = self.online.quality.problem(&msg.labels, classes) {
+            // Skipped online; the samples stay in the sample log for the
+            // next full retrain.
+            self.skip(format!("data quality: {problem}"), n, lr, &msg.drift);
+            self.peers.trained.do_send(TrainedCount(n));
+            return;
+        }
         self.score(&msg.rows, &msg.labels, msg.first_sample);
         let training = std::time::Instant::now();
         let (mut trained, mut loss_sum, mut clipped) = (0usize, 0.0f64, 0usize);

@@ -23,6 +23,7 @@ mod duration;
 mod model;
 mod offline;
 mod online;
+mod quality;
 mod samples;
 mod serving;
 
@@ -35,6 +36,7 @@ pub use duration::HumanDuration;
 pub use model::{AgentConfig, ModelConfig};
 pub use offline::{OfflineConfig, RetrainConfig};
 pub use online::{CheckpointEvery, LearningRateTable, LearningRates, OnlineConfig, WhenFull};
+pub use quality::QualityChecks;
 pub use samples::{Durability, SamplesConfig};
 pub use serving::{AbConfig, FeedbackConfig, HttpConfig, ServingConfig};
 

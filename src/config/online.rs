@@ -53,6 +53,8 @@ pub struct OnlineConfig {
     pub max_pending_samples: usize,
     /// `"error"` (default) or `"wait"` when that bound is reached.
     pub when_full: WhenFull,
+    /// `[online.quality]`: checks every update passes before it is learned.
+    pub quality: super::QualityChecks,
 }
 
 impl OnlineConfig {
@@ -96,6 +98,7 @@ impl Default for OnlineConfig {
             checkpoint_every: CheckpointEvery::default(),
             max_pending_samples: 100_000,
             when_full: WhenFull::Error,
+            quality: super::QualityChecks::default(),
         }
     }
 }
@@ -219,6 +222,7 @@ impl OnlineConfig {
         {
             return invalid("online.checkpoint_every.interval", "must be longer than 0");
         }
+        self.quality.check()?;
         if self.update_frequency.0.is_zero() {
             return invalid("online.update_frequency", "must be longer than 0");
         }

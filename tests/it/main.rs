@@ -26,6 +26,7 @@ mod multiclass;
 mod persistence;
 mod preprocessing;
 mod psi_reference;
+mod quality;
 mod reload;
 mod retrain;
 mod schema;
