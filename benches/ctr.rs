@@ -50,6 +50,7 @@ fn clicks(n: usize) -> Vec<Click> {
                 doc_id: format!("doc-{doc}"),
                 position,
                 clicked: rng.random::<f64>() < p,
+                request_id: None,
             }
         })
         .collect()

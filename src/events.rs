@@ -242,10 +242,21 @@ pub enum Event {
     OfflineTrained(OfflineReport),
     /// A full retrain is starting.
     RetrainTriggered {
-        /// `"schedule"` or `"degradation"`.
+        /// `"schedule"`, `"degradation"`, `"requested"` (the sample log, on
+        /// request) or `"upload"` (rows the host sent).
         reason: String,
         /// Retained samples it trains on.
         samples: usize,
+    },
+    /// An offline training finished an epoch.
+    OfflineProgress {
+        /// Why it runs: `"schedule"`, `"degradation"`, `"requested"` (from
+        /// the sample log, on request), `"upload"` or `"manual"`.
+        reason: String,
+        /// Epochs done.
+        epoch: usize,
+        /// Epochs in all.
+        epochs: usize,
     },
     /// A due full retrain could not run.
     RetrainFailed {

@@ -271,8 +271,35 @@ pub struct RecordKeyed {
     pub scored: Vec<(Variant, VersionId, Vec<f32>)>,
     /// The rows predicted, kept for delayed labels (`[feedback] enabled`).
     pub rows: Option<Rows>,
+    /// A ranking's documents, in the order of the predictions (their
+    /// clicks report the outcomes, [`ClickOutcomes`]).
+    pub docs: Option<Vec<String>>,
     /// When it was predicted (ms, by the agent's clock).
     pub at_ms: u64,
+}
+
+/// Host → ServingActor: the clicks on a keyed ranking's documents (each
+/// shown document with 1 for a click, 0 for none); answers the outcomes
+/// counted. Documents not reported are not counted.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<usize, AgentError>")]
+pub struct ClickOutcomes {
+    /// The id `rank_keyed` returned.
+    pub request_id: u64,
+    /// (document, clicked) pairs.
+    pub outcomes: Vec<(String, f32)>,
+}
+
+/// Host → Trainer: start an offline training now, from the sample log
+/// (`rows: None`) or from these rows; answers the samples it trains on,
+/// and reports progress and result as events.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<usize, AgentError>")]
+pub struct StartTraining {
+    /// Rows and labels, or none for the sample log.
+    pub rows: Option<(Rows, Vec<f32>)>,
+    /// `"requested"` or `"upload"`.
+    pub reason: String,
 }
 
 /// Host → ServingActor: the outcomes of a prediction; answers the rows

@@ -69,6 +69,18 @@ pub fn train_rows(
     labels: &[f32],
     config: &OfflineConfig,
 ) -> Result<Trained, PluginError> {
+    train_rows_with(model, rows, labels, config, |_, _| {})
+}
+
+/// [`train_rows`], calling `progress(epoch, epochs)` after each epoch
+/// (from 1).
+pub fn train_rows_with(
+    model: &mut dyn Model,
+    rows: &Rows,
+    labels: &[f32],
+    config: &OfflineConfig,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Trained, PluginError> {
     let width = model.spec().width();
     match rows {
         _ if rows.kind() != model.input() => {
@@ -98,13 +110,14 @@ pub fn train_rows(
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut y = Vec::with_capacity(config.batch_size);
     let lr = config.learning_rate.unwrap_or(DEFAULT_LEARNING_RATE);
-    for _ in 0..config.epochs {
+    for epoch in 1..=config.epochs {
         order.shuffle(&mut rng);
         for chunk in order.chunks(config.batch_size) {
             y.clear();
             y.extend(chunk.iter().map(|&i| labels[i]));
             gather(rows, chunk, width).fit(model, width, &y, lr)?;
         }
+        progress(epoch, config.epochs);
     }
     let holdout = if holdout_rows > 0 {
         let held: Vec<usize> = (train_rows..n).collect();

@@ -8,8 +8,8 @@ use crate::config::AbConfig;
 use crate::error::AgentError;
 use crate::events::{AbStats, Event, ServingStats};
 use crate::messages::{
-    Barrier, ConfigChanged, Feedback, GetAbStats, GetServingStats, Promote, Publish, RecordKeyed,
-    SetServingRole, Subscribe,
+    Barrier, ClickOutcomes, ConfigChanged, Feedback, GetAbStats, GetServingStats, Promote, Publish,
+    RecordKeyed, SetServingRole, Subscribe,
 };
 use crate::serving::{ServingSet, Variant, VariantStats, variant_stats};
 
@@ -22,6 +22,8 @@ struct Pending {
     scored: Vec<(Variant, crate::store::VersionId, Vec<f32>)>,
     /// The rows predicted, kept for delayed labels (`[feedback]`).
     rows: Option<crate::rows::Rows>,
+    /// A ranking's documents, in prediction order.
+    docs: Option<Vec<String>>,
     /// When it was recorded (ms, by the agent's clock).
     at_ms: u64,
 }
@@ -270,6 +272,7 @@ impl Handler<RecordKeyed> for ServingActor {
             Pending {
                 scored: msg.scored,
                 rows: msg.rows,
+                docs: msg.docs,
                 at_ms: msg.at_ms,
             },
         );
@@ -294,7 +297,51 @@ impl Handler<Feedback> for ServingActor {
             self.pending.insert(msg.request_id, pending);
             return Err(e.into());
         }
-        for (variant, version, p) in std::mem::take(&mut pending.scored) {
+        let pairs: Vec<(usize, f32)> = msg.labels.iter().copied().enumerate().collect();
+        self.count(std::mem::take(&mut pending.scored), &pairs);
+        Ok((rows, pending.rows.take()))
+    }
+}
+
+impl Handler<ClickOutcomes> for ServingActor {
+    type Result = Result<usize, AgentError>;
+    fn handle(&mut self, msg: ClickOutcomes, _: &mut Context<Self>) -> Self::Result {
+        self.expire();
+        let known = self
+            .pending
+            .get(&msg.request_id)
+            .and_then(|p| p.docs.as_ref());
+        let Some(docs) = known else {
+            return Err(AgentError::UnknownRequest(msg.request_id));
+        };
+        let mut pairs = Vec::with_capacity(msg.outcomes.len());
+        for (doc, y) in &msg.outcomes {
+            let Some(i) = docs.iter().position(|d| d == doc) else {
+                return Err(AgentError::InvalidArgument(format!(
+                    "ranking {} did not rank document `{doc}`",
+                    msg.request_id
+                )));
+            };
+            pairs.push((i, *y));
+        }
+        let Some(mut pending) = self.pending.remove(&msg.request_id) else {
+            return Err(AgentError::UnknownRequest(msg.request_id));
+        };
+        self.count(std::mem::take(&mut pending.scored), &pairs);
+        Ok(pairs.len())
+    }
+}
+
+impl ServingActor {
+    /// Counts outcomes `(row, outcome)` for the variants that scored them,
+    /// then lets the guardrail judge.
+    fn count(
+        &mut self,
+        scored: Vec<(Variant, crate::store::VersionId, Vec<f32>)>,
+        pairs: &[(usize, f32)],
+    ) {
+        let set = self.serving.load_full();
+        for (variant, version, p) in scored {
             // Outcomes count for the model that holds the role now only.
             let current = match variant {
                 Variant::Champion => Some(set.champion.version),
@@ -305,15 +352,15 @@ impl Handler<Feedback> for ServingActor {
                 continue;
             }
             let o = self.outcomes.entry(variant).or_default();
-            for (p, y) in p.into_iter().zip(&msg.labels) {
+            for &(i, y) in pairs {
+                let Some(&p) = p.get(i) else { continue };
                 if o.len() == OUTCOME_WINDOW {
                     o.pop_front();
                 }
-                o.push_back((p, *y));
+                o.push_back((p, y));
             }
         }
         self.guardrail();
-        Ok((rows, pending.rows.take()))
     }
 }
 

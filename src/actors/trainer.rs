@@ -14,8 +14,8 @@ use crate::error::AgentError;
 use crate::events::{DriftReport, Event, OfflineReport, TrainerStats};
 use crate::messages::{
     Activate, Barrier, Checkpoint, ConfigChanged, ConnectDrift, GetTrainerStats, ObserveLosses,
-    Promote, Publish, ResumeFrom, SaveOffline, SetReference, SetServingRole, TrainBatch,
-    TrainOffline, TrainedCount,
+    Promote, Publish, ResumeFrom, SaveOffline, SetReference, SetServingRole, StartTraining,
+    TrainBatch, TrainOffline, TrainedCount,
 };
 use crate::metrics::{Scored, Scores};
 use crate::offline;
@@ -499,17 +499,7 @@ impl Trainer {
             self.last_degradation_ms = Some(self.last_offline_ms);
         }
         self.stats.scored_since_offline = 0;
-        let read = match &self.samples {
-            None => Err("samples.enabled = false: there are no retained samples".to_owned()),
-            Some(dir) => read_rows(
-                dir,
-                self.model.input(),
-                self.model.input_dim(),
-                self.retrain.max_rows,
-            )
-            .map_err(|e| format!("reading the sample store {}: {e}", dir.display())),
-        };
-        match read {
+        match self.read_log() {
             Ok(r) if !r.labels.is_empty() => {
                 tracing::info!(reason, samples = r.labels.len(), "full retrain");
                 self.stats.retrains += 1;
@@ -532,6 +522,64 @@ impl Trainer {
                 error,
             }),
         }
+    }
+}
+
+impl Trainer {
+    /// The newest retained samples (at most `retrain.max_rows`).
+    fn read_log(&self) -> Result<crate::sample_log::ReadBack, String> {
+        match &self.samples {
+            None => Err("samples.enabled = false: there are no retained samples".to_owned()),
+            Some(dir) => read_rows(
+                dir,
+                self.model.input(),
+                self.model.input_dim(),
+                self.retrain.max_rows,
+            )
+            .map_err(|e| format!("reading the sample store {}: {e}", dir.display())),
+        }
+    }
+}
+
+impl Handler<StartTraining> for Trainer {
+    type Result = Result<usize, AgentError>;
+
+    /// Starts an offline training now, from the sample log or the given
+    /// rows; answers the samples it trains on. Its progress and result are
+    /// events (`RetrainTriggered`, `OfflineProgress`, then `OfflineTrained`
+    /// or `RetrainFailed`).
+    fn handle(&mut self, msg: StartTraining, ctx: &mut Context<Self>) -> Self::Result {
+        if self.retraining.is_some() {
+            return Err(AgentError::InvalidArgument(
+                "an offline training is already running; try again when it is done".into(),
+            ));
+        }
+        let (rows, labels) = match msg.rows {
+            Some(given) => given,
+            None => {
+                let read = self.read_log().map_err(AgentError::InvalidArgument)?;
+                (read.rows, read.labels)
+            }
+        };
+        if labels.is_empty() {
+            return Err(AgentError::InvalidArgument(
+                "no samples to train on (the sample log holds none)".into(),
+            ));
+        }
+        self.last_offline_ms = self.clock.now_ms();
+        self.stats.scored_since_offline = 0;
+        self.stats.retrains += 1;
+        let samples = labels.len();
+        self.publish(Event::RetrainTriggered {
+            reason: msg.reason.clone(),
+            samples,
+        });
+        ctx.notify(TrainOffline {
+            rows,
+            labels,
+            reason: msg.reason,
+        });
+        Ok(samples)
     }
 }
 
@@ -625,12 +673,26 @@ impl Handler<TrainOffline> for Trainer {
         let (fresh, config) = (self.fresh.clone(), self.offline.clone());
         let (tx, rx) = futures::channel::oneshot::channel::<OfflineResult>();
         let (rows, labels) = (msg.rows, msg.labels);
+        let (events, progress_reason) = (self.peers.events.clone(), msg.reason.clone());
         let spawned = std::thread::Builder::new()
             .name("refit-offline".into())
             .spawn(move || {
                 let trained = (|| {
                     let mut model = fresh()?;
-                    let trained = offline::train_rows(model.as_mut(), &rows, &labels, &config)?;
+                    let progress = |epoch, epochs| {
+                        events.do_send(Publish(Event::OfflineProgress {
+                            reason: progress_reason.clone(),
+                            epoch,
+                            epochs,
+                        }))
+                    };
+                    let trained = offline::train_rows_with(
+                        model.as_mut(),
+                        &rows,
+                        &labels,
+                        &config,
+                        progress,
+                    )?;
                     let bytes = model.save()?;
                     Ok((model, trained, bytes, rows))
                 })();

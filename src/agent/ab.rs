@@ -70,6 +70,66 @@ impl Agent {
         })
     }
 
+    /// [`Agent::predict_keyed`] for sparse rows (a sparse model): the
+    /// challenger answers keys in its share, the shadow scores too, and
+    /// `feedback(request_id, labels)` reports the outcomes.
+    pub fn predict_sparse_keyed(
+        &self,
+        key: &str,
+        rows: &crate::rows::SparseRows,
+    ) -> Result<Prediction, AgentError> {
+        self.keyed_sparse(key, rows, None)
+    }
+
+    /// The keyed sparse prediction, recorded with a ranking's documents
+    /// when given.
+    pub(crate) fn keyed_sparse(
+        &self,
+        key: &str,
+        rows: &crate::rows::SparseRows,
+        docs: Option<Vec<String>>,
+    ) -> Result<Prediction, AgentError> {
+        self.live()?;
+        self.require_input(refit_plugin::InputKind::Sparse)?;
+        let x = rows.batch_for(self.inner.input.1)?;
+        let serving = self.inner.serving.load();
+        let (variant, version, values) = match &serving.challenger {
+            Some((challenger, share))
+                if crate::serving::assign(key, *share) == Variant::Challenger =>
+            {
+                (
+                    Variant::Challenger,
+                    challenger.version,
+                    challenger.snapshot.predict(x.into())?,
+                )
+            }
+            _ => (
+                Variant::Champion,
+                serving.champion.version,
+                serving.champion_with(|p| p.predict(x.into()))?,
+            ),
+        };
+        let mut scored = vec![(variant, version, values.clone())];
+        if let Some(shadow) = &serving.shadow {
+            scored.push((
+                Variant::Shadow,
+                shadow.version,
+                shadow.snapshot.predict(x.into())?,
+            ));
+        }
+        let request_id = self.record_with(scored, None, docs);
+        Ok(Prediction {
+            values,
+            probabilities: None,
+            version,
+            variant,
+            ensemble: (variant == Variant::Champion)
+                .then(|| ensemble_of(&serving))
+                .flatten(),
+            request_id,
+        })
+    }
+
     /// Records a prediction for its feedback (its rows too under
     /// `[feedback] enabled`); answers its request id, none when the serving
     /// actor's mailbox (MAILBOX_CAPACITY) is full: the prediction is then
@@ -79,14 +139,25 @@ impl Agent {
         scored: Vec<(Variant, VersionId, Vec<f32>)>,
         rows: &[f32],
     ) -> Option<u64> {
-        // Unguessable: 53 random bits (exact as a JSON number anywhere)
-        // from the thread's cryptographically secure generator, seeded by
-        // the operating system; not a counter.
-        let request_id: u64 = rand::Rng::random::<u64>(&mut rand::rng()) >> 11;
         let rows = self
             .inner
             .keep_rows
             .then(|| crate::rows::Rows::Dense(rows.to_vec()));
+        self.record_with(scored, rows, None)
+    }
+
+    /// [`Agent::record`] of any prediction: its kept rows, and a ranking's
+    /// documents.
+    pub(crate) fn record_with(
+        &self,
+        scored: Vec<(Variant, VersionId, Vec<f32>)>,
+        rows: Option<crate::rows::Rows>,
+        docs: Option<Vec<String>>,
+    ) -> Option<u64> {
+        // Unguessable: 53 random bits (exact as a JSON number anywhere)
+        // from the thread's cryptographically secure generator, seeded by
+        // the operating system; not a counter.
+        let request_id: u64 = rand::Rng::random::<u64>(&mut rand::rng()) >> 11;
         let recorded = self
             .inner
             .addrs
@@ -95,6 +166,7 @@ impl Agent {
                 request_id,
                 scored,
                 rows,
+                docs,
                 at_ms: self.inner.clock.now_ms(),
             })
             .is_ok();
@@ -122,6 +194,15 @@ impl Agent {
             self.ingest_rows(|| rows.clone(), labels)?;
         }
         Ok(counted)
+    }
+
+    /// Counts the clicks on a keyed ranking's documents as outcomes.
+    pub(crate) fn click_outcomes(
+        &self,
+        outcomes: crate::messages::ClickOutcomes,
+    ) -> Result<usize, AgentError> {
+        self.live()?;
+        block(self.inner.addrs.server.send(outcomes))?
     }
 
     /// A/B counters and per-variant outcome metrics.

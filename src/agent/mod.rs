@@ -66,7 +66,8 @@ use crate::messages::{
     GetServingStats, GetTrainerStats, IngestSamples, Replay, SetReference, Subscribe,
 };
 use crate::messages::{
-    Feedback, GetAbStats, RecordKeyed, ResumeFrom, SetServingRole, TrainOffline, UseStoredReference,
+    Feedback, GetAbStats, RecordKeyed, ResumeFrom, SetServingRole, StartTraining, TrainOffline,
+    UseStoredReference,
 };
 use crate::rows::{Rows, SparseRows};
 use crate::sample_log::SampleLog;

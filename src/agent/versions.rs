@@ -91,6 +91,33 @@ impl Agent {
         Ok(report)
     }
 
+    /// Starts an offline training from the sample log now (its newest
+    /// `retrain.max_rows` samples, dense or sparse) without waiting for it:
+    /// answers the samples it trains on. Its progress and result are
+    /// events: `RetrainTriggered` (reason `"requested"`), `OfflineProgress`
+    /// per epoch, then `OfflineTrained` (the new version is active) or
+    /// `RetrainFailed`. One offline training runs at a time.
+    pub fn start_retrain(&self) -> Result<usize, AgentError> {
+        self.live()?;
+        block(self.inner.addrs.trainer.send(StartTraining {
+            rows: None,
+            reason: "requested".into(),
+        }))?
+    }
+
+    /// [`Agent::start_retrain`] on dense rows the host gives (reason
+    /// `"upload"`), checked before it starts.
+    pub fn start_training(&self, rows: &[f32], labels: &[f32]) -> Result<usize, AgentError> {
+        self.live()?;
+        self.dense_only()?;
+        let x = refit_plugin::Batch::new(rows, self.inner.spec.width())?;
+        refit_plugin::validate::labels(&self.inner.spec, x.rows(), labels)?;
+        block(self.inner.addrs.trainer.send(StartTraining {
+            rows: Some((Rows::Dense(rows.to_vec()), labels.to_vec())),
+            reason: "upload".into(),
+        }))?
+    }
+
     /// The versions in the store, offline first, with their active marker.
     pub fn versions(&self) -> Result<Vec<Listed>, AgentError> {
         Ok(self.inner.store.list()?)

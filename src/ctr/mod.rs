@@ -35,7 +35,9 @@ use serde::Serialize;
 
 use crate::agent::{Agent, AgentError};
 use crate::events::IngestAck;
+use crate::messages::ClickOutcomes;
 use crate::rows::SparseRows;
+use crate::serving::Variant;
 use crate::store::VersionId;
 
 /// One click event: a document shown for a query at a position (1-based),
@@ -50,6 +52,10 @@ pub struct Click {
     pub position: u32,
     /// Whether it was clicked.
     pub clicked: bool,
+    /// The keyed ranking it was shown in ([`Agent::rank_keyed`]): the
+    /// click then also counts as an outcome of the variant that ranked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<u64>,
 }
 
 /// A document and its predicted click-through rate.
@@ -70,6 +76,11 @@ pub struct Ranking {
     pub version: VersionId,
     /// The offline version blended in, when the ensemble is on.
     pub ensemble: Option<VersionId>,
+    /// Champion or challenger (keyed rankings, [`Agent::rank_keyed`]).
+    pub variant: Variant,
+    /// The id the ranking's clicks report their outcomes with (keyed
+    /// rankings; see [`Click::request_id`]).
+    pub request_id: Option<u64>,
 }
 
 impl Agent {
@@ -116,8 +127,28 @@ impl Agent {
     }
 
     /// Records many click events in one call (one message to the agent).
+    /// Clicks with a `request_id` first count as outcomes of the keyed
+    /// ranking they were shown in (for the variant that ranked it); an
+    /// unknown or answered id refuses the call before anything is
+    /// ingested. Each ranking's outcomes are reported once.
     pub fn record_clicks(&self, clicks: &[Click]) -> Result<IngestAck, AgentError> {
         let mut h = self.click_hasher()?;
+        let mut by_ranking: std::collections::BTreeMap<u64, Vec<(String, f32)>> =
+            std::collections::BTreeMap::new();
+        for c in clicks {
+            if let Some(id) = c.request_id {
+                by_ranking
+                    .entry(id)
+                    .or_default()
+                    .push((c.doc_id.clone(), f32::from(u8::from(c.clicked))));
+            }
+        }
+        for (request_id, outcomes) in by_ranking {
+            self.click_outcomes(ClickOutcomes {
+                request_id,
+                outcomes,
+            })?;
+        }
         let mut rows = SparseRows::new(h.dim());
         let mut labels = Vec::with_capacity(clicks.len());
         for c in clicks {
@@ -131,6 +162,30 @@ impl Agent {
     /// (the newest checkpoint, or the ensemble), position bias removed: the
     /// rows carry no position feature.
     pub fn rank<S: AsRef<str>>(&self, query: &str, doc_ids: &[S]) -> Result<Ranking, AgentError> {
+        self.rank_with(None, query, doc_ids)
+    }
+
+    /// [`Agent::rank`] under the A/B test: the challenger ranks for keys in
+    /// its share (sticky per key, as [`Agent::predict_keyed`]), the shadow
+    /// scores too, and the answer's `request_id` goes with the clicks on
+    /// its documents ([`Click::request_id`]), which then count for the
+    /// variant that ranked them: per-variant CTR, AUC and log loss with
+    /// intervals in [`Agent::ab_stats`], and the guardrail.
+    pub fn rank_keyed<S: AsRef<str>>(
+        &self,
+        key: &str,
+        query: &str,
+        doc_ids: &[S],
+    ) -> Result<Ranking, AgentError> {
+        self.rank_with(Some(key), query, doc_ids)
+    }
+
+    fn rank_with<S: AsRef<str>>(
+        &self,
+        key: Option<&str>,
+        query: &str,
+        doc_ids: &[S],
+    ) -> Result<Ranking, AgentError> {
         let mut h = self.click_hasher()?;
         if doc_ids.is_empty() {
             return Err(AgentError::Plugin(PluginError::EmptyBatch));
@@ -140,7 +195,13 @@ impl Agent {
         for d in doc_ids {
             h.push_doc(&mut rows, &q, d.as_ref(), None, &[]);
         }
-        let p = self.predict_sparse(&rows)?;
+        let p = match key {
+            Some(key) => {
+                let docs = doc_ids.iter().map(|d| d.as_ref().to_owned()).collect();
+                self.keyed_sparse(key, &rows, Some(docs))?
+            }
+            None => self.predict_sparse(&rows)?,
+        };
         let mut docs: Vec<Ranked> = doc_ids
             .iter()
             .zip(&p.values)
@@ -154,6 +215,8 @@ impl Agent {
             docs,
             version: p.version,
             ensemble: p.ensemble,
+            variant: p.variant,
+            request_id: p.request_id,
         })
     }
 }

@@ -262,6 +262,7 @@ pub fn run(
                 doc_id: docs[d].clone(),
                 position: k as u32 + 1,
                 clicked: rng.random::<f64>() < examination(k + 1) * world.attract[q][d],
+                request_id: None,
             })
             .collect();
         // Progressive validation: the served model's CTR of each impression

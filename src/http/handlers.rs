@@ -78,7 +78,7 @@ pub(crate) fn agent_error(e: AgentError) -> HttpResponse {
 }
 
 /// Runs a blocking agent call off the async workers.
-async fn blocking<T: serde::Serialize + Send + 'static>(
+pub(crate) async fn blocking<T: serde::Serialize + Send + 'static>(
     f: impl FnOnce() -> Result<T, AgentError> + Send + 'static,
 ) -> HttpResponse {
     match web::block(f).await {
@@ -130,7 +130,7 @@ fn dense_rows(
 }
 
 /// The agent, or the 409 answer that there is none yet.
-fn ready(state: &HttpState) -> Result<crate::Agent, Box<HttpResponse>> {
+pub(crate) fn ready(state: &HttpState) -> Result<crate::Agent, Box<HttpResponse>> {
     state
         .ready()
         .cloned()
@@ -311,6 +311,8 @@ pub(crate) async fn clicks(state: web::Data<HttpState>, body: web::Json<Clicks>)
 pub(crate) struct Rank {
     query: String,
     doc_ids: Vec<String>,
+    /// The A/B key (user or session id): a keyed ranking.
+    key: Option<String>,
 }
 
 /// `POST /v1/rank`: a query's documents by predicted CTR.
@@ -324,13 +326,19 @@ pub(crate) async fn rank(
         Ok(a) => a,
         Err(answer) => return *answer,
     };
-    match agent.rank(&body.query, &body.doc_ids) {
+    let ranked = match &body.key {
+        Some(key) => agent.rank_keyed(key, &body.query, &body.doc_ids),
+        None => agent.rank(&body.query, &body.doc_ids),
+    };
+    match ranked {
         Ok(r) => {
             count_served(metrics.as_ref(), body.doc_ids.len());
             HttpResponse::Ok().json(serde_json::json!({
             "docs": r.docs,
             "version": r.version.to_string(),
             "ensemble": r.ensemble.map(|v| v.to_string()),
+            "variant": r.variant,
+            "request_id": r.request_id,
             }))
         }
         Err(e) => agent_error(e),

@@ -387,6 +387,15 @@ impl History {
             Event::ConfigReloaded { path, .. } => {
                 self.note(t, "config_reloaded", format!("{path} reloaded"))
             }
+            Event::OfflineProgress {
+                reason,
+                epoch,
+                epochs,
+            } => self.note(
+                t,
+                "offline_progress",
+                format!("offline training ({reason}): epoch {epoch} of {epochs}"),
+            ),
             Event::ConfigRejected { path, error } => {
                 self.note(t, "config_rejected", format!("{path} refused: {error}"))
             }

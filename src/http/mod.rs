@@ -14,6 +14,10 @@
 //! | `GET /v1/versions` | | stored versions, active marker |
 //! | `POST /v1/rollback` | `{"version": "v3"}` | the version's manifest entry |
 //! | `POST /v1/promote` | | the promoted challenger's entry |
+//! | `POST /v1/challenger` | `{"version": "v3", "share": 0.1}` or `{"version": null}` | the A/B stats |
+//! | `POST /v1/shadow` | `{"version": "v2"}` or `{"version": null}` | the A/B stats |
+//! | `PUT /v1/ensemble` | `{"weight": 0.3}` (kept in the config file) | `{"weight"}` |
+//! | `POST /v1/train` | `{"source": "log"}` or `{"source": "csv", "csv": "..", "label": "y"}` | 202 `{"samples", "reason"}`; progress and result as events |
 //! | `GET`, `PUT /v1/online` | `{"enabled"?, "min_samples_per_update"?}` | the `[online]` toggle and threshold |
 //! | `GET /v1/drift` | | the latest drift report |
 //! | `GET /v1/history` | | the dashboard's time series ([`history`]) |
@@ -33,6 +37,7 @@
 
 mod access;
 mod dashboard;
+mod experiments;
 mod handlers;
 pub mod history;
 mod metrics;
@@ -138,6 +143,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/versions", web::get().to(handlers::versions))
         .route("/v1/rollback", web::post().to(handlers::rollback))
         .route("/v1/promote", web::post().to(handlers::promote))
+        .route("/v1/challenger", web::post().to(experiments::challenger))
+        .route("/v1/shadow", web::post().to(experiments::shadow))
+        .route("/v1/ensemble", web::put().to(experiments::ensemble))
+        .route("/v1/train", web::post().to(experiments::train))
         .route("/v1/online", web::get().to(online::get))
         .route("/v1/online", web::put().to(online::put))
         .route("/v1/drift", web::get().to(handlers::drift))

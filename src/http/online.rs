@@ -28,12 +28,31 @@ pub fn set_online(
     enabled: Option<bool>,
     threshold: Option<usize>,
 ) -> Result<String, String> {
+    let mut values: Vec<(&str, toml_edit::Value)> = Vec::new();
+    if let Some(e) = enabled {
+        values.push(("enabled", e.into()));
+    }
+    if let Some(t) = threshold {
+        let t = i64::try_from(t).map_err(|_| format!("min_samples_per_update {t} is too large"))?;
+        values.push(("min_samples_per_update", t.into()));
+    }
+    set_in(text, "online", values)
+}
+
+/// Sets `values` in the table `table` of config text, keeping every
+/// comment and the layout (see [`set_online`]); the result is validated
+/// as a whole.
+pub(crate) fn set_in(
+    text: &str,
+    table: &str,
+    values: Vec<(&str, toml_edit::Value)>,
+) -> Result<String, String> {
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
     let online = doc
-        .entry("online")
+        .entry(table)
         .or_insert_with(toml_edit::table)
         .as_table_like_mut()
-        .ok_or("`online` is not a table")?;
+        .ok_or_else(|| format!("`{table}` is not a table"))?;
     let mut set = |key: &str, value: toml_edit::Value| match online.get_mut(key) {
         // The value's own comments (decor) stay where they were.
         Some(item) if item.is_value() => {
@@ -48,12 +67,8 @@ pub fn set_online(
             online.insert(key, toml_edit::Item::Value(value));
         }
     };
-    if let Some(e) = enabled {
-        set("enabled", e.into());
-    }
-    if let Some(t) = threshold {
-        let t = i64::try_from(t).map_err(|_| format!("min_samples_per_update {t} is too large"))?;
-        set("min_samples_per_update", t.into());
+    for (key, value) in values {
+        set(key, value);
     }
     let out = doc.to_string();
     Config::from_toml_str(&out).map_err(|e| e.to_string())?;
@@ -68,8 +83,7 @@ fn read(state: &HttpState) -> Read {
     let Some(path) = state.config_path.clone() else {
         return Err((
             StatusCode::CONFLICT,
-            "the agent has no config file to keep the online settings in (start it with --config)"
-                .into(),
+            "the agent has no config file to keep this setting in (start it with --config)".into(),
         ));
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -112,14 +126,29 @@ pub(crate) struct Online {
 static EDIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 pub(crate) async fn put(state: web::Data<HttpState>, body: web::Json<Online>) -> HttpResponse {
-    let state = state.get_ref().clone();
     let body = body.into_inner();
+    match edit(&state, move |text| {
+        set_online(text, body.enabled, body.min_samples_per_update)
+    })
+    .await
+    {
+        Ok(c) => answer(&c),
+        Err(answer) => answer,
+    }
+}
+
+/// Edits the config file with `change` (text in, text out), atomically
+/// and one edit at a time; answers the new config, or the error answer.
+pub(crate) async fn edit(
+    state: &HttpState,
+    change: impl FnOnce(&str) -> Result<String, String> + Send + 'static,
+) -> Result<Config, HttpResponse> {
+    let state = state.clone();
     // File work, off the async workers.
     let edited = web::block(move || {
         let _held = EDIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (path, text, _) = read(&state)?;
-        let new = set_online(&text, body.enabled, body.min_samples_per_update)
-            .map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+        let new = change(&text).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
         crate::store::write_atomic(&path, new.as_bytes()).map_err(|e| {
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -130,8 +159,8 @@ pub(crate) async fn put(state: web::Data<HttpState>, body: web::Json<Online>) ->
     })
     .await;
     match edited {
-        Ok(Ok(c)) => answer(&c),
-        Ok(Err((status, message))) => error(status, message),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err((status, message))) => Err(error(status, message)),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e)),
     }
 }

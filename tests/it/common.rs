@@ -229,3 +229,21 @@ pub fn refit(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .output()
         .expect("the binary runs")
 }
+
+/// The first event `what` accepts, waiting at most 15 s.
+pub fn wait_for(
+    events: &crossbeam_channel::Receiver<refit::events::Event>,
+    mut what: impl FnMut(&refit::events::Event) -> bool,
+) -> Option<refit::events::Event> {
+    // Generous: returns as soon as the event arrives, and the whole test
+    // suite shares two cores with it in CI.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        if let Ok(e) = events.recv_timeout(std::time::Duration::from_millis(50))
+            && what(&e)
+        {
+            return Some(e);
+        }
+    }
+    None
+}

@@ -11,6 +11,7 @@ use refit::config::Config;
 use refit::ctr::simulation::{self, SimConfig};
 use refit::events::Event;
 use refit::store::{Mode, Store};
+use serde_json::json;
 
 fn ctr_config(dir: &std::path::Path, threshold: usize) -> Config {
     let mut c = Config::from_toml_str(&format!(
@@ -341,4 +342,161 @@ fn ftrl_records_no_learning_rate_it_did_not_use() {
             "{mode}"
         );
     }
+}
+
+/// A/B for ranking over HTTP: a worse stored version becomes the
+/// challenger for half the keys; keyed rankings and the clicks on their
+/// documents give per-variant CTR, AUC and log loss with intervals, and
+/// the guardrail demotes the challenger.
+#[test]
+fn a_b_test_of_rankings_over_http_demotes_a_worse_challenger() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = ctr_config(dir.path(), 100);
+    c.online.checkpoint_retention = 50;
+    c.ab.min_samples = 200;
+    c.ab.margin = 0.05;
+    let agent = Agent::start(c).unwrap();
+    let events = agent.subscribe().unwrap();
+    let server = refit::http::serve(
+        refit::http::HttpState::new(agent.clone(), None),
+        "127.0.0.1:0",
+        1 << 20,
+    )
+    .unwrap();
+    let docs = ["d1", "d2", "d3", "d4"];
+    let click = |doc: &str, position: usize, clicked: bool, id: Option<u64>| json!({"query": "boots", "doc_id": doc, "position": position, "clicked": clicked, "request_id": id});
+    // A first model that learned the wrong preference (d4 clicked, d1
+    // not), stored; then the right one (d1 clicked) as the champion.
+    for (favourite, rounds) in [("d4", 30), ("d1", 120)] {
+        for _ in 0..rounds {
+            let page: Vec<_> = docs
+                .iter()
+                .enumerate()
+                .map(|(k, d)| click(d, k + 1, *d == favourite, None))
+                .collect();
+            let (status, body) = http(
+                server.addr,
+                "POST",
+                "/v1/clicks",
+                Some(&json!({"clicks": page}).to_string()),
+            );
+            assert_eq!(status, 200, "{body}");
+        }
+        agent.sync().unwrap();
+    }
+    let worse = refit::store::VersionId::online(1);
+    assert_eq!(agent.rank("boots", &docs).unwrap().docs[0].doc_id, "d1");
+    // The challenger ranks for half the keys.
+    let (status, body) = http(
+        server.addr,
+        "POST",
+        "/v1/challenger",
+        Some(&json!({"version": worse.to_string(), "share": 0.5}).to_string()),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (mut by_variant, mut demoted) = (std::collections::HashMap::new(), false);
+    for session in 0..400 {
+        let (status, body) = http(
+            server.addr,
+            "POST",
+            "/v1/rank",
+            Some(
+                &json!({"query": "boots", "doc_ids": docs, "key": format!("user-{session}")})
+                    .to_string(),
+            ),
+        );
+        assert_eq!(status, 200, "{body}");
+        let r = json(&body);
+        *by_variant
+            .entry(r["variant"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+        let id = r["request_id"]
+            .as_u64()
+            .expect("a keyed ranking has a request id");
+        // Users click d1 wherever it is shown, and nothing else.
+        let page: Vec<_> = r["docs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(k, d)| {
+                let doc = d["doc_id"].as_str().unwrap();
+                click(doc, k + 1, doc == "d1", Some(id))
+            })
+            .collect();
+        let (status, body) = http(
+            server.addr,
+            "POST",
+            "/v1/clicks",
+            Some(&json!({"clicks": page}).to_string()),
+        );
+        if status == 404 {
+            // Demoted meanwhile: its rankings' outcomes no longer count.
+            assert!(demoted, "{body}");
+            continue;
+        }
+        assert_eq!(status, 200, "{body}");
+        // Per-variant metrics with intervals, while the test runs.
+        let stats = agent.ab_stats().unwrap();
+        if stats.demoted > 0 {
+            demoted = true;
+            break;
+        }
+    }
+    assert!(
+        by_variant.get("challenger").copied().unwrap_or(0) >= 50,
+        "{by_variant:?}"
+    );
+    assert!(demoted, "the worse challenger was not demoted");
+    let demotion = events.try_iter().find_map(|e| match e {
+        Event::ChallengerDemoted {
+            version,
+            champion,
+            challenger,
+        } => Some((version, champion, challenger)),
+        _ => None,
+    });
+    let (version, champion, challenger) = demotion.expect("a ChallengerDemoted event");
+    assert_eq!(version, Some(worse));
+    for v in [&champion, &challenger] {
+        let ctr = v.ctr.expect("CTR with an interval");
+        assert!(ctr.low <= ctr.value && ctr.value <= ctr.high, "{v:?}");
+        assert!(v.auc.is_some() && v.log_loss.is_some(), "{v:?}");
+    }
+    assert!(
+        challenger.auc.unwrap().value < champion.auc.unwrap().value - 0.05,
+        "{champion:?} {challenger:?}"
+    );
+    // After the demotion every key gets the champion.
+    let (_, body) = http(
+        server.addr,
+        "POST",
+        "/v1/rank",
+        Some(&json!({"query": "boots", "doc_ids": docs, "key": "user-1"}).to_string()),
+    );
+    assert_eq!(json(&body)["variant"], "champion");
+    // An offline training of the CTR model from its sample log, over HTTP.
+    let (status, body) = http(
+        server.addr,
+        "POST",
+        "/v1/train",
+        Some(r#"{"source": "log"}"#),
+    );
+    assert_eq!(status, 202, "{body}");
+    assert!(json(&body)["samples"].as_u64().unwrap() > 1_000, "{body}");
+    let trained = common::wait_for(&events, |e| matches!(e, Event::OfflineTrained(_)));
+    assert!(trained.is_some(), "no OfflineTrained event");
+    // A click that names an unknown ranking is refused, and nothing of the
+    // call is ingested.
+    let accepted = agent.stats().unwrap().ingest.accepted;
+    let (status, body) = http(
+        server.addr,
+        "POST",
+        "/v1/clicks",
+        Some(&json!({"clicks": [click("d1", 1, true, Some(12345))]}).to_string()),
+    );
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(agent.stats().unwrap().ingest.accepted, accepted);
+    server.stop();
+    agent.shutdown().unwrap();
 }

@@ -157,8 +157,34 @@ fn every_endpoint_answers_and_names_bad_input() {
     check_metrics(&body);
     let (status, body) = http(addr, "GET", "/v1/openapi.json", None);
     assert_eq!(status, 200);
-    assert!(json(&body)["paths"]["/v1/online"]["put"].is_object());
-    assert!(json(&body)["paths"]["/v1/history"]["get"].is_object());
+    // Every route is described.
+    let paths = &json(&body)["paths"];
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/v1/samples", "post"),
+        ("/v1/predict", "post"),
+        ("/v1/feedback", "post"),
+        ("/v1/clicks", "post"),
+        ("/v1/rank", "post"),
+        ("/v1/stats", "get"),
+        ("/v1/versions", "get"),
+        ("/v1/rollback", "post"),
+        ("/v1/promote", "post"),
+        ("/v1/challenger", "post"),
+        ("/v1/shadow", "post"),
+        ("/v1/ensemble", "put"),
+        ("/v1/train", "post"),
+        ("/v1/online", "get"),
+        ("/v1/online", "put"),
+        ("/v1/drift", "get"),
+        ("/v1/history", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(
+            paths[path][method].is_object(),
+            "{method} {path} is not in the OpenAPI document"
+        );
+    }
 
     // The dashboard page and the history it draws: two updates, their
     // drift reports and at least one stats tick (recorded every 500 ms).
@@ -536,6 +562,147 @@ fn named_rows_are_taken_like_positional_ones() {
     );
     assert_eq!(status, 400);
     assert!(answer.contains("monthly_charges_100usd"), "{answer}");
+    server.stop();
+    agent.shutdown().unwrap();
+}
+
+/// The experiment controls and offline training over HTTP: challenger,
+/// shadow, ensemble weight (kept in the config file), and offline
+/// trainings from the sample log and from an uploaded CSV, with their
+/// progress and result as events.
+#[test]
+fn experiments_and_offline_trainings_over_http() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let path = churn_config_file(
+        dir.path(),
+        "",
+        "[online]\nmin_samples_per_update = 500\n[offline]\nepochs = 2\n",
+    );
+    let config = refit::config::Config::from_path(&path).unwrap();
+    let agent = Agent::builder(config).watch(&path).start().unwrap();
+    let events = agent.subscribe().unwrap();
+    let server = serve_on_loopback(&agent, Some(&path), 1 << 22);
+    let addr = server.addr;
+    let post = |path: &str, body: serde_json::Value| {
+        let (status, text) = http(addr, "POST", path, Some(&body.to_string()));
+        (status, json(&text))
+    };
+    let s = demo::churn(9, 2_000);
+    agent.ingest(&s.x, &s.y).unwrap();
+    agent.sync().unwrap();
+
+    // From the sample log: 202 at once, then the events.
+    let (status, answer) = post("/v1/train", json!({"source": "log"}));
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer, json!({"samples": 2_000, "reason": "requested"}));
+    let mut progress = Vec::new();
+    let trained = common::wait_for(&events, |e| {
+        if let Event::OfflineProgress {
+            epoch,
+            epochs,
+            reason,
+        } = e
+        {
+            progress.push((*epoch, *epochs, reason.clone()));
+        }
+        matches!(e, Event::OfflineTrained(_))
+    });
+    let Some(Event::OfflineTrained(report)) = trained else {
+        panic!("no OfflineTrained event");
+    };
+    assert_eq!(report.version.to_string(), "v1");
+    assert_eq!(
+        progress,
+        [
+            (1, 2, "requested".to_string()),
+            (2, 2, "requested".to_string())
+        ]
+    );
+
+    // From an uploaded CSV: its columns matched by name.
+    let csv = demo::churn(10, 1_000).to_csv();
+    let (status, answer) = post(
+        "/v1/train",
+        json!({"source": "csv", "csv": csv, "label": "label"}),
+    );
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["reason"], "upload");
+    let trained = common::wait_for(&events, |e| matches!(e, Event::OfflineTrained(_)));
+    let Some(Event::OfflineTrained(report)) = trained else {
+        panic!("no OfflineTrained event for the upload");
+    };
+    assert_eq!(report.version.to_string(), "v2");
+    for (body, named) in [
+        (
+            json!({"source": "csv", "csv": "a,label\n1,0\n", "label": "label"}),
+            "no column `tenure_years`",
+        ),
+        (
+            json!({"source": "csv", "csv": csv, "label": "churned"}),
+            "no label column `churned`",
+        ),
+        (json!({"source": "disk"}), "unknown variant `disk`"),
+    ] {
+        let (status, answer) = post("/v1/train", body);
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(named),
+            "{answer}"
+        );
+    }
+
+    // Challenger and shadow, set and cleared.
+    let (status, answer) = post("/v1/challenger", json!({"version": "v1", "share": 0.25}));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["share"], 0.25);
+    let p = agent.predict_keyed("user-3", &s.x[..8]).unwrap();
+    assert!(p.request_id.is_some());
+    let (status, answer) = post("/v1/challenger", json!({"version": "v1"}));
+    assert_eq!(status, 400, "{answer}");
+    let (status, answer) = post("/v1/challenger", json!({"version": "v9", "share": 0.1}));
+    assert_eq!(status, 404, "{answer}");
+    let (status, answer) = post("/v1/challenger", json!({"version": null}));
+    assert_eq!(
+        (status, answer["share"].as_f64()),
+        (200, Some(0.0)),
+        "{answer}"
+    );
+    let (status, answer) = post("/v1/shadow", json!({"version": "v1"}));
+    assert_eq!(status, 200, "{answer}");
+    assert!(agent.predict_keyed("user-3", &s.x[..8]).is_ok());
+    let (status, _) = post("/v1/shadow", json!({"version": null}));
+    assert_eq!(status, 200);
+
+    // The ensemble weight: written to the file, applied by the reload.
+    assert_eq!(agent.predict(&s.x[..8]).unwrap().ensemble, None);
+    let (status, text) = http(addr, "PUT", "/v1/ensemble", Some(r#"{"weight": 0.3}"#));
+    assert_eq!(
+        (status, json(&text)["weight"].as_f64()),
+        (200, Some(0.3)),
+        "{text}"
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("ensemble_offline_weight = 0.3")
+    );
+    assert!(common::wait_for(&events, |e| matches!(e, Event::ConfigReloaded { .. })).is_some());
+    // The offline member blends into answers of a newer champion: one
+    // online update on top of v2.
+    let more = demo::churn(11, 500);
+    agent.ingest(&more.x, &more.y).unwrap();
+    agent.wait_served().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while agent.predict(&s.x[..8]).unwrap().ensemble.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the ensemble weight was not applied"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (status, text) = http(addr, "PUT", "/v1/ensemble", Some(r#"{"weight": 1.5}"#));
+    assert_eq!(status, 400, "{text}");
     server.stop();
     agent.shutdown().unwrap();
 }

@@ -3,7 +3,8 @@
 //! rejected and the agent keeps its config and keeps learning.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+
+use crate::common::wait_for;
 
 use refit::events::Event;
 use refit::{Agent, demo};
@@ -12,23 +13,6 @@ fn config_text(stable: f32) -> String {
     format!(
         "[agent]\ndata_dir = \"data\"\n[online]\nmin_samples_per_update = 100\nbatch_size = 50\n[learning_rate]\nstable = {stable}\n"
     )
-}
-
-fn wait_for(
-    events: &crossbeam_channel::Receiver<Event>,
-    what: impl Fn(&Event) -> bool,
-) -> Option<Event> {
-    // Generous: returns as soon as the event arrives, and the whole test
-    // suite shares two cores with it in CI.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if let Ok(e) = events.recv_timeout(Duration::from_millis(50))
-            && what(&e)
-        {
-            return Some(e);
-        }
-    }
-    None
 }
 
 /// Ingests one update's worth and returns the learning rate it used.
