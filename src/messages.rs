@@ -104,6 +104,9 @@ pub struct ObserveLosses {
     pub first_sample: u64,
     /// One loss per sample.
     pub losses: Vec<f32>,
+    /// A binary classifier's (score, label) per sample, for the ranking
+    /// detector (empty for other models).
+    pub scored: Vec<(f32, f32)>,
 }
 
 /// Agent start-up → Trainer: where to send the loss stream and new drift

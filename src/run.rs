@@ -109,6 +109,73 @@ fn metric(task: Task, multiclass: bool, p: &[f32], y: &[f32]) -> Metric {
     }
 }
 
+/// What a run's events add up to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventTally {
+    /// Updates applied.
+    pub updates: usize,
+    /// Of them, started by the threshold trigger.
+    pub by_threshold: usize,
+    /// Updates skipped or refused.
+    pub skipped: usize,
+    /// Checkpoints written.
+    pub checkpoints: usize,
+    /// Drift reports with at least one feature over the moderate threshold.
+    pub drift_alerts: usize,
+    /// Learning-rate changes between updates.
+    pub lr_changes: Vec<LrChange>,
+    /// Concept-drift alarms, each once.
+    pub concept_alarms: Vec<ConceptAlarm>,
+}
+
+impl EventTally {
+    /// Adds up `events`, in order.
+    pub fn of(events: impl IntoIterator<Item = Event>) -> Self {
+        let mut t = Self::default();
+        let mut last_lr = None;
+        for event in events {
+            match event {
+                Event::UpdateApplied {
+                    reason,
+                    learning_rate,
+                    severity,
+                    max_psi,
+                    first_sample,
+                    ..
+                } => {
+                    t.updates += 1;
+                    t.by_threshold += usize::from(reason == crate::events::Trigger::Threshold);
+                    // Models that set their own rates record none.
+                    if let (Some(old), Some(lr)) = (last_lr, learning_rate)
+                        && old != lr
+                    {
+                        t.lr_changes.push(LrChange {
+                            sample: first_sample,
+                            old,
+                            lr,
+                            severity,
+                            max_psi,
+                        });
+                    }
+                    last_lr = learning_rate.or(last_lr);
+                }
+                Event::UpdateSkipped { .. } => t.skipped += 1,
+                Event::Checkpointed { .. } => t.checkpoints += 1,
+                Event::DriftReport(r) => {
+                    t.drift_alerts += usize::from(!r.alerts.is_empty());
+                    if let Some(alarm) = r.concept_alarm
+                        && t.concept_alarms.last() != Some(&alarm)
+                    {
+                        t.concept_alarms.push(alarm);
+                    }
+                }
+                _ => {}
+            }
+        }
+        t
+    }
+}
+
 /// Streams `rows`/`labels` through `agent` as the update schedule chunks
 /// them (at most `max_chunk` rows per ingest call when given), flushes, and
 /// summarises; `progress` gets the rows done so far, and ends the stream
@@ -166,47 +233,15 @@ pub fn run(
     let elapsed = started.elapsed().as_secs_f64();
     let labels = &labels[..done];
 
-    let (mut updates, mut skipped, mut checkpoints, mut drift_alerts) = (0, 0, 0, 0);
-    let mut lr_changes = Vec::new();
-    let mut concept_alarms: Vec<ConceptAlarm> = Vec::new();
-    let mut last_lr = None;
-    for event in events.try_iter() {
-        match event {
-            Event::UpdateApplied {
-                learning_rate,
-                severity,
-                max_psi,
-                first_sample,
-                ..
-            } => {
-                updates += 1;
-                // Models that set their own rates (FTRL) record none.
-                if let (Some(old), Some(lr)) = (last_lr, learning_rate)
-                    && old != lr
-                {
-                    lr_changes.push(LrChange {
-                        sample: first_sample,
-                        old,
-                        lr,
-                        severity,
-                        max_psi,
-                    });
-                }
-                last_lr = learning_rate.or(last_lr);
-            }
-            Event::UpdateSkipped { .. } => skipped += 1,
-            Event::Checkpointed { .. } => checkpoints += 1,
-            Event::DriftReport(r) => {
-                drift_alerts += usize::from(!r.alerts.is_empty());
-                if let Some(alarm) = r.concept_alarm
-                    && concept_alarms.last() != Some(&alarm)
-                {
-                    concept_alarms.push(alarm);
-                }
-            }
-            _ => {}
-        }
-    }
+    let EventTally {
+        updates,
+        skipped,
+        checkpoints,
+        drift_alerts,
+        lr_changes,
+        concept_alarms,
+        ..
+    } = EventTally::of(events.try_iter());
     let window = window.max(1);
     let windows = (0..labels.len())
         .step_by(window)

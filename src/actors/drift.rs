@@ -298,6 +298,7 @@ impl Handler<ObserveLosses> for Drift {
     fn handle(&mut self, msg: ObserveLosses, _: &mut Context<Self>) {
         let before = self.concept.alarms();
         self.concept.observe(msg.first_sample, &msg.losses);
+        self.concept.observe_scored(msg.first_sample, &msg.scored);
         if self.concept.alarms() > before
             && let Some(alarm) = self.concept.last_alarm()
         {

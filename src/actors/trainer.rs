@@ -206,10 +206,18 @@ impl Trainer {
         let width = self.model.spec().width();
         if let Ok(scored) = x.score(self.model.snapshot().as_ref(), width, labels) {
             let losses = scored.iter().map(Scored::loss).collect();
+            let spec = self.model.spec();
+            let binary = spec.task == refit_plugin::Task::Classification && !spec.is_multiclass();
+            let pairs = if binary {
+                scored.iter().map(|s| (s.value, s.label)).collect()
+            } else {
+                Vec::new()
+            };
             if let Some(drift) = &self.drift {
                 drift.losses.do_send(ObserveLosses {
                     first_sample,
                     losses,
+                    scored: pairs,
                 });
             }
             self.stats.scored_since_offline += scored.len() as u64;

@@ -17,7 +17,6 @@ use serde::Serialize;
 
 use crate::agent::{Agent, AgentError};
 use crate::ctr::{Click, ClickHasher};
-use crate::events::{Event, Trigger};
 use crate::metrics::auc;
 use crate::rows::SparseRows;
 use crate::run::WindowValue;
@@ -100,6 +99,12 @@ pub struct CtrSummary {
     /// Sessions after the shift until NDCG was back within 0.02 of its
     /// pre-shift value (none: it was not).
     pub recovered_after: Option<usize>,
+    /// Learning-rate changes (drift severity) between updates; the first
+    /// sample of an update is `10 x` its session (ten impressions each).
+    pub lr_changes: Vec<crate::run::LrChange>,
+    /// Concept-drift alarms, each once (the ranking detector's
+    /// `"auc_drop"` among them).
+    pub concept_alarms: Vec<crate::drift::concept::ConceptAlarm>,
 }
 
 /// The simulated world: candidates and their attractiveness.
@@ -311,17 +316,7 @@ pub fn run(
         }
     }
     agent.flush()?;
-    let (mut triggers, mut updates, mut checkpoints) = (0, 0, 0);
-    for e in events.try_iter() {
-        match e {
-            Event::UpdateApplied { reason, .. } => {
-                updates += 1;
-                triggers += usize::from(reason == Trigger::Threshold);
-            }
-            Event::Checkpointed { .. } => checkpoints += 1,
-            _ => {}
-        }
-    }
+    let tally = crate::run::EventTally::of(events.try_iter());
     let stats = agent.stats()?;
     let before = ndcg_points
         .iter()
@@ -339,9 +334,11 @@ pub fn run(
         config: c.clone(),
         impressions,
         clicks,
-        triggers,
-        updates,
-        checkpoints,
+        triggers: tally.by_threshold,
+        updates: tally.updates,
+        checkpoints: tally.checkpoints,
+        lr_changes: tally.lr_changes,
+        concept_alarms: tally.concept_alarms,
         checkpoints_kept: stats.registry.kept,
         disk_bytes: stats.registry.disk_bytes,
         auc: auc_windows,

@@ -60,6 +60,10 @@ pub struct ConceptConfig {
     pub page_hinkley_warning: f64,
     /// Samples a level holds after its alarm (default 2000).
     pub hold: u64,
+    /// The ranking detector on the scores of a binary classifier
+    /// (`[drift.concept.auc_drop]`, on by default; see
+    /// [`crate::drift::auc_drop`]).
+    pub auc_drop: crate::drift::auc_drop::AucDropParams,
 }
 
 impl Default for ConceptConfig {
@@ -74,6 +78,7 @@ impl Default for ConceptConfig {
             },
             page_hinkley_warning: 0.5,
             hold: 2_000,
+            auc_drop: crate::drift::auc_drop::AucDropParams::default(),
         }
     }
 }
@@ -96,6 +101,7 @@ impl ConceptConfig {
                 ),
             ));
         }
+        self.auc_drop.check()?;
         if !(self.page_hinkley_warning > 0.0 && self.page_hinkley_warning <= 1.0) {
             return Err((
                 "drift.concept.page_hinkley_warning".into(),
@@ -122,7 +128,7 @@ pub enum ConceptLevel {
 /// The latest alarm.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ConceptAlarm {
-    /// `"adwin"` or `"page_hinkley"`.
+    /// `"adwin"`, `"page_hinkley"` or `"auc_drop"`.
     pub detector: &'static str,
     /// Warning or drift.
     pub level: ConceptLevel,
@@ -150,6 +156,7 @@ pub struct ConceptMonitor {
     config: ConceptConfig,
     adwin: Option<(Adwin, Adwin)>,
     page_hinkley: Option<PageHinkley>,
+    auc_drop: Option<crate::drift::auc_drop::AucDrop>,
     seen: u64,
     drift_until: u64,
     warning_until: u64,
@@ -171,10 +178,13 @@ impl ConceptMonitor {
         });
         let page_hinkley = matches!(config.detector, Detector::PageHinkley | Detector::Both)
             .then(|| PageHinkley::new(config.page_hinkley));
+        let auc_drop = (config.auc_drop.enabled && config.detector != Detector::None)
+            .then(|| crate::drift::auc_drop::AucDrop::new(config.auc_drop));
         Self {
             config,
             adwin,
             page_hinkley,
+            auc_drop,
             seen: 0,
             drift_until: 0,
             warning_until: 0,
@@ -223,25 +233,42 @@ impl ConceptMonitor {
                 }
             }
             self.seen += 1;
-            match raised {
-                ConceptLevel::Drift => self.drift_until = self.seen + self.config.hold,
-                ConceptLevel::Warning => self.warning_until = self.seen + self.config.hold,
-                ConceptLevel::None => continue,
-            }
-            if raised == ConceptLevel::Drift
-                || self
-                    .last_alarm
-                    .is_none_or(|a| a.sample + self.config.hold < sample)
-            {
-                self.alarms += u64::from(raised == ConceptLevel::Drift);
-                self.last_alarm = Some(ConceptAlarm {
-                    detector: by,
-                    level: raised,
-                    sample,
-                });
-            }
-            self.pending = self.pending.max(raised);
+            self.raise(raised, by, sample);
         }
+    }
+
+    /// Feeds a binary classifier's (score, label) pairs of samples
+    /// `first_sample ..` (after their losses: [`ConceptMonitor::observe`])
+    /// to the ranking detector.
+    pub fn observe_scored(&mut self, first_sample: u64, scored: &[(f32, f32)]) {
+        let Some(detector) = &mut self.auc_drop else {
+            return;
+        };
+        let level = detector.observe(scored);
+        let last = first_sample + scored.len().saturating_sub(1) as u64;
+        self.raise(level, "auc_drop", last);
+    }
+
+    /// Records a level raised at `sample`: it holds for `hold` samples.
+    fn raise(&mut self, raised: ConceptLevel, by: &'static str, sample: u64) {
+        match raised {
+            ConceptLevel::Drift => self.drift_until = self.seen + self.config.hold,
+            ConceptLevel::Warning => self.warning_until = self.seen + self.config.hold,
+            ConceptLevel::None => return,
+        }
+        if raised == ConceptLevel::Drift
+            || self
+                .last_alarm
+                .is_none_or(|a| a.sample + self.config.hold < sample)
+        {
+            self.alarms += u64::from(raised == ConceptLevel::Drift);
+            self.last_alarm = Some(ConceptAlarm {
+                detector: by,
+                level: raised,
+                sample,
+            });
+        }
+        self.pending = self.pending.max(raised);
     }
 
     /// The level now: the highest raised since the last call, or one still

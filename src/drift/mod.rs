@@ -3,6 +3,7 @@
 //! [`page_hinkley`]).
 
 pub mod adwin;
+pub mod auc_drop;
 pub mod compare;
 pub mod concept;
 mod config;

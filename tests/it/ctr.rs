@@ -299,12 +299,11 @@ fn an_offline_ctr_model_is_stored_as_ctr_model_v1_and_served() {
     agent.shutdown().unwrap();
 }
 
-/// FTRL-Proximal sets its own per-coordinate rates: its updates and
-/// checkpoints record no learning rate; in plain SGD mode they record the
-/// rate it learned at.
+/// Both modes follow the agent's rate (plain SGD steps at it; FTRL-Proximal
+/// regains plasticity when it rises), so updates and checkpoints record it.
 #[test]
-fn ftrl_records_no_learning_rate_it_did_not_use() {
-    for (mode, records) in [("ftrl", false), ("sgd", true)] {
+fn ftrl_and_sgd_modes_record_the_rate_they_follow() {
+    for (mode, records) in [("ftrl", true), ("sgd", true)] {
         let dir = tempfile::tempdir().unwrap();
         let mut c = ctr_config(dir.path(), 10);
         c.model
@@ -499,4 +498,51 @@ fn a_b_test_of_rankings_over_http_demotes_a_worse_challenger() {
     assert_eq!(agent.stats().unwrap().ingest.accepted, accepted);
     server.stop();
     agent.shutdown().unwrap();
+}
+
+/// `refit run --demo ctr` with the shipped settings: the ranking detector
+/// flags the preference reversal, the rate rises (FTRL regains
+/// plasticity), and NDCG@10 is back within 0.02 of its pre-shift value
+/// within 7 000 sessions of the shift.
+#[test]
+fn the_ctr_demo_flags_the_reversal_and_recovers_within_7000_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"),
+        dir.path().join("config.toml"),
+    )
+    .unwrap();
+    let out = common::refit(dir.path(), &["run", "--demo", "ctr", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shift = s["config"]["shift_at"].as_u64().unwrap();
+    let alarm = s["concept_alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["detector"] == "auc_drop")
+        .unwrap_or_else(|| panic!("no ranking alarm: {}", s["concept_alarms"]));
+    // Ten impressions per session: flagged within 500 sessions of the shift.
+    let at = alarm["sample"].as_u64().unwrap();
+    assert!((shift * 10..(shift + 500) * 10).contains(&at), "{alarm}");
+    let rises: Vec<_> = s["lr_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["lr"].as_f64() > c["old"].as_f64())
+        .collect();
+    assert!(!rises.is_empty(), "{}", s["lr_changes"]);
+    assert!(
+        rises
+            .iter()
+            .all(|c| c["sample"].as_u64().unwrap() >= shift * 10),
+        "no rise before the shift: {rises:?}"
+    );
+    let recovered = s["recovered_after"].as_u64().expect("NDCG recovered");
+    assert!(recovered <= 7_000, "recovered after {recovered} sessions");
+    assert!(s["ndcg_end"].as_f64().unwrap() >= s["ndcg_before_shift"].as_f64().unwrap() - 0.02);
 }

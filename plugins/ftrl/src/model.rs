@@ -20,8 +20,15 @@ pub const FORMAT_VERSION: u32 = 1;
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// FTRL-Proximal (McMahan et al. 2013): per-coordinate adaptive rates
-    /// from `alpha` and `beta`, L1 and L2. The agent's learning rate is not
-    /// used: each coordinate's rate falls as its gradients accumulate.
+    /// from `alpha` and `beta`, L1 and L2; each coordinate's rate falls as
+    /// its gradients accumulate. The agent's learning rate is a plasticity
+    /// signal: when it rises (drift severity rose from stable to moderate
+    /// or severe), every accumulated sum of squared gradients is scaled by
+    /// `f = (old rate / new rate)^2`, which multiplies every coordinate's
+    /// rate by `new / old` (rates go as `1 / sqrt(n)`), and every weight by
+    /// `f^forget` ([`FtrlParams::forget`]: what the data that changed
+    /// taught is partly forgotten). A falling rate changes nothing: the
+    /// sums grow back as the model learns.
     Ftrl,
     /// Plain SGD at the agent's (drift-driven) learning rate, with L2 on
     /// the coordinates a row touches.
@@ -52,6 +59,13 @@ pub struct FtrlParams {
     /// L2 strength (default 1.0 in FTRL mode; in SGD mode the step adds
     /// `l2 * w` to each touched coordinate's gradient).
     pub l2: f64,
+    /// FTRL mode: how much of the weights a rise of the agent's rate
+    /// forgets (default 0.25): they scale by `f^forget`, `f` the factor
+    /// the accumulated squared gradients scale by (see [`Mode::Ftrl`]). 0
+    /// keeps the weights; with the default rate table a rise to severe
+    /// (50x the stable rate) divides them by about 7, to moderate (10x) by
+    /// about 3.
+    pub forget: f64,
 }
 
 impl Default for FtrlParams {
@@ -63,6 +77,7 @@ impl Default for FtrlParams {
             beta: 1.0,
             l1: 1.0,
             l2: 1.0,
+            forget: 0.25,
         }
     }
 }
@@ -80,6 +95,9 @@ impl FtrlParams {
         }
         if !(self.alpha > 0.0 && self.alpha.is_finite()) {
             return bad("alpha", format!("= {} must be positive", self.alpha));
+        }
+        if !(0.0..=1.0).contains(&self.forget) {
+            return bad("forget", format!("= {} must be 0 to 1", self.forget));
         }
         for (key, v) in [("beta", self.beta), ("l1", self.l1), ("l2", self.l2)] {
             if !(v >= 0.0 && v.is_finite()) {
@@ -122,6 +140,9 @@ pub struct FtrlModel {
     n: Vec<f64>,
     /// Serving copy of the weights, kept current as training writes.
     serving: ChunkedWeights,
+    /// The learning rate of the last update (FTRL mode: a rise regains
+    /// plasticity). Not saved: a loaded model starts from its next rate.
+    last_lr: Option<f64>,
 }
 
 /// `log(1 + e^s) - y s`: the log loss at score `s`, finite for any `s`.
@@ -159,7 +180,45 @@ impl FtrlModel {
                 Mode::Sgd => Vec::new(),
             },
             serving: ChunkedWeights::zeros(len),
+            last_lr: None,
         })
+    }
+
+    /// Multiplies every coordinate's FTRL rate by `1 / sqrt(factor)`
+    /// (`factor` in (0, 1): more plasticity) by scaling its accumulated
+    /// squared gradients `n` by `factor`, and its weight by
+    /// `factor^forget`, `z` moved to match (see [`Mode::Ftrl`]).
+    ///
+    /// ```
+    /// use refit_ftrl::{FtrlModel, FtrlParams};
+    /// use refit_plugin::{Model, ModelSpec, SparseBatch, Task};
+    /// let spec = ModelSpec::new("ftrl", Task::Classification, Vec::<String>::new());
+    /// let mut m = FtrlModel::new(spec, FtrlParams { bits: 4, l1: 0.0, ..FtrlParams::default() }).unwrap();
+    /// let x = SparseBatch::new(&[0, 1], &[3], &[1.0], 16).unwrap();
+    /// for _ in 0..50 {
+    ///     m.partial_fit(x.into(), &[1.0], 0.01).unwrap();
+    /// }
+    /// let before = m.weight(3);
+    /// m.regain_plasticity(0.01); // forget = 0.25: weights scale by 0.01^0.25
+    /// assert!((m.weight(3) - before * 0.01f64.powf(0.25)).abs() < 1e-9);
+    /// ```
+    pub fn regain_plasticity(&mut self, factor: f64) {
+        if self.params.mode != Mode::Ftrl || !(factor > 0.0 && factor < 1.0) {
+            return;
+        }
+        let p = self.params;
+        for i in 0..self.z.len() {
+            if self.n[i] == 0.0 {
+                continue;
+            }
+            let w = self.weight(i) * factor.powf(p.forget);
+            self.n[i] *= factor;
+            if w != 0.0 {
+                let l1 = if i == self.dim() { 0.0 } else { p.l1 };
+                let denominator = (p.beta + self.n[i].sqrt()) / p.alpha + p.l2;
+                self.z[i] = -w * denominator + self.z[i].signum() * l1;
+            }
+        }
     }
 
     /// The parameters.
@@ -342,9 +401,10 @@ impl Model for FtrlModel {
     }
 
     fn uses_learning_rate(&self) -> bool {
-        // FTRL-Proximal's rates are per coordinate (alpha, beta); plain SGD
-        // takes the agent's.
-        self.params.mode == Mode::Sgd
+        // Plain SGD steps at the agent's rate; FTRL-Proximal's rates are
+        // per coordinate, and a rise of the agent's rate scales them
+        // (`Mode::Ftrl`).
+        true
     }
 
     fn partial_fit(&mut self, x: Input<'_>, y: &[f32], lr: f32) -> Result<FitReport, PluginError> {
@@ -355,6 +415,14 @@ impl Model for FtrlModel {
         }
         validate::learning_rate(lr)?;
         validate::labels(&self.spec, x.rows(), y)?;
+        let lr64 = f64::from(lr);
+        if let Some(previous) = self.last_lr
+            && lr64 > previous
+        {
+            // Severity rose: regain plasticity (see `Mode::Ftrl`).
+            self.regain_plasticity((previous / lr64).powi(2));
+        }
+        self.last_lr = Some(lr64);
         let mut undo = Vec::new();
         let mut loss = 0.0;
         for (r, &label) in y.iter().enumerate() {

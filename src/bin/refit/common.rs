@@ -88,3 +88,42 @@ pub(crate) fn fit_schema(
     }
     Ok(data)
 }
+
+/// The learning-rate changes and concept-drift alarms of a run.
+pub(crate) fn print_drift(
+    out: &mut impl std::io::Write,
+    lr_changes: &[refit::run::LrChange],
+    alarms: &[refit::drift::concept::ConceptAlarm],
+) -> std::io::Result<()> {
+    if lr_changes.is_empty() {
+        writeln!(out, "learning rate unchanged")?;
+    } else {
+        writeln!(out, "learning-rate changes:")?;
+        writeln!(
+            out,
+            "{:>10}  {:>8} -> {:<8}  {:<9} {:>8}",
+            "sample", "old", "new", "severity", "max PSI"
+        )?;
+        for c in lr_changes {
+            writeln!(
+                out,
+                "{:>10}  {:>8} -> {:<8}  {:<9} {:>8.3}",
+                c.sample,
+                c.old,
+                c.lr,
+                format!("{:?}", c.severity).to_lowercase(),
+                c.max_psi
+            )?;
+        }
+    }
+    for a in alarms {
+        writeln!(
+            out,
+            "concept-drift alarm: {} ({}) at sample {}",
+            a.detector,
+            format!("{:?}", a.level).to_lowercase(),
+            a.sample
+        )?;
+    }
+    Ok(())
+}

@@ -121,6 +121,7 @@ fn print(args: &RunArgs, config: &Config, s: &CtrSummary, seconds: f64) -> Resul
         online.display(),
         s.disk_bytes as f64 / 1024.0
     )?;
+    crate::common::print_drift(&mut out, &s.lr_changes, &s.concept_alarms)?;
     writeln!(
         out,
         "progressive AUC (each impression predicted by the served model before it is learned):"

@@ -184,27 +184,7 @@ pub(crate) fn print_run(
         "updates applied {}, skipped {}, checkpoints written {}, drift reports with alerts {}",
         summary.updates, summary.skipped, summary.checkpoints, summary.drift_alerts
     )?;
-    if summary.lr_changes.is_empty() {
-        writeln!(out, "learning rate unchanged")?;
-    } else {
-        writeln!(out, "learning-rate changes:")?;
-        writeln!(
-            out,
-            "{:>10}  {:>8} -> {:<8}  {:<9} {:>8}",
-            "sample", "old", "new", "severity", "max PSI"
-        )?;
-        for c in &summary.lr_changes {
-            writeln!(
-                out,
-                "{:>10}  {:>8} -> {:<8}  {:<9} {:>8.3}",
-                c.sample,
-                c.old,
-                c.lr,
-                format!("{:?}", c.severity).to_lowercase(),
-                c.max_psi
-            )?;
-        }
-    }
+    crate::common::print_drift(&mut out, &summary.lr_changes, &summary.concept_alarms)?;
     let metric = summary.metric.name.to_uppercase();
     writeln!(
         out,
