@@ -330,4 +330,13 @@ pub struct AbStats {
     pub pending: usize,
     /// Challengers the guardrail demoted.
     pub demoted: u64,
+    /// The challenger's version, while a test runs.
+    pub challenger: Option<VersionId>,
+    /// The shadow's version, when there is one.
+    pub shadow: Option<VersionId>,
+    /// The ensemble's offline member, when there is one.
+    pub ensemble: Option<VersionId>,
+    /// Its weight in the champion's answers (`[serving]
+    /// ensemble_offline_weight`).
+    pub ensemble_weight: f64,
 }

@@ -187,8 +187,15 @@ impl Scored {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "task", rename_all = "snake_case")]
 pub enum Scores {
-    /// Classifier metrics; `auc` is `None` when the window holds one class.
-    Classification { auc: Option<f64>, log_loss: f64 },
+    /// Classifier metrics; `auc` is `None` when the window holds one class;
+    /// `accuracy` counts P(class 1) >= 0.5 as predicting class 1 (absent in
+    /// metrics stored before it existed: 0).
+    Classification {
+        auc: Option<f64>,
+        log_loss: f64,
+        #[serde(default)]
+        accuracy: f64,
+    },
     /// Regressor metrics.
     Regression { mae: f64, rmse: f64 },
     /// Multiclass metrics.
@@ -202,9 +209,11 @@ pub enum Scores {
 impl Scores {
     /// Classifier scores of `p` against `labels`.
     pub fn classification(p: &[f32], labels: &[f32]) -> Self {
+        let predicted: Vec<f32> = p.iter().map(|&v| f32::from(u8::from(v >= 0.5))).collect();
         Scores::Classification {
             auc: auc(p, labels),
             log_loss: log_loss(p, labels),
+            accuracy: accuracy(&predicted, labels),
         }
     }
 
@@ -252,9 +261,19 @@ impl Scores {
 impl std::fmt::Display for Scores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Scores::Classification { auc, log_loss } => match auc {
-                Some(a) => write!(f, "AUC {a:.4}  log loss {log_loss:.4}"),
-                None => write!(f, "AUC  n/a    log loss {log_loss:.4}"),
+            Scores::Classification {
+                auc,
+                log_loss,
+                accuracy,
+            } => match auc {
+                Some(a) => write!(
+                    f,
+                    "AUC {a:.4}  log loss {log_loss:.4}  accuracy {accuracy:.4}"
+                ),
+                None => write!(
+                    f,
+                    "AUC  n/a    log loss {log_loss:.4}  accuracy {accuracy:.4}"
+                ),
             },
             Scores::Regression { mae, rmse } => write!(f, "MAE {mae:.4}  RMSE {rmse:.4}"),
             Scores::Multiclass {

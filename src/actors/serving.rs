@@ -367,7 +367,8 @@ impl ServingActor {
 impl Handler<GetAbStats> for ServingActor {
     type Result = MessageResult<GetAbStats>;
     fn handle(&mut self, _: GetAbStats, _: &mut Context<Self>) -> Self::Result {
-        let share = self.serving.load().challenger.as_ref().map_or(0.0, |c| c.1);
+        let set = self.serving.load();
+        let share = set.challenger.as_ref().map_or(0.0, |c| c.1);
         let variants = [Variant::Champion, Variant::Challenger, Variant::Shadow]
             .into_iter()
             .filter_map(|v| self.stats_of(v))
@@ -377,6 +378,10 @@ impl Handler<GetAbStats> for ServingActor {
             variants,
             pending: self.pending.len(),
             demoted: self.demoted,
+            challenger: set.challenger.as_ref().map(|c| c.0.version),
+            shadow: set.shadow.as_ref().map(|s| s.version),
+            ensemble: set.ensemble.as_ref().map(|e| e.0.version),
+            ensemble_weight: set.ensemble.as_ref().map_or(self.ensemble_weight, |e| e.1),
         })
     }
 }
@@ -390,6 +395,8 @@ impl Handler<ConfigChanged> for ServingActor {
         self.feedback.ttl = msg.0.feedback.ttl;
         self.feedback.max_pending = msg.0.feedback.max_pending;
         let w = msg.0.serving.ensemble_offline_weight;
+        // Also for an offline member that comes later.
+        self.ensemble_weight = w;
         self.swap(|s| {
             if let Some(e) = &mut s.ensemble {
                 e.1 = w;

@@ -253,13 +253,19 @@ fn render(state: &HttpState, http: Option<&HttpMetrics>) -> Result<String, crate
         s.serving.events_dropped,
     );
     match s.trainer.metrics {
-        Some(Scores::Classification { auc, log_loss }) => {
+        Some(Scores::Classification {
+            auc,
+            log_loss,
+            accuracy,
+        }) => {
             if let Some(auc) = auc {
                 let help = "Progressive AUC over the recent window.";
                 gauge(&mut registry, "refit_progressive_auc", help, auc);
             }
             let help = "Progressive log loss over the recent window.";
             gauge(&mut registry, "refit_progressive_log_loss", help, log_loss);
+            let help = "Progressive accuracy (P >= 0.5 is class 1) over the recent window.";
+            gauge(&mut registry, "refit_progressive_accuracy", help, accuracy);
         }
         Some(Scores::Regression { mae, rmse }) => {
             let help = "Progressive MAE over the recent window.";

@@ -104,10 +104,14 @@ fn the_dashboard_draws_the_demo_and_its_toggle_writes_the_config() {
 
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
     std::fs::create_dir_all(&out).unwrap();
+    // The file the page uploads for an offline training.
+    let upload = dir.path().join("upload.csv");
+    std::fs::write(&upload, refit::demo::churn(3, 2_000).to_csv()).unwrap();
     let run = Command::new("node")
         .arg(scripts.join("dashboard.mjs"))
         .arg(&url)
         .arg(&out)
+        .arg(&upload)
         .env("CHROMIUM", &chromium)
         .output()
         .unwrap();
@@ -127,6 +131,33 @@ fn the_dashboard_draws_the_demo_and_its_toggle_writes_the_config() {
     assert_eq!(seen["toggled"]["before"], true, "{seen}");
     assert_eq!(seen["toggled"]["after"], false, "{seen}");
     assert!(out.join("dashboard.png").exists());
+    // Each experiment and training control changed what the API reports.
+    let other = seen["other"].as_str().unwrap();
+    assert_eq!(seen["challenger"]["share"], 0.2, "{seen}");
+    assert_eq!(
+        seen["challenger"]["version"],
+        serde_json::json!(other.parse::<refit::store::VersionId>().unwrap()),
+        "{seen}"
+    );
+    assert_eq!(seen["challenger"]["endedShare"], 0.0, "{seen}");
+    assert_eq!(
+        seen["shadow"]["set"],
+        serde_json::json!(other.parse::<refit::store::VersionId>().unwrap()),
+        "{seen}"
+    );
+    assert_eq!(seen["shadow"]["cleared"], serde_json::Value::Null, "{seen}");
+    assert_eq!(seen["ensembleWeight"], 0.3, "{seen}");
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("ensemble_offline_weight = 0.3")
+    );
+    assert_eq!(seen["trainedFromLog"], serde_json::json!(["v1"]), "{seen}");
+    assert_eq!(
+        seen["trainedFromFile"],
+        serde_json::json!(["v1", "v2"]),
+        "{seen}"
+    );
 
     // The click went through the API into the file, and the agent reloaded it.
     let (_, body) = http(addr, "GET", "/v1/online", None);
