@@ -49,22 +49,39 @@ impl Agent {
                 (Variant::Champion, serving.champion.version, answer)
             }
         };
+        let kept = self.kept(rows);
+        self.keyed_answer(
+            &serving,
+            x.into(),
+            (variant, version, values, probabilities),
+            kept,
+            None,
+        )
+    }
+
+    /// A keyed prediction's answer: the shadow scores the rows too, and
+    /// the prediction is recorded for its outcomes (with the rows kept
+    /// for delayed labels, and a ranking's documents).
+    fn keyed_answer(
+        &self,
+        serving: &crate::serving::ServingSet,
+        x: refit_plugin::Input<'_>,
+        (variant, version, values, probabilities): (Variant, VersionId, Vec<f32>, Option<Vec<f32>>),
+        rows: Option<crate::rows::Rows>,
+        docs: Option<Vec<String>>,
+    ) -> Result<Prediction, AgentError> {
         let mut scored = vec![(variant, version, values.clone())];
         if let Some(shadow) = &serving.shadow {
-            scored.push((
-                Variant::Shadow,
-                shadow.version,
-                shadow.snapshot.predict(x.into())?,
-            ));
+            scored.push((Variant::Shadow, shadow.version, shadow.snapshot.predict(x)?));
         }
-        let request_id = self.record(scored, rows);
+        let request_id = self.record_with(scored, rows, docs);
         Ok(Prediction {
             values,
             probabilities,
             version,
             variant,
             ensemble: (variant == Variant::Champion)
-                .then(|| ensemble_of(&serving))
+                .then(|| ensemble_of(serving))
                 .flatten(),
             request_id,
         })
@@ -109,25 +126,13 @@ impl Agent {
                 serving.champion_with(|p| p.predict(x.into()))?,
             ),
         };
-        let mut scored = vec![(variant, version, values.clone())];
-        if let Some(shadow) = &serving.shadow {
-            scored.push((
-                Variant::Shadow,
-                shadow.version,
-                shadow.snapshot.predict(x.into())?,
-            ));
-        }
-        let request_id = self.record_with(scored, None, docs);
-        Ok(Prediction {
-            values,
-            probabilities: None,
-            version,
-            variant,
-            ensemble: (variant == Variant::Champion)
-                .then(|| ensemble_of(&serving))
-                .flatten(),
-            request_id,
-        })
+        self.keyed_answer(
+            &serving,
+            x.into(),
+            (variant, version, values, None),
+            None,
+            docs,
+        )
     }
 
     /// Records a prediction for its feedback (its rows too under
@@ -139,11 +144,15 @@ impl Agent {
         scored: Vec<(Variant, VersionId, Vec<f32>)>,
         rows: &[f32],
     ) -> Option<u64> {
-        let rows = self
-            .inner
+        self.record_with(scored, self.kept(rows), None)
+    }
+
+    /// The rows a prediction keeps for delayed labels (`[feedback]
+    /// enabled`), or none.
+    fn kept(&self, rows: &[f32]) -> Option<crate::rows::Rows> {
+        self.inner
             .keep_rows
-            .then(|| crate::rows::Rows::Dense(rows.to_vec()));
-        self.record_with(scored, rows, None)
+            .then(|| crate::rows::Rows::Dense(rows.to_vec()))
     }
 
     /// [`Agent::record`] of any prediction: its kept rows, and a ranking's
