@@ -1,0 +1,69 @@
+"""The scikit-learn estimators pass scikit-learn's own estimator checks,
+learn, and round-trip through pickle; the River adapter runs in River's
+progressive validation."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import check_estimator
+
+import refit
+from refit.river import RiverClassifier, RiverRegressor
+
+
+@pytest.mark.parametrize("estimator", [refit.OnlineClassifier(), refit.OnlineRegressor()],
+                         ids=["OnlineClassifier", "OnlineRegressor"])
+def test_check_estimator(estimator):
+    # No expected failures: every check scikit-learn runs passes.
+    check_estimator(estimator)
+
+
+def test_classifier_learns_multiclass_and_pickles():
+    from sklearn.datasets import load_wine
+    X, y = load_wine(return_X_y=True)
+    clf = refit.OnlineClassifier(random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.9
+    assert list(clf.classes_) == [0, 1, 2]
+    assert clf.predict_proba(X[:4]).shape == (4, 3)
+    back = pickle.loads(pickle.dumps(clf))
+    assert np.array_equal(back.predict(X), clf.predict(X))
+
+
+def test_partial_fit_streams():
+    rng = np.random.default_rng(1)
+    clf = refit.OnlineClassifier()
+    for _ in range(20):
+        X = rng.normal(size=(256, 5)).astype(np.float32)
+        y = (X[:, 0] > 0).astype(int)
+        clf.partial_fit(X, y, classes=[0, 1])
+    X = rng.normal(size=(1000, 5)).astype(np.float32)
+    assert clf.score(X, (X[:, 0] > 0).astype(int)) > 0.9
+    assert clf.n_features_in_ == 5
+    with pytest.raises(ValueError, match="not among the classes"):
+        clf.partial_fit(X[:2], [0, 7])
+
+
+def test_river_adapter_in_progressive_validation():
+    from river import datasets, evaluate, metrics
+    auc = evaluate.progressive_val_score(datasets.Phishing(), RiverClassifier(), metrics.ROCAUC())
+    assert auc.get() > 0.9, auc
+    mae = evaluate.progressive_val_score(datasets.TrumpApproval(), RiverRegressor(), metrics.MAE())
+    assert mae.get() < 5.0, mae
+
+
+def test_river_adapter_equals_the_model_row_by_row():
+    """The adapter is the plugin, one row at a time: the same predictions
+    as a manual loop over refit.Model with the same settings."""
+    from river import datasets
+    rows = list(datasets.Phishing())[:300]
+    adapter = RiverClassifier()
+    names = sorted(rows[0][0])
+    model = refit.Model("logistic", len(names), "classification", None, "{}")
+    for x, y in rows:
+        got = adapter.predict_proba_one(x)[True]
+        row = [float(x[n]) for n in names]
+        want = model.predict_one(row)
+        assert got == pytest.approx(want, abs=1e-7)
+        adapter.learn_one(x, y)
+        model.partial_fit([row], [float(y)], 0.1)
