@@ -25,22 +25,16 @@ class _RiverOnline:
         self._task = task
         self.learning_rate = learning_rate
         self.params = params
-        self._features = None
         self._model_ = None
 
-    def _row(self, x):
-        if self._features is None:
-            self._features = sorted(x)
-        unknown = set(x) - set(self._features)
-        if unknown:
-            raise ValueError(f"features {sorted(unknown)} are not among {self._features}")
-        return [float(x.get(f, 0.0)) for f in self._features]
-
     def _model(self, x):
-        row = self._row(x)
+        # The first row fixes the features (in name order); rows go to
+        # Rust as dicts.
         if self._model_ is None:
-            self._model_ = Model(self.kind, len(row), self._task, None, json.dumps(self.params or {}))
-        return row
+            names = sorted(x)
+            self._model_ = Model(self.kind, len(names), self._task, None,
+                                 json.dumps(self.params or {}), names)
+        return self._model_
 
 
 class RiverClassifier(_RiverOnline, _Classifier):
@@ -50,17 +44,14 @@ class RiverClassifier(_RiverOnline, _Classifier):
         super().__init__(kind, "classification", learning_rate, params)
 
     def learn_one(self, x, y):
-        row = self._model(x)
-        self._model_.partial_fit([row], [float(bool(y))], self.learning_rate)
+        self._model(x).learn_dict(x, float(bool(y)), self.learning_rate)
 
     def predict_proba_one(self, x):
-        row = self._model(x)
-        p1 = float(self._model_.predict_one(row))
+        p1 = (self._model_ or self._model(x)).predict_dict(x)
         return {False: 1.0 - p1, True: p1}
 
     def predict_one(self, x):
-        p = self.predict_proba_one(x)
-        return p[True] >= 0.5
+        return (self._model_ or self._model(x)).predict_dict(x) >= 0.5
 
 
 class RiverRegressor(_RiverOnline, _Regressor):
@@ -70,9 +61,7 @@ class RiverRegressor(_RiverOnline, _Regressor):
         super().__init__(kind, "regression", learning_rate, params)
 
     def learn_one(self, x, y):
-        row = self._model(x)
-        self._model_.partial_fit([row], [float(y)], self.learning_rate)
+        self._model(x).learn_dict(x, float(y), self.learning_rate)
 
     def predict_one(self, x):
-        row = self._model(x)
-        return float(self._model_.predict_one(row))
+        return self._model(x).predict_dict(x)

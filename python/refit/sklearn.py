@@ -17,6 +17,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._refit import Model
 
 
+def _ready(est, X, y):
+    """Whether a batch can skip scikit-learn's validation."""
+    return (isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2
+            and X.flags.c_contiguous and X.shape[1] == est.n_features_in_
+            and isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "iuf"
+            and y.shape[0] == X.shape[0] and X.shape[0] > 0)
+
+
 def _params(est):
     params = {"optimizer": est.optimizer, "l2": est.l2}
     if est.kind == "mlp":
@@ -77,6 +85,12 @@ class OnlineClassifier(ClassifierMixin, _Online):
 
     def partial_fit(self, X, y, classes=None):
         first = not hasattr(self, "model_")
+        if not first and _ready(self, X, y):
+            # The streaming fast path: a C-contiguous float32 batch of the
+            # fitted width with numeric labels; the plugin checks values
+            # and labels itself (ValueError, nothing learned).
+            self._learn(X, self._index(y))
+            return self
         X, y = validate_data(self, X, y, reset=first, dtype=np.float32, order="C")
         check_classification_targets(y)
         if first:
@@ -87,15 +101,22 @@ class OnlineClassifier(ClassifierMixin, _Online):
                 raise ValueError(
                     f"a classifier needs at least two classes; the data has one class: {list(classes)}")
             self.classes_ = classes
+            self._identity = len(classes) == 2 and classes.dtype.kind in "iuf" and list(classes) == [0, 1]
             names = [str(c) for c in classes] if len(classes) > 2 else None
             self.model_ = Model(self.kind, X.shape[1], "classification", names, _params(self))
+        self._learn(X, self._index(y).astype(np.float32))
+        return self
+
+    def _index(self, y):
+        """Labels as class indices (0/1 labels of classes [0, 1] as they are)."""
+        if self._identity:
+            return y
         index = np.searchsorted(self.classes_, y)
         index = np.clip(index, 0, len(self.classes_) - 1)
         if not np.all(self.classes_[index] == y):
             unknown = sorted(set(np.asarray(y)[self.classes_[index] != y].tolist()))
             raise ValueError(f"labels {unknown} are not among the classes {list(self.classes_)}")
-        self._learn(X, index.astype(np.float32))
-        return self
+        return index.astype(np.float32)
 
     def fit(self, X, y):
         for attr in ("model_", "classes_"):

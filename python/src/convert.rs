@@ -118,6 +118,15 @@ pub(crate) fn labels(y: &Bound<'_, PyAny>) -> PyResult<Vec<f32>> {
             a.shape()
         )));
     }
+    if let Ok(a) = y.extract::<numpy::PyReadonlyArray1<'_, f32>>() {
+        return Ok(a.as_array().to_vec());
+    }
+    if let Ok(a) = y.extract::<numpy::PyReadonlyArray1<'_, f64>>() {
+        return Ok(a.as_array().iter().map(|&x| x as f32).collect());
+    }
+    if let Ok(a) = y.extract::<numpy::PyReadonlyArray1<'_, i64>>() {
+        return Ok(a.as_array().iter().map(|&x| x as f32).collect());
+    }
     if let Ok(v) = y.extract::<Vec<f64>>() {
         return Ok(v.into_iter().map(|x| x as f32).collect());
     }

@@ -4,7 +4,7 @@
 use numpy::PyArray2;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict, PyString};
 use refit_plugin::{Batch, Model, ModelSpec, Task};
 
 use crate::convert::{array1, labels, plugin_err, rows};
@@ -15,13 +15,65 @@ use crate::convert::{array1, labels, plugin_err, rows};
 pub struct PyModel {
     /// Locked for each call (Python objects may be shared across threads).
     model: std::sync::Mutex<Box<dyn Model>>,
+    /// Column of each feature name, for rows given as dicts.
+    columns: std::collections::HashMap<String, usize>,
+    /// The feature names as Python strings (their hashes cached), made at
+    /// the first dict row.
+    names: std::sync::OnceLock<Vec<Py<PyString>>>,
 }
 
 impl PyModel {
     fn of(model: Box<dyn Model>) -> Self {
+        let columns = model
+            .spec()
+            .features
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.clone(), i))
+            .collect();
         Self {
             model: std::sync::Mutex::new(model),
+            columns,
+            names: std::sync::OnceLock::new(),
         }
+    }
+
+    /// A dict row (feature name to number; a missing name is 0) in column
+    /// order; an unknown name is a `ValueError` naming it.
+    fn dict_row(&self, x: &Bound<'_, PyDict>) -> PyResult<Vec<f32>> {
+        let py = x.py();
+        let names = self.names.get_or_init(|| {
+            let mut by_column: Vec<(usize, &String)> =
+                self.columns.iter().map(|(n, &i)| (i, n)).collect();
+            by_column.sort();
+            by_column
+                .into_iter()
+                .map(|(_, n)| PyString::intern(py, n).unbind())
+                .collect()
+        });
+        let mut row = vec![0.0f32; names.len()];
+        let mut found = 0;
+        for (slot, name) in row.iter_mut().zip(names) {
+            if let Some(v) = x.get_item(name.bind(py))? {
+                *slot = v.extract::<f64>()? as f32;
+                found += 1;
+            }
+        }
+        if found == x.len() {
+            return Ok(row);
+        }
+        // A key that names no feature: find it for the error.
+        for (k, v) in x.iter() {
+            let name = k.cast::<PyString>()?;
+            let name = name.to_cow()?;
+            let Some(&i) = self.columns.get(name.as_ref()) else {
+                return Err(PyValueError::new_err(format!(
+                    "no feature named `{name}` (the model's features are fixed by the first row)"
+                )));
+            };
+            row[i] = v.extract::<f64>()? as f32;
+        }
+        Ok(row)
     }
 
     /// The model, for one call (a panic in another call cannot have left it
@@ -44,13 +96,14 @@ impl PyModel {
     /// make it multiclass; labels are then class indices) and `params`, a
     /// JSON object of the kind's `[model.params]` (plus `preprocessing`).
     #[new]
-    #[pyo3(signature = (kind, n_features, task=None, classes=None, params=None))]
+    #[pyo3(signature = (kind, n_features, task=None, classes=None, params=None, features=None))]
     fn new(
         kind: &str,
         n_features: usize,
         task: Option<&str>,
         classes: Option<Vec<String>>,
         params: Option<&str>,
+        features: Option<Vec<String>>,
     ) -> PyResult<Self> {
         let registry = refit::plugins::builtin();
         let task = match task {
@@ -65,7 +118,16 @@ impl PyModel {
                 )));
             }
         };
-        let features: Vec<String> = (0..n_features).map(|i| format!("x{i}")).collect();
+        let features: Vec<String> = match features {
+            Some(f) if f.len() == n_features => f,
+            Some(f) => {
+                return Err(PyValueError::new_err(format!(
+                    "{} feature names for {n_features} features",
+                    f.len()
+                )));
+            }
+            None => (0..n_features).map(|i| format!("x{i}")).collect(),
+        };
         let spec = ModelSpec::new(kind, task, features).with_classes(classes.unwrap_or_default());
         let params: refit_plugin::Params = match params {
             Some(text) => serde_json::from_str(text)
@@ -166,6 +228,28 @@ impl PyModel {
             .snapshot()
             .predict_row((&row[..]).into())
             .map_err(plugin_err)
+    }
+
+    /// One dict row's prediction (feature name to number; a missing name
+    /// is 0): the per-row path of the River adapter.
+    fn predict_dict(&self, x: &Bound<'_, PyDict>) -> PyResult<f32> {
+        let row = self.dict_row(x)?;
+        self.predict_one(row)
+    }
+
+    /// Learns one dict row with label `y` at rate `lr`.
+    fn learn_dict(&self, x: &Bound<'_, PyDict>, y: f32, lr: f32) -> PyResult<f64> {
+        let row = self.dict_row(x)?;
+        let width = row.len();
+        let report = self
+            .model()
+            .partial_fit(
+                Batch::new(&row, width).map_err(plugin_err)?.into(),
+                &[y],
+                lr,
+            )
+            .map_err(plugin_err)?;
+        Ok(report.mean_loss_before)
     }
 
     /// One row's class probabilities.
