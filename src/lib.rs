@@ -53,6 +53,8 @@ pub mod demo;
 pub mod drift;
 pub mod error;
 pub mod events;
+#[cfg(feature = "fleet")]
+pub mod fleet;
 #[cfg(feature = "http")]
 pub mod http;
 pub(crate) mod messages;

@@ -17,6 +17,7 @@ mod disk_faults;
 mod drift_reference;
 mod false_alarms;
 mod feedback;
+mod fleet;
 mod graceful;
 mod http;
 mod kill;

@@ -1,0 +1,212 @@
+//! One holder at a time, across processes: a lease on a JetStream
+//! key-value key.
+//!
+//! The bucket keeps one entry per key and drops entries older than the
+//! lease's TTL (`max_age`), so a lease that stops being renewed ends by
+//! itself. [`Lease::acquire`] creates the key only when it is absent
+//! (JetStream refuses a create over a live entry), and [`Lease::renew`]
+//! rewrites it only at the revision its holder last wrote (a
+//! revision-checked update), so two replicas can never both believe they
+//! hold it: whoever lost the race, or let the lease lapse, gets `false`.
+//! A holder renews well within the TTL (a third of it, say); a replica
+//! that dies stops renewing, and another acquires within the TTL (plus
+//! the server's expiry sweep, about a second).
+//!
+//! The bucket uses only the JetStream API of nats-server 2.9.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv};
+
+/// Why a lease call failed (not a lost race: that is `Ok(false)`).
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    /// The NATS server could not be reached.
+    #[error("cannot reach NATS at {url}: {reason}")]
+    Connect {
+        /// The server's URL.
+        url: String,
+        /// What the client said.
+        reason: String,
+    },
+    /// A JetStream call failed.
+    #[error("JetStream {what}: {reason}")]
+    JetStream {
+        /// The call.
+        what: &'static str,
+        /// What the server or client said.
+        reason: String,
+    },
+    /// A call took longer than the configured timeout.
+    #[error("JetStream {what} timed out after {after:?}")]
+    Timeout {
+        /// The call.
+        what: &'static str,
+        /// The timeout.
+        after: Duration,
+    },
+}
+
+/// A lease on one key of a key-value bucket (see the [module docs](self)).
+#[derive(Debug)]
+pub struct Lease {
+    store: kv::Store,
+    key: String,
+    holder: String,
+    ttl: Duration,
+    timeout: Duration,
+    /// The revision this holder last wrote, while it holds the lease.
+    revision: Option<u64>,
+}
+
+impl Lease {
+    /// Connects to `url` and opens (or creates) the bucket `bucket`, whose
+    /// entries live `ttl`; the lease is `key`, held as `holder` (a replica's
+    /// name). Every JetStream call waits at most `timeout`.
+    pub async fn connect(
+        url: &str,
+        bucket: &str,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+        timeout: Duration,
+    ) -> Result<Self, LeaseError> {
+        let client = within(timeout, "connect", async_nats::connect(url))
+            .await?
+            .map_err(|e| LeaseError::Connect {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let js = jetstream::new(client);
+        let store = match within(timeout, "get the bucket", js.get_key_value(bucket)).await? {
+            Ok(store) => store,
+            Err(_) => within(
+                timeout,
+                "create the bucket",
+                js.create_key_value(kv::Config {
+                    bucket: bucket.to_owned(),
+                    history: 1,
+                    max_age: ttl,
+                    ..Default::default()
+                }),
+            )
+            .await?
+            .map_err(|e| js_err("create the bucket", e))?,
+        };
+        Ok(Self {
+            store,
+            key: key.to_owned(),
+            holder: holder.to_owned(),
+            ttl,
+            timeout,
+            revision: None,
+        })
+    }
+
+    /// Takes the lease when nobody holds it (or renews it when this holder
+    /// does); answers whether this holder holds it now.
+    pub async fn acquire(&mut self) -> Result<bool, LeaseError> {
+        if self.revision.is_some() {
+            return self.renew().await;
+        }
+        let created = within(
+            self.timeout,
+            "create the lease",
+            self.store
+                .create(&self.key, self.holder.clone().into_bytes().into()),
+        )
+        .await?;
+        match created {
+            Ok(revision) => {
+                self.revision = Some(revision);
+                Ok(true)
+            }
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(js_err("create the lease", e)),
+        }
+    }
+
+    /// Renews a held lease for another TTL; answers `false` (and holds it
+    /// no more) when it lapsed or another holder took it meanwhile.
+    pub async fn renew(&mut self) -> Result<bool, LeaseError> {
+        let Some(revision) = self.revision else {
+            return Ok(false);
+        };
+        let updated = within(
+            self.timeout,
+            "renew the lease",
+            self.store
+                .update(&self.key, self.holder.clone().into_bytes().into(), revision),
+        )
+        .await?;
+        match updated {
+            Ok(revision) => {
+                self.revision = Some(revision);
+                Ok(true)
+            }
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                self.revision = None;
+                Ok(false)
+            }
+            Err(e) => Err(js_err("renew the lease", e)),
+        }
+    }
+
+    /// Gives the lease up at once (another replica can take it without
+    /// waiting for the TTL), if this holder holds it.
+    pub async fn release(&mut self) -> Result<(), LeaseError> {
+        let Some(revision) = self.revision.take() else {
+            return Ok(());
+        };
+        let deleted = within(
+            self.timeout,
+            "release the lease",
+            self.store.delete_expect_revision(&self.key, Some(revision)),
+        )
+        .await?;
+        // Lost meanwhile: nothing to give up.
+        match deleted {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == kv::DeleteErrorKind::WrongLastRevision => Ok(()),
+            Err(e) => Err(js_err("release the lease", e)),
+        }
+    }
+
+    /// Who holds the lease now, by the bucket (none when it lapsed).
+    pub async fn holder(&self) -> Result<Option<String>, LeaseError> {
+        let entry = within(self.timeout, "read the lease", self.store.entry(&self.key))
+            .await?
+            .map_err(|e| js_err("read the lease", e))?;
+        Ok(entry
+            .filter(|e| e.operation == kv::Operation::Put)
+            .map(|e| String::from_utf8_lossy(&e.value).into_owned()))
+    }
+
+    /// Whether this holder believes it holds the lease (since its last
+    /// successful acquire or renew).
+    pub fn is_held(&self) -> bool {
+        self.revision.is_some()
+    }
+
+    /// The lease's time to live.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}
+
+fn js_err(what: &'static str, e: impl std::fmt::Display) -> LeaseError {
+    LeaseError::JetStream {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+async fn within<T>(
+    after: Duration,
+    what: &'static str,
+    f: impl std::future::Future<Output = T>,
+) -> Result<T, LeaseError> {
+    tokio::time::timeout(after, f)
+        .await
+        .map_err(|_| LeaseError::Timeout { what, after })
+}

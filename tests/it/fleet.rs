@@ -1,0 +1,169 @@
+//! Fleet mode's lease against a real `nats-server -js` on a loopback port
+//! in a temporary directory: one holder at a time, renewal, takeover after
+//! the holder stops renewing (within the TTL plus a second), release, and a
+//! clear error when NATS cannot be reached.
+//!
+//! `.ci/run` installs nats-server (Debian) and sets `REFIT_REQUIRE_NATS=1`,
+//! which turns a missing server into a failure; elsewhere the tests say
+//! what is missing and pass without it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use refit::fleet::{Lease, LeaseError};
+
+/// A `nats-server -js` on a random loopback port, stopped when dropped.
+struct NatsServer {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl NatsServer {
+    /// Starts one, or says why it cannot (`None`; a failure under
+    /// `REFIT_REQUIRE_NATS`).
+    fn start() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let spawned = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("REFIT_REQUIRE_NATS").is_some() => {
+                panic!("REFIT_REQUIRE_NATS is set but nats-server cannot start: {e}")
+            }
+            Err(e) => {
+                eprintln!(
+                    "fleet tests not run: nats-server not found ({e}; apt-get install nats-server)"
+                );
+                return None;
+            }
+        };
+        // "Listening for client connections on 127.0.0.1:PORT"
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.split("Listening for client connections on ")
+                    .nth(1)
+                    .map(|addr| format!("nats://{}", addr.trim()))
+            })
+            .expect("nats-server printed its address");
+        std::thread::spawn(move || lines.for_each(drop));
+        Some(Self {
+            child,
+            url,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+const TTL: Duration = Duration::from_secs(2);
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+#[test]
+fn one_holder_at_a_time_and_a_takeover_when_the_holder_stops_renewing() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    runtime().block_on(async {
+        let mut a = Lease::connect(
+            &nats.url,
+            "refit_lease",
+            "trainer",
+            "replica-a",
+            TTL,
+            TIMEOUT,
+        )
+        .await
+        .unwrap();
+        let mut b = Lease::connect(
+            &nats.url,
+            "refit_lease",
+            "trainer",
+            "replica-b",
+            TTL,
+            TIMEOUT,
+        )
+        .await
+        .unwrap();
+        assert!(a.acquire().await.unwrap(), "the first to ask gets it");
+        assert!(!b.acquire().await.unwrap(), "one holder at a time");
+        assert_eq!(a.holder().await.unwrap().as_deref(), Some("replica-a"));
+        // Renewed within the TTL, the lease outlives it.
+        for _ in 0..4 {
+            tokio::time::sleep(TTL / 3).await;
+            assert!(a.renew().await.unwrap());
+            assert!(!b.acquire().await.unwrap());
+        }
+        // The holder dies (stops renewing): the other takes over within the
+        // TTL plus a second.
+        let stopped = Instant::now();
+        let took = loop {
+            if b.acquire().await.unwrap() {
+                break stopped.elapsed();
+            }
+            assert!(
+                stopped.elapsed() < TTL + Duration::from_secs(3),
+                "no takeover"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(
+            took <= TTL + Duration::from_secs(1),
+            "took over after {took:?}"
+        );
+        assert_eq!(b.holder().await.unwrap().as_deref(), Some("replica-b"));
+        // The old holder learns it lost the lease; it cannot renew it back.
+        assert!(!a.renew().await.unwrap());
+        assert!(!a.is_held());
+        // A release hands it over at once.
+        b.release().await.unwrap();
+        assert!(a.acquire().await.unwrap());
+    });
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_error() {
+    runtime().block_on(async {
+        let err = Lease::connect(
+            "nats://127.0.0.1:1",
+            "refit_lease",
+            "trainer",
+            "replica-a",
+            TTL,
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, LeaseError::Connect { .. } | LeaseError::Timeout { .. }),
+            "{text}"
+        );
+        assert!(
+            text.contains("127.0.0.1:1") || text.contains("connect"),
+            "{text}"
+        );
+    });
+}
