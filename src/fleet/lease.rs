@@ -16,36 +16,9 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream::kv;
 
-/// Why a lease call failed (not a lost race: that is `Ok(false)`).
-#[derive(Debug, thiserror::Error)]
-pub enum LeaseError {
-    /// The NATS server could not be reached.
-    #[error("cannot reach NATS at {url}: {reason}")]
-    Connect {
-        /// The server's URL.
-        url: String,
-        /// What the client said.
-        reason: String,
-    },
-    /// A JetStream call failed.
-    #[error("JetStream {what}: {reason}")]
-    JetStream {
-        /// The call.
-        what: &'static str,
-        /// What the server or client said.
-        reason: String,
-    },
-    /// A call took longer than the configured timeout.
-    #[error("JetStream {what} timed out after {after:?}")]
-    Timeout {
-        /// The call.
-        what: &'static str,
-        /// The timeout.
-        after: Duration,
-    },
-}
+use super::{FleetError, connect, js_err, within};
 
 /// A lease on one key of a key-value bucket (see the [module docs](self)).
 #[derive(Debug)]
@@ -70,14 +43,8 @@ impl Lease {
         holder: &str,
         ttl: Duration,
         timeout: Duration,
-    ) -> Result<Self, LeaseError> {
-        let client = within(timeout, "connect", async_nats::connect(url))
-            .await?
-            .map_err(|e| LeaseError::Connect {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
-        let js = jetstream::new(client);
+    ) -> Result<Self, FleetError> {
+        let js = connect(url, timeout).await?;
         let store = match within(timeout, "get the bucket", js.get_key_value(bucket)).await? {
             Ok(store) => store,
             Err(_) => within(
@@ -105,7 +72,7 @@ impl Lease {
 
     /// Takes the lease when nobody holds it (or renews it when this holder
     /// does); answers whether this holder holds it now.
-    pub async fn acquire(&mut self) -> Result<bool, LeaseError> {
+    pub async fn acquire(&mut self) -> Result<bool, FleetError> {
         if self.revision.is_some() {
             return self.renew().await;
         }
@@ -128,7 +95,7 @@ impl Lease {
 
     /// Renews a held lease for another TTL; answers `false` (and holds it
     /// no more) when it lapsed or another holder took it meanwhile.
-    pub async fn renew(&mut self) -> Result<bool, LeaseError> {
+    pub async fn renew(&mut self) -> Result<bool, FleetError> {
         let Some(revision) = self.revision else {
             return Ok(false);
         };
@@ -154,7 +121,7 @@ impl Lease {
 
     /// Gives the lease up at once (another replica can take it without
     /// waiting for the TTL), if this holder holds it.
-    pub async fn release(&mut self) -> Result<(), LeaseError> {
+    pub async fn release(&mut self) -> Result<(), FleetError> {
         let Some(revision) = self.revision.take() else {
             return Ok(());
         };
@@ -173,7 +140,7 @@ impl Lease {
     }
 
     /// Who holds the lease now, by the bucket (none when it lapsed).
-    pub async fn holder(&self) -> Result<Option<String>, LeaseError> {
+    pub async fn holder(&self) -> Result<Option<String>, FleetError> {
         let entry = within(self.timeout, "read the lease", self.store.entry(&self.key))
             .await?
             .map_err(|e| js_err("read the lease", e))?;
@@ -192,21 +159,4 @@ impl Lease {
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
-}
-
-fn js_err(what: &'static str, e: impl std::fmt::Display) -> LeaseError {
-    LeaseError::JetStream {
-        what,
-        reason: e.to_string(),
-    }
-}
-
-async fn within<T>(
-    after: Duration,
-    what: &'static str,
-    f: impl std::future::Future<Output = T>,
-) -> Result<T, LeaseError> {
-    tokio::time::timeout(after, f)
-        .await
-        .map_err(|_| LeaseError::Timeout { what, after })
 }

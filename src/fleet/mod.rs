@@ -8,8 +8,90 @@
 //! `config.toml` has no `[fleet]` table until it does.
 //!
 //! - [`lease`]: the trainer's lease, a revision-checked key in a
-//!   key-value bucket whose entries expire after the lease's TTL.
+//!   key-value bucket whose entries expire after the lease's TTL;
+//! - [`models`]: model files in an object-store bucket and the active
+//!   version's manifest entry in a key-value key that every replica
+//!   watches.
+//!
+//! Only the JetStream API of nats-server 2.9 is used (Debian's server).
 
 pub mod lease;
+pub mod models;
 
-pub use lease::{Lease, LeaseError};
+use std::time::Duration;
+
+use async_nats::jetstream;
+
+pub use lease::Lease;
+pub use models::{ModelBus, Published};
+
+/// Why a fleet call failed (for a lease, not a lost race: that is
+/// `Ok(false)`).
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// The NATS server could not be reached.
+    #[error("cannot reach NATS at {url}: {reason}")]
+    Connect {
+        /// The server's URL.
+        url: String,
+        /// What the client said.
+        reason: String,
+    },
+    /// A JetStream call failed.
+    #[error("JetStream {what}: {reason}")]
+    JetStream {
+        /// The call.
+        what: &'static str,
+        /// What the server or client said.
+        reason: String,
+    },
+    /// A call took longer than the configured timeout.
+    #[error("JetStream {what} timed out after {after:?}")]
+    Timeout {
+        /// The call.
+        what: &'static str,
+        /// The timeout.
+        after: Duration,
+    },
+    /// A model file fetched from the object store does not match its
+    /// manifest entry.
+    #[error("model file {version}: {problem}")]
+    Damaged {
+        /// The version.
+        version: crate::store::VersionId,
+        /// What does not match.
+        problem: String,
+    },
+}
+
+/// A JetStream context on the server at `url`, or the error naming it.
+pub(crate) async fn connect(
+    url: &str,
+    timeout: Duration,
+) -> Result<jetstream::Context, FleetError> {
+    let client = within(timeout, "connect", async_nats::connect(url))
+        .await?
+        .map_err(|e| FleetError::Connect {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+    Ok(jetstream::new(client))
+}
+
+pub(crate) fn js_err(what: &'static str, e: impl std::fmt::Display) -> FleetError {
+    FleetError::JetStream {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+/// `f`, or [`FleetError::Timeout`] after `after`.
+pub(crate) async fn within<T>(
+    after: Duration,
+    what: &'static str,
+    f: impl std::future::Future<Output = T>,
+) -> Result<T, FleetError> {
+    tokio::time::timeout(after, f)
+        .await
+        .map_err(|_| FleetError::Timeout { what, after })
+}

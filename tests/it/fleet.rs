@@ -1,7 +1,9 @@
-//! Fleet mode's lease against a real `nats-server -js` on a loopback port
-//! in a temporary directory: one holder at a time, renewal, takeover after
-//! the holder stops renewing (within the TTL plus a second), release, and a
-//! clear error when NATS cannot be reached.
+//! Fleet mode's building blocks against a real `nats-server -js` on a
+//! loopback port in a temporary directory: the lease (one holder at a
+//! time, renewal, takeover after the holder stops renewing within the TTL
+//! plus a second, release), the model bus (a version published by one
+//! replica reaches another's watch within a second, with its file checked),
+//! and a clear error when NATS cannot be reached.
 //!
 //! `.ci/run` installs nats-server (Debian) and sets `REFIT_REQUIRE_NATS=1`,
 //! which turns a missing server into a failure; elsewhere the tests say
@@ -11,7 +13,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use refit::fleet::{Lease, LeaseError};
+use futures::StreamExt;
+use refit::fleet::{FleetError, Lease, ModelBus};
 
 /// A `nats-server -js` on a random loopback port, stopped when dropped.
 struct NatsServer {
@@ -158,12 +161,87 @@ fn an_unreachable_server_is_a_clear_error() {
         .unwrap_err();
         let text = err.to_string();
         assert!(
-            matches!(err, LeaseError::Connect { .. } | LeaseError::Timeout { .. }),
+            matches!(err, FleetError::Connect { .. } | FleetError::Timeout { .. }),
             "{text}"
         );
         assert!(
             text.contains("127.0.0.1:1") || text.contains("connect"),
             "{text}"
         );
+    });
+}
+
+/// A stored version's entry and file, from a real store.
+fn stored_version(
+    dir: &std::path::Path,
+    number_of_rows: usize,
+) -> (refit::store::VersionEntry, Vec<u8>) {
+    use refit::plugins::{Batch, ModelSpec, Params, Task};
+    let mut model = refit::plugins::builtin()
+        .create(
+            ModelSpec::new("logistic", Task::Classification, ["a", "b"]),
+            &Params::new(),
+        )
+        .unwrap();
+    let x: Vec<f32> = (0..number_of_rows * 2).map(|i| (i % 7) as f32).collect();
+    let y: Vec<f32> = (0..number_of_rows).map(|i| (i % 2) as f32).collect();
+    model
+        .partial_fit(Batch::new(&x, 2).unwrap().into(), &y, 0.1)
+        .unwrap();
+    let bytes = model.save().unwrap();
+    let store = refit::store::Store::new(dir, "m", refit::clock::system());
+    let meta = refit::store::VersionMeta {
+        number: None,
+        parent: None,
+        samples_seen: number_of_rows as u64,
+        learning_rate: Some(0.1),
+        severity: refit::Severity::Stable,
+        metrics: None,
+        reason: "test".into(),
+        learned_through: None,
+    };
+    let written = store
+        .write_version(refit::store::Mode::Online, &bytes, meta, None, None)
+        .unwrap();
+    (written.entry, bytes)
+}
+
+#[test]
+fn a_published_version_reaches_every_watcher_with_its_file_checked() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (first, first_bytes) = stored_version(dir.path(), 10);
+    let (second, second_bytes) = stored_version(dir.path(), 20);
+    runtime().block_on(async {
+        let trainer = ModelBus::connect(&nats.url, "refit", "churn", TIMEOUT)
+            .await
+            .unwrap();
+        let follower = ModelBus::connect(&nats.url, "refit", "churn", TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(follower.active().await.unwrap(), None);
+        let mut updates = follower.watch().await.unwrap();
+        for (entry, bytes) in [(&first, &first_bytes), (&second, &second_bytes)] {
+            let sent = Instant::now();
+            let revision = trainer.publish(entry, bytes).await.unwrap();
+            let seen = tokio::time::timeout(Duration::from_secs(1), updates.next())
+                .await
+                .expect("announced within a second")
+                .unwrap()
+                .unwrap();
+            eprintln!("announced after {:?}", sent.elapsed());
+            assert_eq!(&seen.entry, entry);
+            assert_eq!(seen.revision, revision);
+            assert_eq!(&follower.fetch(&seen.entry).await.unwrap(), bytes);
+        }
+        assert_eq!(follower.active().await.unwrap().unwrap().entry, second);
+        // A file that does not match its entry is refused, naming the version.
+        let mut lying = second.clone();
+        lying.crc32 ^= 1;
+        let err = follower.fetch(&lying).await.unwrap_err();
+        assert!(matches!(err, FleetError::Damaged { .. }), "{err}");
+        assert!(err.to_string().contains(&second.id().to_string()), "{err}");
     });
 }

@@ -1,0 +1,210 @@
+//! Model files and the active version through JetStream: the trainer
+//! publishes each version's file to an object-store bucket and its
+//! manifest entry, as the active version, to one key of a key-value
+//! bucket; every replica watches that key and fetches the file of each
+//! version it announces, checked against the entry's size and CRC-32.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{kv, object_store};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncReadExt;
+
+use super::{FleetError, connect, js_err, within};
+use crate::store::VersionEntry;
+
+/// The key of the active version in the manifest bucket.
+const ACTIVE: &str = "active";
+
+/// What the manifest key holds: the active version's entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Published {
+    /// The active version's manifest entry (size and CRC-32 of its file).
+    pub entry: VersionEntry,
+    /// The key's revision (its JetStream sequence).
+    #[serde(skip)]
+    pub revision: u64,
+}
+
+/// The buckets of one model: `<prefix>_<name>_models` (files) and
+/// `<prefix>_<name>_manifest` (the active entry).
+pub struct ModelBus {
+    files: object_store::ObjectStore,
+    manifest: kv::Store,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for ModelBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelBus").finish_non_exhaustive()
+    }
+}
+
+impl ModelBus {
+    /// Connects to `url` and opens (or creates) the buckets of model
+    /// `name` under `prefix`; every call waits at most `timeout`.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Self, FleetError> {
+        let js = connect(url, timeout).await?;
+        let (files_name, manifest_name) = (
+            format!("{prefix}_{name}_models"),
+            format!("{prefix}_{name}_manifest"),
+        );
+        let files = match within(
+            timeout,
+            "open the model files",
+            js.get_object_store(&files_name),
+        )
+        .await?
+        {
+            Ok(store) => store,
+            Err(_) => within(
+                timeout,
+                "create the model files",
+                js.create_object_store(object_store::Config {
+                    bucket: files_name,
+                    ..Default::default()
+                }),
+            )
+            .await?
+            .map_err(|e| js_err("create the model files", e))?,
+        };
+        let manifest = match within(
+            timeout,
+            "open the manifest",
+            js.get_key_value(&manifest_name),
+        )
+        .await?
+        {
+            Ok(store) => store,
+            Err(_) => within(
+                timeout,
+                "create the manifest",
+                js.create_key_value(kv::Config {
+                    bucket: manifest_name,
+                    history: 1,
+                    ..Default::default()
+                }),
+            )
+            .await?
+            .map_err(|e| js_err("create the manifest", e))?,
+        };
+        Ok(Self {
+            files,
+            manifest,
+            timeout,
+        })
+    }
+
+    /// Stores `bytes` as the file of `entry`'s version, then announces the
+    /// version as the active one; answers the announcement's revision.
+    pub async fn publish(&self, entry: &VersionEntry, bytes: &[u8]) -> Result<u64, FleetError> {
+        let name = entry.id().to_string();
+        within(
+            self.timeout,
+            "store a model file",
+            self.files.put(name.as_str(), &mut &bytes[..]),
+        )
+        .await?
+        .map_err(|e| js_err("store a model file", e))?;
+        let body = serde_json::to_vec(&Published {
+            entry: entry.clone(),
+            revision: 0,
+        })
+        .map_err(|e| js_err("encode the manifest entry", e))?;
+        within(
+            self.timeout,
+            "announce the version",
+            self.manifest.put(ACTIVE, body.into()),
+        )
+        .await?
+        .map_err(|e| js_err("announce the version", e))
+    }
+
+    /// The file of `entry`'s version, checked against the entry's size and
+    /// CRC-32.
+    pub async fn fetch(&self, entry: &VersionEntry) -> Result<Vec<u8>, FleetError> {
+        let version = entry.id();
+        let mut object = within(
+            self.timeout,
+            "fetch a model file",
+            self.files.get(version.to_string()),
+        )
+        .await?
+        .map_err(|e| js_err("fetch a model file", e))?;
+        let mut bytes = Vec::new();
+        within(
+            self.timeout,
+            "read a model file",
+            object.read_to_end(&mut bytes),
+        )
+        .await?
+        .map_err(|e| js_err("read a model file", e))?;
+        let crc = crc32fast::hash(&bytes);
+        if bytes.len() as u64 != entry.file_size || crc != entry.crc32 {
+            return Err(FleetError::Damaged {
+                version,
+                problem: format!(
+                    "{} bytes with CRC-32 {crc:#010x}; the manifest says {} bytes, {:#010x}",
+                    bytes.len(),
+                    entry.file_size,
+                    entry.crc32
+                ),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// The active version now, if one was published.
+    pub async fn active(&self) -> Result<Option<Published>, FleetError> {
+        let entry = within(
+            self.timeout,
+            "read the manifest",
+            self.manifest.entry(ACTIVE),
+        )
+        .await?
+        .map_err(|e| js_err("read the manifest", e))?;
+        entry
+            .filter(|e| e.operation == kv::Operation::Put)
+            .map(|e| decode(&e.value, e.revision))
+            .transpose()
+    }
+
+    /// Every later announcement, in order, as it comes (a replica hot-swaps
+    /// each into its serving set).
+    pub async fn watch(
+        &self,
+    ) -> Result<impl futures::Stream<Item = Result<Published, FleetError>> + use<>, FleetError>
+    {
+        let updates = within(
+            self.timeout,
+            "watch the manifest",
+            self.manifest.watch(ACTIVE),
+        )
+        .await?
+        .map_err(|e| js_err("watch the manifest", e))?;
+        Ok(updates
+            .filter_map(|update| async move {
+                match update {
+                    Ok(e) if e.operation == kv::Operation::Put => {
+                        Some(decode(&e.value, e.revision))
+                    }
+                    Ok(_) => None,
+                    Err(e) => Some(Err(js_err("watch the manifest", e))),
+                }
+            })
+            .boxed())
+    }
+}
+
+fn decode(value: &[u8], revision: u64) -> Result<Published, FleetError> {
+    let mut p: Published =
+        serde_json::from_slice(value).map_err(|e| js_err("decode the manifest entry", e))?;
+    p.revision = revision;
+    Ok(p)
+}
