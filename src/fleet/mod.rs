@@ -11,12 +11,15 @@
 //!   key-value bucket whose entries expire after the lease's TTL;
 //! - [`models`]: model files in an object-store bucket and the active
 //!   version's manifest entry in a key-value key that every replica
-//!   watches.
+//!   watches;
+//! - [`samples`]: accepted samples in a stream, acknowledged once stored,
+//!   read back from any sequence.
 //!
 //! Only the JetStream API of nats-server 2.9 is used (Debian's server).
 
 pub mod lease;
 pub mod models;
+pub mod samples;
 
 use std::time::Duration;
 
@@ -24,6 +27,7 @@ use async_nats::jetstream;
 
 pub use lease::Lease;
 pub use models::{ModelBus, Published};
+pub use samples::{SampleStream, StoredBatch};
 
 /// Why a fleet call failed (for a lease, not a lost race: that is
 /// `Ok(false)`).

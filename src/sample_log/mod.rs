@@ -355,6 +355,48 @@ pub(crate) fn encode(
     Ok(payload)
 }
 
+/// One whole record (length, CRC-32, payload), as a segment stores it and
+/// as fleet mode's sample stream carries it in one message: `rows` and
+/// `labels` numbered from `first_sample`, at `time_ms`.
+pub fn encode_record(
+    first_sample: u64,
+    time_ms: u64,
+    rows: &Rows,
+    labels: &[f32],
+    width: usize,
+) -> std::io::Result<Vec<u8>> {
+    let payload = encode(first_sample, time_ms, rows, labels, width)?;
+    let mut out = Vec::with_capacity(HEADER + payload.len());
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+/// A record made by [`encode_record`]: its first sample's number, rows and
+/// labels; `None` when it is damaged or not of this input and width.
+///
+/// ```
+/// use refit::rows::Rows;
+/// use refit::plugins::InputKind;
+/// let bytes = refit::sample_log::encode_record(7, 0, &Rows::Dense(vec![1.0, 2.0]), &[1.0], 2).unwrap();
+/// let (first, rows, labels) = refit::sample_log::decode_record(&bytes, InputKind::Dense, 2).unwrap();
+/// assert_eq!((first, rows, labels), (7, Rows::Dense(vec![1.0, 2.0]), vec![1.0]));
+/// assert!(refit::sample_log::decode_record(&bytes[..bytes.len() - 1], InputKind::Dense, 2).is_none());
+/// ```
+pub fn decode_record(
+    bytes: &[u8],
+    input: InputKind,
+    width: usize,
+) -> Option<(u64, Rows, Vec<f32>)> {
+    let (len, first, rows, labels) = match input {
+        InputKind::Dense => record(bytes, width)
+            .map(|(len, first, rows, labels)| (len, first, Rows::Dense(rows), labels))?,
+        InputKind::Sparse => sparse_record(bytes, width)?,
+    };
+    (len == bytes.len()).then_some((first, rows, labels))
+}
+
 /// When the oldest segment still in the log in `dir` was started (ms since
 /// the epoch, by the log's clock); none for an empty log.
 pub fn first_segment_ms(dir: &Path) -> std::io::Result<Option<u64>> {

@@ -20,7 +20,7 @@ use refit::fleet::{FleetError, Lease, ModelBus};
 struct NatsServer {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl NatsServer {
@@ -58,11 +58,35 @@ impl NatsServer {
             })
             .expect("nats-server printed its address");
         std::thread::spawn(move || lines.for_each(drop));
-        Some(Self {
-            child,
-            url,
-            _dir: dir,
-        })
+        Some(Self { child, url, dir })
+    }
+}
+
+impl NatsServer {
+    /// Stops the server (as a crash would).
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port and storage.
+    fn restart(&mut self) {
+        self.stop();
+        let port = self.url.rsplit(':').next().unwrap().to_owned();
+        self.child = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port, "-sd"])
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Ready when it accepts connections.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let addr: std::net::SocketAddr = self.url.trim_start_matches("nats://").parse().unwrap();
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not come back");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -244,4 +268,61 @@ fn a_published_version_reaches_every_watcher_with_its_file_checked() {
         assert!(matches!(err, FleetError::Damaged { .. }), "{err}");
         assert!(err.to_string().contains(&second.id().to_string()), "{err}");
     });
+}
+
+#[test]
+fn samples_are_stored_before_they_are_acknowledged_and_survive_a_server_restart() {
+    use refit::fleet::SampleStream;
+    use refit::plugins::InputKind;
+    use refit::rows::Rows;
+    let Some(mut nats) = NatsServer::start() else {
+        return;
+    };
+    let rt = runtime();
+    let open = |url: String| {
+        rt.block_on(SampleStream::connect(
+            &url,
+            "refit",
+            "churn",
+            (InputKind::Dense, 2),
+            (Duration::from_secs(3_600), 0),
+            Duration::from_secs(2),
+        ))
+    };
+    let stream = open(nats.url.clone()).unwrap();
+    let batch = |k: u64| {
+        (
+            Rows::Dense(vec![k as f32, 1.0, k as f32, 2.0]),
+            vec![0.0, 1.0],
+        )
+    };
+    let mut sequences = Vec::new();
+    for k in 0..3u64 {
+        let (rows, labels) = batch(k);
+        sequences.push(
+            rt.block_on(stream.append(k * 2, 0, &rows, &labels))
+                .unwrap(),
+        );
+    }
+    assert_eq!(sequences, [1, 2, 3]);
+    let back = rt.block_on(stream.read_from(2)).unwrap();
+    assert_eq!(back.iter().map(|b| b.sequence).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(
+        (back[0].first_sample, &back[0].rows, &back[0].labels),
+        (2, &batch(1).0, &batch(1).1)
+    );
+    // The server goes away: an append is refused, not acknowledged.
+    nats.stop();
+    let (rows, labels) = batch(9);
+    assert!(rt.block_on(stream.append(6, 0, &rows, &labels)).is_err());
+    // It comes back with its storage: everything acknowledged is there.
+    nats.restart();
+    let stream = open(nats.url.clone()).unwrap();
+    let all = rt.block_on(stream.read_from(1)).unwrap();
+    assert_eq!(
+        all.iter().map(|b| b.first_sample).collect::<Vec<_>>(),
+        [0, 2, 4]
+    );
+    assert_eq!(rt.block_on(stream.append(6, 0, &rows, &labels)).unwrap(), 4);
+    assert_eq!(rt.block_on(stream.read_from(5)).unwrap(), []);
 }

@@ -1,0 +1,175 @@
+//! Accepted samples in a JetStream stream, `<prefix>.<name>.samples`: each
+//! ingest call is one message (a sample-log record: rows, labels and the
+//! number of its first sample), acknowledged to the host only after
+//! JetStream has stored it. The stream keeps samples by age and size, as
+//! the local sample log does, and serves them back from any sequence (a
+//! new trainer resumes after the sequence its checkpoint learned through;
+//! a full retrain reads the newest).
+
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+use futures::StreamExt;
+use refit_plugin::InputKind;
+
+use super::{FleetError, connect, js_err, within};
+use crate::rows::Rows;
+
+/// One stored batch: its stream sequence, rows and labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredBatch {
+    /// The message's stream sequence (from 1).
+    pub sequence: u64,
+    /// The number of its first sample, as Ingest numbered it.
+    pub first_sample: u64,
+    /// The rows.
+    pub rows: Rows,
+    /// One label per row.
+    pub labels: Vec<f32>,
+}
+
+/// The sample stream of one model.
+pub struct SampleStream {
+    js: jetstream::Context,
+    stream: String,
+    subject: String,
+    input: InputKind,
+    width: usize,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for SampleStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SampleStream")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SampleStream {
+    /// Connects to `url` and opens (or creates) the stream of model `name`
+    /// under `prefix` (subject `<prefix>.<name>.samples`), keeping samples
+    /// at most `max_age` and `max_bytes` (0: no bound); rows are of
+    /// `input` over `width` features or coordinates.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        name: &str,
+        (input, width): (InputKind, usize),
+        (max_age, max_bytes): (Duration, u64),
+        timeout: Duration,
+    ) -> Result<Self, FleetError> {
+        let js = connect(url, timeout).await?;
+        let stream_name = format!("{prefix}_{name}_samples");
+        let subject = format!("{prefix}.{name}.samples");
+        within(
+            timeout,
+            "open the sample stream",
+            js.get_or_create_stream(stream::Config {
+                name: stream_name.clone(),
+                subjects: vec![subject.clone()],
+                max_age,
+                max_bytes: if max_bytes == 0 { -1 } else { max_bytes as i64 },
+                ..Default::default()
+            }),
+        )
+        .await?
+        .map_err(|e| js_err("open the sample stream", e))?;
+        Ok(Self {
+            js,
+            stream: stream_name,
+            subject,
+            input,
+            width,
+            timeout,
+        })
+    }
+
+    /// Stores one batch numbered from `first_sample`; answers its stream
+    /// sequence once JetStream acknowledged it (an error means it is not
+    /// stored: the host's ingest must fail, retryably).
+    pub async fn append(
+        &self,
+        first_sample: u64,
+        time_ms: u64,
+        rows: &Rows,
+        labels: &[f32],
+    ) -> Result<u64, FleetError> {
+        let record =
+            crate::sample_log::encode_record(first_sample, time_ms, rows, labels, self.width)
+                .map_err(|e| js_err("encode a batch", e))?;
+        let ack = within(
+            self.timeout,
+            "publish a batch",
+            self.js.publish(self.subject.clone(), record.into()),
+        )
+        .await?
+        .map_err(|e| js_err("publish a batch", e))?;
+        let stored = within(self.timeout, "store a batch", ack.into_future())
+            .await?
+            .map_err(|e| js_err("store a batch", e))?;
+        Ok(stored.sequence)
+    }
+
+    /// The stored batches from stream sequence `from` on (what retention
+    /// kept of them), in order.
+    pub async fn read_from(&self, from: u64) -> Result<Vec<StoredBatch>, FleetError> {
+        let stream = within(
+            self.timeout,
+            "open the sample stream",
+            self.js.get_stream(&self.stream),
+        )
+        .await?
+        .map_err(|e| js_err("open the sample stream", e))?;
+        let mut stream = stream;
+        let info = within(self.timeout, "read the stream's state", stream.info())
+            .await?
+            .map_err(|e| js_err("read the stream's state", e))?;
+        let last = info.state.last_sequence;
+        if info.state.messages == 0 || from > last {
+            return Ok(Vec::new());
+        }
+        let consumer = within(
+            self.timeout,
+            "read the sample stream",
+            stream.create_consumer(jetstream::consumer::pull::OrderedConfig {
+                deliver_policy: jetstream::consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: from.max(1),
+                },
+                ..Default::default()
+            }),
+        )
+        .await?
+        .map_err(|e| js_err("read the sample stream", e))?;
+        let mut messages = within(self.timeout, "read the sample stream", consumer.messages())
+            .await?
+            .map_err(|e| js_err("read the sample stream", e))?;
+        let mut out = Vec::new();
+        while let Some(message) = within(self.timeout, "read a batch", messages.next()).await? {
+            let message = message.map_err(|e| js_err("read a batch", e))?;
+            let sequence = message
+                .info()
+                .map_err(|e| js_err("read a batch's sequence", e))?
+                .stream_sequence;
+            let (first_sample, rows, labels) =
+                crate::sample_log::decode_record(&message.payload, self.input, self.width)
+                    .ok_or_else(|| {
+                        js_err(
+                            "decode a batch",
+                            format!("message {sequence} is not a record of this model"),
+                        )
+                    })?;
+            out.push(StoredBatch {
+                sequence,
+                first_sample,
+                rows,
+                labels,
+            });
+            if sequence >= last {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
