@@ -23,6 +23,9 @@
 //! - [`agent`]: the embedded handle ([`Agent`], [`AgentBuilder`],
 //!   [`CachedPredictor`]);
 //!   [`ctr`]: click events, hashing and ranking on the handle;
+//! - [`fleet`]: fleet mode's building blocks on NATS JetStream (the
+//!   trainer lease, the model bus, the sample stream; not yet used by the
+//!   agent);
 //! - outer rings: [`http`] (the API and dashboard), [`run`] (the main job
 //!   of `refit run`), [`demo`] and [`progressive`] (demo streams and
 //!   progressive validation of a bare model), and the `refit` binary.

@@ -377,7 +377,13 @@ impl History {
             Event::RetrainTriggered { reason, samples } => self.note(
                 t,
                 "retrain_triggered",
-                format!("full retrain ({reason}) on {samples} samples"),
+                match reason.as_str() {
+                    "requested" => {
+                        format!("offline training from the sample log on {samples} samples")
+                    }
+                    "upload" => format!("offline training on {samples} uploaded samples"),
+                    _ => format!("full retrain ({reason}) on {samples} samples"),
+                },
             ),
             Event::RetrainFailed { reason, error } => self.note(
                 t,
