@@ -160,3 +160,74 @@ impl Lease {
         self.ttl
     }
 }
+
+/// Keeps a [`Lease`] from a task of its own: renews it every `every`
+/// while held, tries to take it every `every` while not, and publishes
+/// each change of role. A replica whose keeper stops renewing (it died, or
+/// lost NATS for longer than the TTL) loses the lease; another keeper
+/// takes it within the TTL plus `every`.
+#[derive(Debug)]
+pub struct LeaseKeeper {
+    role: tokio::sync::watch::Receiver<bool>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Lease>,
+}
+
+impl LeaseKeeper {
+    /// Starts keeping `lease` (on the current tokio runtime). `every`
+    /// should be a third of the TTL or less.
+    pub fn spawn(mut lease: Lease, every: Duration) -> Self {
+        let (role_tx, role) = tokio::sync::watch::channel(lease.is_held());
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            loop {
+                // A failed call (NATS away) counts as not holding: the
+                // lease lapses on the server too unless renewed in time.
+                let held = lease.acquire().await.unwrap_or(false);
+                if *role_tx.borrow() != held {
+                    tracing::info!(held, "fleet lease changed hands");
+                    let _ = role_tx.send(held);
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = &mut stopped => break,
+                }
+            }
+            lease
+        });
+        Self {
+            role,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Whether this replica holds the lease now.
+    pub fn is_held(&self) -> bool {
+        *self.role.borrow()
+    }
+
+    /// Each change of role, as it happens (`true`: this replica holds the
+    /// lease).
+    pub fn roles(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.role.clone()
+    }
+
+    /// Stops keeping the lease and gives it up, so another replica takes
+    /// it at once.
+    pub async fn stop(mut self) -> Result<(), FleetError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let mut lease = (&mut self.task)
+            .await
+            .map_err(|e| js_err("stop the lease keeper", e))?;
+        lease.release().await
+    }
+
+    /// Stops renewing without giving the lease up, as a replica that dies
+    /// does (the lease lapses after its TTL).
+    pub fn abandon(self) {
+        self.task.abort();
+    }
+}

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 
-pub use lease::Lease;
+pub use lease::{Lease, LeaseKeeper};
 pub use models::{ModelBus, Published};
 pub use samples::{SampleStream, StoredBatch};
 

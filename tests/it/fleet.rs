@@ -326,3 +326,59 @@ fn samples_are_stored_before_they_are_acknowledged_and_survive_a_server_restart(
     assert_eq!(rt.block_on(stream.append(6, 0, &rows, &labels)).unwrap(), 4);
     assert_eq!(rt.block_on(stream.read_from(5)).unwrap(), []);
 }
+
+#[test]
+fn keepers_hold_the_lease_one_at_a_time_and_hand_it_over() {
+    use refit::fleet::LeaseKeeper;
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    runtime().block_on(async {
+        let every = TTL / 4;
+        let lease = |holder: &'static str| {
+            Lease::connect(&nats.url, "refit_keep", "trainer", holder, TTL, TIMEOUT)
+        };
+        let a = LeaseKeeper::spawn(lease("a").await.unwrap(), every);
+        tokio::time::sleep(every).await;
+        let b = LeaseKeeper::spawn(lease("b").await.unwrap(), every);
+        let c = LeaseKeeper::spawn(lease("c").await.unwrap(), every);
+        // Over several TTLs, exactly one of them holds it at any time.
+        for _ in 0..12 {
+            tokio::time::sleep(every).await;
+            let holders = [a.is_held(), b.is_held(), c.is_held()]
+                .iter()
+                .filter(|h| **h)
+                .count();
+            assert_eq!(holders, 1);
+        }
+        assert!(a.is_held(), "the first keeps it while it renews");
+        // The holder dies: another takes over within the TTL plus a round.
+        let died = Instant::now();
+        a.abandon();
+        let roles = [b.roles(), c.roles()];
+        let next = loop {
+            if let Some(i) = roles.iter().position(|r| *r.borrow()) {
+                break i;
+            }
+            assert!(
+                died.elapsed() < TTL + every + Duration::from_secs(2),
+                "no takeover"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(
+            died.elapsed() <= TTL + every + Duration::from_secs(1),
+            "{:?}",
+            died.elapsed()
+        );
+        // A graceful stop hands it over within a round.
+        let (holder, other) = if next == 0 { (b, c) } else { (c, b) };
+        let stopped = Instant::now();
+        holder.stop().await.unwrap();
+        while !other.is_held() {
+            assert!(stopped.elapsed() < every * 3, "no handover");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        other.stop().await.unwrap();
+    });
+}
