@@ -125,14 +125,7 @@ pub fn macro_f1(predicted: &[f32], labels: &[f32], classes: usize) -> f64 {
 }
 
 /// The index of the largest value (the first of equals).
-pub fn argmax(p: &[f32]) -> usize {
-    p.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
-            if v > best.1 { (i, v) } else { best }
-        })
-        .0
-}
+pub use refit_plugin_kit::multiclass::argmax;
 
 /// Mean multiclass log loss from the probability each row gave its true
 /// class (clipped at [`EPS`]).

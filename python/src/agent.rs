@@ -11,7 +11,7 @@ use refit::config::Config;
 use refit::events::Event;
 
 use crate::StoppedError;
-use crate::convert::{agent_err, array1, is_named, json, json_list, labels, rows, to_py};
+use crate::convert::{agent_err, array1, is_named, json_list, labels, rows, to_py};
 
 /// The embedded online-learning agent (see the package docs).
 #[pyclass(name = "Agent", module = "refit")]
@@ -290,11 +290,7 @@ impl PyAgent {
     fn predict_rows(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<refit::Prediction> {
         let agent = self.agent()?.clone();
         if is_named(x) {
-            let x: Vec<serde_json::Value> = x
-                .extract::<Vec<Bound<'_, PyAny>>>()?
-                .iter()
-                .map(json)
-                .collect::<PyResult<_>>()?;
+            let x = json_list(x)?;
             return py.detach(|| agent.predict_named(&x)).map_err(agent_err);
         }
         let rows = rows(x, agent.spec().width())?;

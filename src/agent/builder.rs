@@ -14,6 +14,9 @@ pub struct AgentBuilder {
     resume: bool,
     warm_start: Option<WarmStart>,
     storage: Arc<dyn crate::storage::Storage>,
+    /// The store's recovery when start read it for the stored schema
+    /// (recovering reads every version: done once).
+    recovered: Option<crate::store::Recovery>,
 }
 
 /// Where online learning starts when not from the store's active version:
@@ -44,6 +47,7 @@ impl AgentBuilder {
             resume: true,
             warm_start: None,
             storage: crate::storage::disk(),
+            recovered: None,
         }
     }
 
@@ -480,13 +484,13 @@ impl AgentBuilder {
 
     /// The spec of the model the store would resume from (none without
     /// resuming, or with nothing stored).
-    fn stored_spec(&self, store: &Store) -> Result<Option<ModelSpec>, AgentError> {
+    fn stored_spec(&mut self, store: &Store) -> Result<Option<ModelSpec>, AgentError> {
         if !self.resume || self.warm_start.is_some() {
             return Ok(None);
         }
-        let recovery = store.recover()?;
-        Ok(recovery.active.and_then(|(_, bytes)| {
-            refit_plugin::envelope::decode(&bytes)
+        let recovery = self.recovered.insert(store.recover()?);
+        Ok(recovery.active.as_ref().and_then(|(_, bytes)| {
+            refit_plugin::envelope::decode(bytes)
                 .ok()
                 .map(|(header, _)| header.spec())
         }))
@@ -496,7 +500,7 @@ impl AgentBuilder {
     /// imported coefficients stored as the next offline version), else the
     /// store's newest intact active version when resuming, else a fresh
     /// model.
-    fn recover_model(&self, store: &Store, spec: &ModelSpec) -> Result<Recovered, AgentError> {
+    fn recover_model(&mut self, store: &Store, spec: &ModelSpec) -> Result<Recovered, AgentError> {
         let params = self.config.model.plugin_params()?;
         let recovery = match &self.warm_start {
             Some(from) => {
@@ -513,7 +517,10 @@ impl AgentBuilder {
                     skipped: Vec::new(),
                 }
             }
-            None if self.resume => store.recover()?,
+            None if self.resume => match self.recovered.take() {
+                Some(recovery) => recovery,
+                None => store.recover()?,
+            },
             None => Default::default(),
         };
         for s in &recovery.skipped {

@@ -56,8 +56,9 @@ impl Agent {
         self.feedback(request_id, &labels)
     }
 
-    /// Rows (and labels) as the dense model takes them.
-    fn encode_named(
+    /// Rows (and labels) as the dense model takes them (the HTTP API's
+    /// path too).
+    pub(crate) fn encode_named(
         &self,
         rows: &[Value],
         labels: Option<&[Value]>,

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::kv;
 
-use super::{FleetError, connect, js_err, within};
+use super::{FleetError, connect, js_err, key_value, within};
 
 /// A lease on one key of a key-value bucket (see the [module docs](self)).
 #[derive(Debug)]
@@ -45,21 +45,13 @@ impl Lease {
         timeout: Duration,
     ) -> Result<Self, FleetError> {
         let js = connect(url, timeout).await?;
-        let store = match within(timeout, "get the bucket", js.get_key_value(bucket)).await? {
-            Ok(store) => store,
-            Err(_) => within(
-                timeout,
-                "create the bucket",
-                js.create_key_value(kv::Config {
-                    bucket: bucket.to_owned(),
-                    history: 1,
-                    max_age: ttl,
-                    ..Default::default()
-                }),
-            )
-            .await?
-            .map_err(|e| js_err("create the bucket", e))?,
+        let config = kv::Config {
+            bucket: bucket.to_owned(),
+            history: 1,
+            max_age: ttl,
+            ..Default::default()
         };
+        let store = key_value(&js, config, timeout).await?;
         Ok(Self {
             store,
             key: key.to_owned(),

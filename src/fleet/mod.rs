@@ -82,6 +82,31 @@ pub(crate) async fn connect(
     Ok(jetstream::new(client))
 }
 
+/// The key-value bucket `config.bucket`, created with `config` when it
+/// does not exist yet.
+pub(crate) async fn key_value(
+    js: &jetstream::Context,
+    config: jetstream::kv::Config,
+    timeout: Duration,
+) -> Result<jetstream::kv::Store, FleetError> {
+    if let Ok(store) = within(
+        timeout,
+        "open a key-value bucket",
+        js.get_key_value(&config.bucket),
+    )
+    .await?
+    {
+        return Ok(store);
+    }
+    within(
+        timeout,
+        "create a key-value bucket",
+        js.create_key_value(config),
+    )
+    .await?
+    .map_err(|e| js_err("create a key-value bucket", e))
+}
+
 pub(crate) fn js_err(what: &'static str, e: impl std::fmt::Display) -> FleetError {
     FleetError::JetStream {
         what,

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
-use super::{FleetError, connect, js_err, within};
+use super::{FleetError, connect, js_err, key_value, within};
 use crate::store::VersionEntry;
 
 /// The key of the active version in the manifest bucket.
@@ -74,26 +74,16 @@ impl ModelBus {
             .await?
             .map_err(|e| js_err("create the model files", e))?,
         };
-        let manifest = match within(
+        let manifest = key_value(
+            &js,
+            kv::Config {
+                bucket: manifest_name,
+                history: 1,
+                ..Default::default()
+            },
             timeout,
-            "open the manifest",
-            js.get_key_value(&manifest_name),
         )
-        .await?
-        {
-            Ok(store) => store,
-            Err(_) => within(
-                timeout,
-                "create the manifest",
-                js.create_key_value(kv::Config {
-                    bucket: manifest_name,
-                    history: 1,
-                    ..Default::default()
-                }),
-            )
-            .await?
-            .map_err(|e| js_err("create the manifest", e))?,
-        };
+        .await?;
         Ok(Self {
             files,
             manifest,

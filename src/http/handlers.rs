@@ -118,15 +118,8 @@ fn dense_rows(
     labels: Option<&[serde_json::Value]>,
 ) -> Result<(Vec<f32>, Vec<f32>), Box<HttpResponse>> {
     agent
-        .require_input(refit_plugin::InputKind::Dense)
-        .map_err(|e| Box::new(agent_error(e)))?;
-    let bad = |e: String| Box::new(error(StatusCode::BAD_REQUEST, e));
-    let x = crate::schema::encode_rows(agent.spec(), rows).map_err(bad)?;
-    let y = match labels {
-        Some(l) => crate::schema::encode_labels(agent.spec(), l).map_err(bad)?,
-        None => Vec::new(),
-    };
-    Ok((x, y))
+        .encode_named(rows, labels)
+        .map_err(|e| Box::new(agent_error(e)))
 }
 
 /// The agent, or the 409 answer that there is none yet.

@@ -288,8 +288,13 @@ fn normalise(p: &mut [f32]) {
     }
 }
 
-/// The index of the largest value (the first among equals).
-fn argmax(p: &[f32]) -> usize {
+/// The index of the largest value (the first among equals): a multiclass
+/// model's likeliest class.
+///
+/// ```
+/// assert_eq!(refit_plugin_kit::multiclass::argmax(&[0.2, 0.5, 0.5]), 1);
+/// ```
+pub fn argmax(p: &[f32]) -> usize {
     p.iter()
         .enumerate()
         .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {

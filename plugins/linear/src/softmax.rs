@@ -338,13 +338,7 @@ impl Predictor for SoftmaxSnapshot {
     fn predict_row(&self, row: Row<'_>) -> Result<f32, PluginError> {
         let mut p = vec![0.0; self.b.len()];
         self.predict_proba_row(row, &mut p)?;
-        let top = p
-            .iter()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
-                if v > best.1 { (i, v) } else { best }
-            });
-        Ok(top.0 as f32)
+        Ok(refit_plugin_kit::multiclass::argmax(&p) as f32)
     }
 
     fn predict_proba_row(&self, row: Row<'_>, out: &mut [f32]) -> Result<(), PluginError> {
