@@ -83,6 +83,10 @@ pub enum AgentError {
     /// The agent has been shut down (or its thread died).
     #[error("the agent is stopped")]
     Stopped,
+    /// Fleet mode: NATS did not store or answer in time; nothing of the
+    /// call was accepted, and it can be retried.
+    #[error("fleet: {0} (nothing was accepted; retry)")]
+    FleetUnavailable(String),
     /// The agent could not start.
     #[error("starting the agent: {0}")]
     Start(String),

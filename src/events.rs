@@ -101,8 +101,12 @@ pub struct OfflineReport {
 /// Ingest counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct IngestStats {
-    /// Samples accepted since start.
+    /// Samples accepted since start (in fleet mode: taken from the shared
+    /// stream for training, by the training replica).
     pub accepted: u64,
+    /// Fleet mode: samples this replica's host sent that the shared stream
+    /// stored (acknowledged).
+    pub published: u64,
     /// Samples in the buffer, not yet handed to training.
     pub buffered: u64,
     /// Samples handed to training whose update has not finished.
@@ -156,6 +160,45 @@ pub struct TrainerStats {
     /// Updates served since the newest model handed to the Checkpointer:
     /// served, not yet persisted.
     pub unpersisted_updates: u64,
+}
+
+/// Fleet mode: where this replica stands in its fleet (`/v1/stats`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FleetStats {
+    /// This replica's name.
+    pub replica: String,
+    /// Whether this replica trains (holds the lease).
+    pub training: bool,
+    /// The training replica, as the status bucket says.
+    pub trainer: Option<String>,
+    /// Whether NATS answered this call.
+    pub connected: bool,
+    /// The fleet version this replica serves.
+    pub serving: Option<VersionId>,
+    /// Stream sequences below this one are learned by the newest announced
+    /// version.
+    pub position: Option<u64>,
+    /// The sample stream's first and last stored sequences.
+    pub stream_first: Option<u64>,
+    /// See `stream_first`.
+    pub stream_last: Option<u64>,
+    /// Every replica that reported within three lease TTLs.
+    pub replicas: Vec<ReplicaStatus>,
+}
+
+/// One replica's last report to its fleet.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplicaStatus {
+    /// Its name.
+    pub replica: String,
+    /// Whether it trains.
+    pub training: bool,
+    /// The version it serves.
+    pub serving: Option<VersionId>,
+    /// Its position in the stream, when it trains.
+    pub position: Option<u64>,
+    /// When it reported (ms since the epoch).
+    pub updated_ms: u64,
 }
 
 /// An event a host can subscribe to ([`crate::Agent::subscribe`]).

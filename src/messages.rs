@@ -55,6 +55,50 @@ pub struct Replay {
     pub log_end: u64,
 }
 
+/// Fleet coordinator → Ingest (of a replica that stops training): drop
+/// the samples buffered for training (the stream keeps them for whoever
+/// trains next); answers how many were dropped.
+#[derive(Message, Debug)]
+#[rtype(result = "usize")]
+pub struct DropBuffer;
+
+/// Fleet coordinator → Trainer: continue from a version the fleet made
+/// active (the trainer's newest checkpoint, a rollback, or the version a
+/// new trainer resumes), and serve it. With `position`, stream sequences
+/// below it count as learned (a new trainer resumes there); answers the
+/// position the Trainer continues from.
+#[derive(Message)]
+#[rtype(result = "Option<u64>")]
+pub struct Adopt {
+    /// The model and its manifest entry (already imported into this
+    /// replica's store); none: keep the model, only set the position.
+    pub version: Option<(Box<dyn refit_plugin::Model>, VersionEntry)>,
+    /// Where the stream is learned through, when the fleet says.
+    pub position: Option<u64>,
+}
+
+/// Fleet coordinator → Trainer: whether this replica trains (holds the
+/// lease); only the trainer runs scheduled and requested retrains.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct SetFleetRole {
+    /// The trainer's replica name (none: nobody known).
+    pub trainer: Option<String>,
+    /// Whether it is this replica.
+    pub training: bool,
+}
+
+/// Fleet coordinator → Checkpointer: store a version the fleet made
+/// active (written by the trainer) under its own number.
+#[derive(Message)]
+#[rtype(result = "Result<VersionEntry, AgentError>")]
+pub struct Import {
+    /// Its manifest entry.
+    pub entry: VersionEntry,
+    /// Its file.
+    pub bytes: Vec<u8>,
+}
+
 /// How a sample-log operation failed: the operation (`"append"` or
 /// `"fsync"`) and the error, shared by every call it answers.
 pub type LogFailure = (&'static str, std::sync::Arc<std::io::Error>);

@@ -2,7 +2,9 @@ use actix::prelude::*;
 
 use crate::error::AgentError;
 use crate::events::{CheckpointStats, Event};
-use crate::messages::{Activate, Barrier, Checkpoint, GetCheckpointStats, Publish, SaveOffline};
+use crate::messages::{
+    Activate, Barrier, Checkpoint, GetCheckpointStats, Import, Publish, SaveOffline,
+};
 use crate::store::{Mode, Skipped, Store, VersionEntry, VersionId, VersionMeta};
 
 /// Writes numbered versions through the [`Store`], off the serving path:
@@ -58,7 +60,13 @@ pub struct CheckpointerPeers {
     pub events: Recipient<Publish>,
     /// The barrier's next stop.
     pub barrier: Recipient<Barrier>,
+    /// Fleet mode: each version written (entry and file), for the fleet to
+    /// publish.
+    pub written: Option<WrittenHook>,
 }
+
+/// Called with each version the Checkpointer wrote (its entry and file).
+pub type WrittenHook = Box<dyn Fn(VersionEntry, Vec<u8>) + Send>;
 
 impl Actor for Checkpointer {
     type Context = Context<Self>;
@@ -100,6 +108,9 @@ impl Handler<Checkpoint> for Checkpointer {
                     removed: written.removed,
                     write_seconds: writing.elapsed().as_secs_f64(),
                 });
+                if let Some(hook) = &self.peers.written {
+                    hook(written.entry, msg.bytes);
+                }
             }
             Err(e) => {
                 self.failures += 1;
@@ -125,6 +136,20 @@ impl Handler<SaveOffline> for Checkpointer {
         self.active = Some(written.entry.id());
         self.written += 1;
         tracing::info!(path = %written.path.display(), "offline version written");
+        if let Some(hook) = &self.peers.written {
+            hook(written.entry.clone(), msg.bytes);
+        }
+        Ok(written.entry)
+    }
+}
+
+impl Handler<Import> for Checkpointer {
+    type Result = Result<VersionEntry, AgentError>;
+    fn handle(&mut self, msg: Import, _: &mut Context<Self>) -> Self::Result {
+        let retention = (msg.entry.mode == Mode::Online).then_some(self.retention);
+        let written = self.store.import_version(&msg.entry, &msg.bytes, retention)?;
+        self.active = Some(written.entry.id());
+        tracing::info!(path = %written.path.display(), "fleet version stored");
         Ok(written.entry)
     }
 }

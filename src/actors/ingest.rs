@@ -14,12 +14,12 @@ use crate::config::{Config, Durability, OnlineConfig, SamplesConfig};
 use crate::error::AgentError;
 use crate::events::{IngestAck, IngestStats, Trigger};
 use crate::messages::{
-    Barrier, ConfigChanged, FlushBuffer, GetIngestStats, IngestSamples, LogCommitted, LogFailure,
+    Barrier, ConfigChanged, DropBuffer, FlushBuffer, GetIngestStats, IngestSamples, LogCommitted, LogFailure,
     ObserveBatch, Replay, TrainedCount,
 };
 use crate::rows::Rows;
 use crate::sample_log::writer::{Command, LogWriter, RETENTION_EVERY, ToWriter};
-use crate::sample_log::{SampleLog, encode};
+use crate::sample_log::{SampleLog, SharedLog, encode};
 
 /// A call handed to the sample log's thread, waiting for its commit.
 enum Pending {
@@ -90,6 +90,15 @@ pub struct Ingest {
     /// Samples in `writes`.
     waiting_rows: u64,
     samples: SamplesConfig,
+    /// Fleet mode: the shared stream every accepted call goes to instead
+    /// of the local log; training takes samples from it (on the training
+    /// replica, as [`Replay`]s), not from host calls.
+    shared: Option<Arc<dyn SharedLog>>,
+    /// Fleet mode: samples of calls waiting for the stream's
+    /// acknowledgement.
+    publishing: u64,
+    /// Fleet mode: samples the stream acknowledged.
+    published: u64,
 }
 
 impl Ingest {
@@ -140,7 +149,48 @@ impl Ingest {
             writes: VecDeque::new(),
             waiting_rows: 0,
             samples: config.samples.clone(),
+            shared: None,
+            publishing: 0,
+            published: 0,
         }
+    }
+
+    /// Fleet mode: accepted calls go to `shared` instead of the local log.
+    pub fn sharing(mut self, shared: Option<Arc<dyn SharedLog>>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// Fleet mode: stores the call in the shared stream and acknowledges
+    /// it once stored; a call the stream does not store fails, retryably,
+    /// and nothing of it is accepted.
+    fn publish(
+        &mut self,
+        shared: Arc<dyn SharedLog>,
+        msg: IngestSamples,
+    ) -> ResponseActFuture<Self, Result<IngestAck, AgentError>> {
+        let n = msg.labels.len() as u64;
+        let max = self.online.max_pending_samples as u64;
+        if self.publishing + n > max {
+            self.refusals += 1;
+            let pending = self.publishing;
+            return Box::pin(fut::ready(Err(AgentError::Backpressure { pending, max })));
+        }
+        self.publishing += n;
+        let first = self.log_next;
+        self.log_next += n;
+        let stored = shared.append(first, self.clock.now_ms(), msg.rows, msg.labels);
+        Box::pin(stored.into_actor(self).map(move |stored, act, _| {
+            act.publishing -= n;
+            let _ = stored.map_err(AgentError::FleetUnavailable)?;
+            act.published += n;
+            Ok(IngestAck {
+                accepted: n as usize,
+                pending: act.publishing as usize,
+                buffered: act.labels.len(),
+                until_update: act.threshold().saturating_sub(act.labels.len()),
+            })
+        }))
     }
 
     fn pending(&self) -> u64 {
@@ -372,14 +422,16 @@ impl Ingest {
 }
 
 impl Handler<IngestSamples> for Ingest {
-    type Result = ResponseFuture<Result<IngestAck, AgentError>>;
+    type Result = ResponseActFuture<Self, Result<IngestAck, AgentError>>;
 
     fn handle(&mut self, msg: IngestSamples, ctx: &mut Context<Self>) -> Self::Result {
         let _span = tracing::debug_span!("ingest", rows = msg.labels.len()).entered();
-        let ready =
-            |r: Result<IngestAck, AgentError>| -> Self::Result { Box::pin(async move { r }) };
+        let ready = |r: Result<IngestAck, AgentError>| -> Self::Result { Box::pin(fut::ready(r)) };
         if let Err(e) = self.check(&msg) {
             return ready(Err(e.into()));
+        }
+        if let Some(shared) = self.shared.clone() {
+            return self.publish(shared, msg);
         }
         let n = msg.labels.len();
         let max = self.online.max_pending_samples as u64;
@@ -446,7 +498,22 @@ impl Handler<IngestSamples> for Ingest {
         } else {
             self.hand_over();
         }
-        Box::pin(async move { answer.await.unwrap_or(Err(AgentError::Stopped)) })
+        Box::pin(async move { answer.await.unwrap_or(Err(AgentError::Stopped)) }.into_actor(self))
+    }
+}
+
+impl Handler<DropBuffer> for Ingest {
+    type Result = usize;
+    fn handle(&mut self, _: DropBuffer, _: &mut Context<Self>) -> usize {
+        let n = self.labels.len();
+        self.rows.take();
+        self.labels.clear();
+        // Not trained here: no longer pending either.
+        self.done += n as u64;
+        if n > 0 {
+            tracing::info!(samples = n, "no longer training: buffered samples dropped (the stream keeps them)");
+        }
+        n
     }
 }
 
@@ -510,6 +577,7 @@ impl Handler<GetIngestStats> for Ingest {
     fn handle(&mut self, _: GetIngestStats, _: &mut Context<Self>) -> Self::Result {
         MessageResult(IngestStats {
             accepted: self.accepted,
+            published: self.published,
             buffered: self.labels.len() as u64,
             in_flight: self.handed - self.done,
             backpressure_refusals: self.refusals,

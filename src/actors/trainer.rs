@@ -13,7 +13,7 @@ use crate::drift::reference::{DriftReference, ReferenceSource};
 use crate::error::AgentError;
 use crate::events::{DriftReport, Event, OfflineReport, TrainerStats};
 use crate::messages::{
-    Activate, Barrier, Checkpoint, ConfigChanged, ConnectDrift, GetTrainerStats, ObserveLosses,
+    Activate, Adopt, SetFleetRole, Barrier, Checkpoint, ConfigChanged, ConnectDrift, GetTrainerStats, ObserveLosses,
     Promote, Publish, ResumeFrom, SaveOffline, SetReference, SetServingRole, StartTraining,
     TrainBatch, TrainOffline, TrainedCount,
 };
@@ -46,6 +46,8 @@ pub struct TrainerSetup {
     pub offline_metrics: Option<Scores>,
     /// Where accepted samples are logged (full retrains read it).
     pub samples: Option<PathBuf>,
+    /// Fleet mode: the shared stream full retrains read instead.
+    pub shared: Option<Arc<dyn crate::sample_log::SharedLog>>,
     /// The version the model is (served at start).
     pub version: VersionId,
     /// Samples that version has learned (its manifest's `samples_seen`).
@@ -120,6 +122,8 @@ pub struct Trainer {
     last_degradation_ms: Option<u64>,
     /// The sample store full retrains read.
     samples: Option<PathBuf>,
+    /// Fleet mode: the shared stream full retrains read instead.
+    shared: Option<Arc<dyn crate::sample_log::SharedLog>>,
     peers: TrainerPeers,
     /// Set by [`ConnectDrift`] before the first batch.
     drift: Option<ConnectDrift>,
@@ -130,8 +134,6 @@ pub struct Trainer {
     next_online: u64,
     /// The version last served.
     served: VersionId,
-    /// Samples the starting version had learned.
-    learned_before: u64,
     /// Logged samples numbered below this one are learned (or skipped).
     learned_through: Option<u64>,
     /// What the newest update's checkpoint records besides the model:
@@ -140,6 +142,9 @@ pub struct Trainer {
     stats: TrainerStats,
     /// The offline training running on its own thread, if one is.
     retraining: Option<Retraining>,
+    /// Fleet mode: who trains (none: not in a fleet). Only the trainer
+    /// runs scheduled and requested retrains.
+    fleet: Option<SetFleetRole>,
     /// Grows with every rollback or promotion: an offline training that
     /// finishes under another generation is not made active.
     generation: u64,
@@ -172,7 +177,6 @@ impl Trainer {
             cadence_timer: None,
             next_online: setup.next_online,
             served: setup.version,
-            learned_before: setup.learned,
             learned_through: setup.learned_through,
             last_update: (None, Severity::Stable, None),
             online: c.online.clone(),
@@ -182,9 +186,11 @@ impl Trainer {
             last_degradation_ms: None,
             clock: setup.clock,
             samples: setup.samples,
+            shared: setup.shared,
             peers,
             drift: None,
             retraining: None,
+            fleet: None,
             generation: 0,
             scored: VecDeque::new(),
             unmeasured: 0,
@@ -421,7 +427,7 @@ impl Handler<TrainBatch> for Trainer {
                 r.backlog.push((msg.rows.clone(), msg.labels.clone(), lr));
             }
             self.stats.trained += trained as u64;
-            self.stats.samples_seen = self.learned_before + self.stats.trained;
+            self.stats.samples_seen += trained as u64;
             self.stats.updates += 1;
             let version = self.serve_update();
             // Recorded only where the model uses it (not FTRL's own rates).
@@ -495,7 +501,7 @@ impl Trainer {
             // every tenth of a window.
             self.measure(METRIC_WINDOW / 10);
         }
-        if self.retraining.is_some() {
+        if self.retraining.is_some() || self.fleet.as_ref().is_some_and(|f| !f.training) {
             return;
         }
         let Some(reason) = self.retrain_due() else {
@@ -536,6 +542,9 @@ impl Trainer {
 impl Trainer {
     /// The newest retained samples (at most `retrain.max_rows`).
     fn read_log(&self) -> Result<crate::sample_log::ReadBack, String> {
+        if let Some(shared) = &self.shared {
+            return shared.newest(self.retrain.max_rows);
+        }
         match &self.samples {
             None => Err("samples.enabled = false: there are no retained samples".to_owned()),
             Some(dir) => read_rows(
@@ -557,6 +566,12 @@ impl Handler<StartTraining> for Trainer {
     /// events (`RetrainTriggered`, `OfflineProgress`, then `OfflineTrained`
     /// or `RetrainFailed`).
     fn handle(&mut self, msg: StartTraining, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(role) = self.fleet.as_ref().filter(|f| !f.training) {
+            return Err(AgentError::InvalidArgument(format!(
+                "this replica does not train; the fleet's trainer is {}: ask it",
+                role.trainer.as_deref().unwrap_or("being elected")
+            )));
+        }
         if self.retraining.is_some() {
             return Err(AgentError::InvalidArgument(
                 "an offline training is already running; try again when it is done".into(),
@@ -610,6 +625,33 @@ impl Handler<ResumeFrom> for Trainer {
                 Ok(entry)
             },
         )))
+    }
+}
+
+impl Handler<Adopt> for Trainer {
+    type Result = Option<u64>;
+    fn handle(&mut self, msg: Adopt, _: &mut Context<Self>) -> Option<u64> {
+        if let Some(position) = msg.position {
+            self.learned_through = Some(position);
+        }
+        if let Some((model, entry)) = msg.version {
+            tracing::info!(version = %entry.id(), position = ?msg.position, "continuing from the fleet's active version");
+            if entry.mode == crate::store::Mode::Online {
+                self.next_online = self.next_online.max(entry.number + 1);
+            }
+            self.stats.samples_seen = entry.samples_seen;
+            // An offline training in progress no longer becomes active.
+            self.generation += 1;
+            self.continue_from(model, entry.id());
+        }
+        self.learned_through
+    }
+}
+
+impl Handler<SetFleetRole> for Trainer {
+    type Result = ();
+    fn handle(&mut self, msg: SetFleetRole, _: &mut Context<Self>) {
+        self.fleet = Some(msg);
     }
 }
 

@@ -156,6 +156,24 @@ impl AgentBuilder {
         }
         let input = (model.input(), model.input_dim());
         let active = (version.number > 0).then_some(version);
+        // Fleet mode: the shared stream replaces the local sample log.
+        #[cfg(feature = "fleet")]
+        let fleet = open_fleet(&config, input)?;
+        #[cfg(feature = "fleet")]
+        let (shared, written) = match &fleet {
+            Some(f) => (Some(f.shared_log()), Some(f.written_hook())),
+            None => (None, None),
+        };
+        #[cfg(not(feature = "fleet"))]
+        let (shared, written): (Option<Arc<dyn crate::sample_log::SharedLog>>, _) = {
+            if config.fleet.is_some() {
+                return Err(AgentError::Start(
+                    "[fleet] needs refit built with its `fleet` feature".into(),
+                ));
+            }
+            (None, None)
+        };
+        let local_log = config.samples.enabled && shared.is_none();
         let host_store = store.clone();
         // Degradation is judged against the newest offline version, and
         // the schedule counts from its creation (else from the first
@@ -166,7 +184,7 @@ impl AgentBuilder {
             .last()
             .cloned();
         let offline_metrics = newest_offline.as_ref().and_then(|v| v.metrics);
-        let first_logged = if config.samples.enabled {
+        let first_logged = if local_log {
             crate::sample_log::first_segment_ms(&config.samples_dir())
                 .map_err(|e| AgentError::sample_log(&config.samples_dir(), "read", e))?
         } else {
@@ -184,7 +202,7 @@ impl AgentBuilder {
             );
             Arc::new(move || plugins.create(spec.clone(), &params))
         };
-        let log = if config.samples.enabled {
+        let log = if local_log {
             let dir = config.samples_dir();
             Some(
                 SampleLog::open_with(
@@ -199,7 +217,7 @@ impl AgentBuilder {
         } else {
             None
         };
-        let (log_next, replay) = if config.samples.enabled {
+        let (log_next, replay) = if local_log {
             self.replay_log(input, replay_from)?
         } else {
             (0, None)
@@ -213,15 +231,15 @@ impl AgentBuilder {
             kind_rates,
             clock: self.clock.clone(),
             offline_metrics,
-            samples: config.samples.enabled.then(|| config.samples_dir()),
+            samples: local_log.then(|| config.samples_dir()),
+            shared: shared.clone(),
             version,
             learned,
             next_online: store.next_number(crate::store::Mode::Online)?,
             // Without a known position, the log so far is not this model's.
-            learned_through: config
-                .samples
-                .enabled
-                .then_some(replay_from.unwrap_or(log_next)),
+            // In a fleet, the position comes with the version the trainer
+            // continues from.
+            learned_through: local_log.then_some(replay_from.unwrap_or(log_next)),
             schedule_origin_ms,
         };
         let schema = Preprocessor::new(&spec.features, &config.model.preprocessing)?;
@@ -236,6 +254,8 @@ impl AgentBuilder {
         )?;
         let serving = Arc::new(ArcSwap::from_pointee(set));
         let when_full = config.online.when_full;
+        #[cfg(feature = "fleet")]
+        let when_full_max_pending = config.online.max_pending_samples as u64;
         let keep_rows = config.feedback.enabled;
         let replaying = replay.is_some();
         let boot = Boot {
@@ -252,6 +272,8 @@ impl AgentBuilder {
             log,
             log_next,
             replay,
+            shared,
+            written,
             stored_reference,
             serving: serving.clone(),
             clock: self.clock.clone(),
@@ -272,6 +294,20 @@ impl AgentBuilder {
         let addrs = rx
             .recv_timeout(Duration::from_secs(30))
             .map_err(|e| AgentError::Start(format!("actor system did not come up: {e}")))?;
+        #[cfg(feature = "fleet")]
+        let fleet = fleet.map(|f| {
+            f.join(
+                crate::fleet::FleetActors {
+                    ingest: addrs.ingest.clone(),
+                    trainer: addrs.trainer.clone(),
+                    registry: addrs.registry.clone(),
+                    plugins: self.plugins.clone(),
+                    spec: spec.clone(),
+                    max_pending: when_full_max_pending,
+                },
+                active,
+            )
+        });
         let agent = Agent {
             inner: Arc::new(Inner {
                 addrs,
@@ -287,6 +323,8 @@ impl AgentBuilder {
                 plugins: self.plugins,
                 thread: Mutex::new(Some(thread)),
                 stopped: AtomicBool::new(false),
+                #[cfg(feature = "fleet")]
+                fleet: Mutex::new(fleet),
             }),
         };
         if replaying {
@@ -314,6 +352,10 @@ struct Boot {
     log: Option<SampleLog>,
     log_next: u64,
     replay: Option<crate::sample_log::ReadBack>,
+    /// Fleet mode: the shared stream Ingest stores calls in.
+    shared: Option<Arc<dyn crate::sample_log::SharedLog>>,
+    /// Fleet mode: where the Checkpointer hands each written version.
+    written: Option<crate::actors::checkpointer::WrittenHook>,
     stored_reference: Option<crate::drift::reference::DriftReference>,
     serving: Arc<ArcSwap<ServingSet>>,
     clock: Arc<dyn Clock>,
@@ -344,6 +386,8 @@ fn spawn_actors(boot: Boot) -> Addrs {
         log,
         log_next,
         replay,
+        shared,
+        written,
         stored_reference,
         serving,
         clock,
@@ -357,6 +401,7 @@ fn spawn_actors(boot: Boot) -> Addrs {
     let checkpointer_peers = CheckpointerPeers {
         events: server.clone().recipient(),
         barrier: server.clone().recipient(),
+        written,
     };
     let registry = Checkpointer::start_in_arbiter(&registry_arbiter.handle(), move |_| {
         Checkpointer::new(store, retention, active, skipped, checkpointer_peers)
@@ -406,7 +451,8 @@ fn spawn_actors(boot: Boot) -> Addrs {
         (log, log_next),
         clock,
         (drift.clone().recipient(), drift.clone().recipient()),
-    ));
+    )
+    .sharing(shared));
     // Before any host call: the logged samples the model has not learned
     // are buffered first, as if just ingested, and trained on the normal
     // schedule; `start` returns once those updates are served.
@@ -650,7 +696,30 @@ fn import_coefficients(
 
 /// Refuses a stored model whose kind, task or features differ from the
 /// configured ones.
-pub(super) fn check_stored_spec(
+/// Fleet mode: the connection to NATS, or none without `[fleet]` (or
+/// when NATS is away and `on_unavailable = "local"`).
+#[cfg(feature = "fleet")]
+fn open_fleet(
+    config: &Config,
+    input: (InputKind, usize),
+) -> Result<Option<crate::fleet::FleetConnection>, AgentError> {
+    let Some(fleet) = &config.fleet else {
+        return Ok(None);
+    };
+    let retention = (config.samples.max_age.0, config.samples.max_bytes);
+    match crate::fleet::FleetConnection::open(fleet, &config.agent.name, input, retention) {
+        Ok(connection) => Ok(Some(connection)),
+        Err(e) if fleet.on_unavailable == crate::config::OnUnavailable::Local => {
+            tracing::warn!(error = %e, "fleet mode: NATS unavailable; running alone (fleet.on_unavailable = \"local\")");
+            Ok(None)
+        }
+        Err(e) => Err(AgentError::Start(format!(
+            "fleet mode: {e} (is nats-server -js running there? fleet.on_unavailable = \"local\" starts alone instead)"
+        ))),
+    }
+}
+
+pub(crate) fn check_stored_spec(
     version: &VersionId,
     stored: &ModelSpec,
     configured: &ModelSpec,

@@ -26,10 +26,12 @@
 mod ab;
 mod builder;
 mod cached;
+mod fleet;
 mod named;
 mod versions;
 
 pub use builder::{AgentBuilder, WarmStart};
+pub(crate) use builder::check_stored_spec as check_version_spec;
 pub use cached::CachedPredictor;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -129,6 +131,9 @@ pub struct Stats {
     pub serving: ServingStats,
     /// Version being served.
     pub serving_version: VersionId,
+    /// Fleet mode: this replica's role and what every replica serves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<crate::events::FleetStats>,
 }
 
 struct Addrs {
@@ -163,6 +168,9 @@ struct Inner {
     /// The system thread, taken once by shutdown.
     thread: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
     stopped: AtomicBool,
+    /// Fleet mode: the membership, left first when the agent stops.
+    #[cfg(feature = "fleet")]
+    fleet: Mutex<Option<crate::fleet::Fleet>>,
 }
 
 /// The embedded agent: a cheap, cloneable, `Send + Sync` handle.
@@ -384,6 +392,7 @@ impl Agent {
             drift: block(self.inner.addrs.drift.send(GetDriftReport))?,
             serving: block(self.inner.addrs.server.send(GetServingStats))?,
             serving_version: self.inner.serving.load().champion.version,
+            fleet: self.fleet_stats(),
         })
     }
 
@@ -523,6 +532,9 @@ impl Inner {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
+        // The lease is given up first: another replica trains at once.
+        #[cfg(feature = "fleet")]
+        drop(self.fleet.lock().ok().and_then(|mut f| f.take()));
         let arbiters = match self.addrs.arbiters.lock() {
             Ok(mut a) => std::mem::take(&mut *a),
             Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),

@@ -32,8 +32,14 @@ impl Agent {
     /// the next checkpoint records it as its parent. The file is checked
     /// against the manifest's checksum first, and a model of another kind or
     /// with other features is refused; either way nothing changes on error.
+    ///
+    /// In fleet mode the version becomes active in the whole fleet: every
+    /// replica serves it, and the trainer continues from it.
     pub fn rollback(&self, version: VersionId) -> Result<VersionEntry, AgentError> {
         self.live()?;
+        if let Some(done) = self.activate_in_fleet(version) {
+            return done;
+        }
         let model = self.load_stored(version)?;
         // The Trainer activates it in the store and swaps it in between two
         // updates, so no update in flight can undo the rollback.

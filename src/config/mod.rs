@@ -20,6 +20,7 @@
 //! ```
 
 mod duration;
+mod fleet;
 mod model;
 mod offline;
 mod online;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::drift::{DriftConfig, WindowMode};
 pub use duration::HumanDuration;
+pub use fleet::{FleetConfig, OnUnavailable};
 pub use model::{AgentConfig, ModelConfig};
 pub use offline::{OfflineConfig, RetrainConfig};
 pub use online::{CheckpointEvery, LearningRateTable, LearningRates, OnlineConfig, WhenFull};
@@ -98,6 +100,9 @@ pub struct Config {
     pub feedback: FeedbackConfig,
     /// `[http]`
     pub http: HttpConfig,
+    /// `[fleet]`: one replica of a fleet on NATS JetStream (none: alone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetConfig>,
 }
 
 impl Config {
@@ -183,6 +188,7 @@ impl Config {
             .and_then(|()| self.serving.check())
             .and_then(|()| self.feedback.check())
             .and_then(|()| self.samples.check())
+            .and_then(|()| self.fleet.as_ref().map_or(Ok(()), FleetConfig::check))
             .map_err(|(key, problem)| ConfigError::Invalid {
                 origin: origin.to_owned(),
                 key,

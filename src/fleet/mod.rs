@@ -19,6 +19,7 @@
 
 pub mod lease;
 pub mod models;
+pub mod replica;
 pub mod samples;
 
 use std::time::Duration;
@@ -27,6 +28,7 @@ use async_nats::jetstream;
 
 pub use lease::{Lease, LeaseKeeper};
 pub use models::{ModelBus, Published};
+pub use replica::{Fleet, FleetActors, FleetConnection, StreamLog};
 pub use samples::{SampleStream, StoredBatch};
 
 /// Why a fleet call failed (for a lease, not a lost race: that is

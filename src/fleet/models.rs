@@ -22,6 +22,15 @@ const ACTIVE: &str = "active";
 pub struct Published {
     /// The active version's manifest entry (size and CRC-32 of its file).
     pub entry: VersionEntry,
+    /// The replica that announced it (the trainer, or the replica a
+    /// rollback was asked of).
+    #[serde(default)]
+    pub by: String,
+    /// Stream sequences below this one are learned by the fleet's model
+    /// (the trainer's position when it announced; none from a rollback,
+    /// which the trainer then announces again with its position).
+    #[serde(default)]
+    pub position: Option<u64>,
     /// The key's revision (its JetStream sequence).
     #[serde(skip)]
     pub revision: u64,
@@ -92,8 +101,23 @@ impl ModelBus {
     }
 
     /// Stores `bytes` as the file of `entry`'s version, then announces the
-    /// version as the active one; answers the announcement's revision.
+    /// version as the active one (by nobody in particular, at no stream
+    /// position); answers the announcement's revision.
     pub async fn publish(&self, entry: &VersionEntry, bytes: &[u8]) -> Result<u64, FleetError> {
+        self.put_file(entry, bytes).await?;
+        let announced = Published {
+            entry: entry.clone(),
+            by: String::new(),
+            position: None,
+            revision: 0,
+        };
+        self.announce(&announced, None)
+            .await?
+            .ok_or_else(|| js_err("announce the version", "refused"))
+    }
+
+    /// Stores `bytes` as the file of `entry`'s version.
+    pub async fn put_file(&self, entry: &VersionEntry, bytes: &[u8]) -> Result<(), FleetError> {
         let name = entry.id().to_string();
         within(
             self.timeout,
@@ -102,18 +126,52 @@ impl ModelBus {
         )
         .await?
         .map_err(|e| js_err("store a model file", e))?;
-        let body = serde_json::to_vec(&Published {
-            entry: entry.clone(),
-            revision: 0,
-        })
-        .map_err(|e| js_err("encode the manifest entry", e))?;
+        Ok(())
+    }
+
+    /// Removes the file of `version` (a checkpoint that retention dropped).
+    pub async fn remove_file(&self, version: crate::store::VersionId) -> Result<(), FleetError> {
         within(
             self.timeout,
-            "announce the version",
-            self.manifest.put(ACTIVE, body.into()),
+            "remove a model file",
+            self.files.delete(version.to_string()),
         )
         .await?
-        .map_err(|e| js_err("announce the version", e))
+        .map_err(|e| js_err("remove a model file", e))
+    }
+
+    /// Announces `published` as the active version. With `expected`, only
+    /// if the key is still at that revision (0: absent): answers `None`
+    /// when another announcement came first (a fencing token: a replica
+    /// that lost the lease cannot overwrite its successor's versions).
+    /// Answers the new revision.
+    pub async fn announce(
+        &self,
+        published: &Published,
+        expected: Option<u64>,
+    ) -> Result<Option<u64>, FleetError> {
+        let body = serde_json::to_vec(published).map_err(|e| js_err("encode the manifest entry", e))?;
+        let what = "announce the version";
+        match expected {
+            None => within(self.timeout, what, self.manifest.put(ACTIVE, body.into()))
+                .await?
+                .map(Some)
+                .map_err(|e| js_err(what, e)),
+            Some(0) => match within(self.timeout, what, self.manifest.create(ACTIVE, body.into())).await? {
+                Ok(r) => Ok(Some(r)),
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(None),
+                Err(e) => Err(js_err(what, e)),
+            },
+            Some(revision) => {
+                match within(self.timeout, what, self.manifest.update(ACTIVE, body.into(), revision))
+                    .await?
+                {
+                    Ok(r) => Ok(Some(r)),
+                    Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(None),
+                    Err(e) => Err(js_err(what, e)),
+                }
+            }
+        }
     }
 
     /// The file of `entry`'s version, checked against the entry's size and

@@ -147,29 +147,106 @@ impl SampleStream {
             .map_err(|e| js_err("read the sample stream", e))?;
         let mut out = Vec::new();
         while let Some(message) = within(self.timeout, "read a batch", messages.next()).await? {
-            let message = message.map_err(|e| js_err("read a batch", e))?;
-            let sequence = message
-                .info()
-                .map_err(|e| js_err("read a batch's sequence", e))?
-                .stream_sequence;
-            let (first_sample, rows, labels) =
-                crate::sample_log::decode_record(&message.payload, self.input, self.width)
-                    .ok_or_else(|| {
-                        js_err(
-                            "decode a batch",
-                            format!("message {sequence} is not a record of this model"),
-                        )
-                    })?;
-            out.push(StoredBatch {
-                sequence,
-                first_sample,
-                rows,
-                labels,
-            });
+            let batch = self.decode(&message.map_err(|e| js_err("read a batch", e))?)?;
+            let sequence = batch.sequence;
+            out.push(batch);
             if sequence >= last {
                 break;
             }
         }
         Ok(out)
+    }
+
+    /// One stored message as a batch of this model's samples.
+    fn decode(&self, message: &jetstream::Message) -> Result<StoredBatch, FleetError> {
+        let sequence = message
+            .info()
+            .map_err(|e| js_err("read a batch's sequence", e))?
+            .stream_sequence;
+        let (first_sample, rows, labels) =
+            crate::sample_log::decode_record(&message.payload, self.input, self.width)
+                .ok_or_else(|| {
+                    js_err(
+                        "decode a batch",
+                        format!("message {sequence} is not a record of this model"),
+                    )
+                })?;
+        Ok(StoredBatch {
+            sequence,
+            first_sample,
+            rows,
+            labels,
+        })
+    }
+
+    /// The stream's first and last stored sequences (0 and 0 when empty).
+    pub async fn bounds(&self) -> Result<(u64, u64), FleetError> {
+        let mut stream = within(
+            self.timeout,
+            "open the sample stream",
+            self.js.get_stream(&self.stream),
+        )
+        .await?
+        .map_err(|e| js_err("open the sample stream", e))?;
+        let info = within(self.timeout, "read the stream's state", stream.info())
+            .await?
+            .map_err(|e| js_err("read the stream's state", e))?;
+        Ok((info.state.first_sequence, info.state.last_sequence))
+    }
+
+    /// Every batch from stream sequence `from` on, as it is stored, without
+    /// end: the training replica's durable consumer
+    /// (`<prefix>_<name>_trainer`), created anew at `from` (the position
+    /// of the version it continues from: the checkpoints, not the consumer,
+    /// record what is learned). An error item ends it; follow again from
+    /// the next sequence.
+    pub async fn follow(
+        &self,
+        from: u64,
+    ) -> Result<impl futures::Stream<Item = Result<StoredBatch, FleetError>> + use<'_>, FleetError>
+    {
+        use jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+        let stream = within(
+            self.timeout,
+            "open the sample stream",
+            self.js.get_stream(&self.stream),
+        )
+        .await?
+        .map_err(|e| js_err("open the sample stream", e))?;
+        let durable = format!("{}_trainer", self.stream);
+        // A consumer left by an earlier trainer starts elsewhere.
+        let _ = within(self.timeout, "reset the trainer's consumer", stream.delete_consumer(&durable)).await;
+        let consumer = within(
+            self.timeout,
+            "create the trainer's consumer",
+            stream.create_consumer(pull::Config {
+                durable_name: Some(durable.clone()),
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: from.max(1),
+                },
+                ack_policy: AckPolicy::None,
+                ..Default::default()
+            }),
+        )
+        .await?
+        .map_err(|e| js_err("create the trainer's consumer", e))?;
+        let messages = within(self.timeout, "follow the sample stream", consumer.messages())
+            .await?
+            .map_err(|e| js_err("follow the sample stream", e))?;
+        Ok(messages.map(move |m| self.decode(&m.map_err(|e| js_err("follow the sample stream", e))?)))
+    }
+
+    /// The newest `max_rows` stored samples, oldest first.
+    pub async fn newest(&self, max_rows: usize) -> Result<crate::sample_log::ReadBack, FleetError> {
+        let batches = self.read_from(1).await?;
+        Ok(crate::sample_log::newest_of(
+            batches
+                .into_iter()
+                .map(|b| (b.first_sample, b.rows, b.labels))
+                .collect(),
+            self.input,
+            self.width,
+            max_rows,
+        ))
     }
 }

@@ -37,7 +37,7 @@ impl std::fmt::Display for ApiError {
 impl From<AgentError> for ApiError {
     /// Bad input 400, unknown ids 404, a state that forbids the call 409,
     /// a call larger than the pending limit 413 (split it), back-pressure
-    /// 429 (retry later), a stopped agent 503, and what the
+    /// 429 (retry later), a stopped agent or a fleet that cannot reach NATS 503 (retry), and what the
     /// caller cannot fix (disk, an unreadable stored file, a bug) 500.
     fn from(e: AgentError) -> Self {
         let status = match &e {
@@ -50,7 +50,9 @@ impl From<AgentError> for ApiError {
                 StatusCode::NOT_FOUND
             }
             AgentError::Incompatible { .. } | AgentError::NoChallenger => StatusCode::CONFLICT,
-            AgentError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            AgentError::Stopped | AgentError::FleetUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, e)

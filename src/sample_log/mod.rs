@@ -403,6 +403,27 @@ pub fn first_segment_ms(dir: &Path) -> std::io::Result<Option<u64>> {
     Ok(segments(dir)?.first().map(|s| s.1))
 }
 
+/// A sample log shared by the replicas of a fleet (fleet mode's
+/// JetStream stream, [`crate::fleet`]): in fleet mode Ingest appends every
+/// accepted call to it instead of the local log, and full retrains read
+/// it.
+pub trait SharedLog: Send + Sync {
+    /// Stores one ingest call's samples (numbered from `first_sample` by
+    /// this replica); resolves once they are stored, to their position in
+    /// the shared log, or to why they are not (then nothing is stored).
+    fn append(
+        &self,
+        first_sample: u64,
+        time_ms: u64,
+        rows: Rows,
+        labels: Vec<f32>,
+    ) -> futures::future::BoxFuture<'static, Result<u64, String>>;
+
+    /// The newest `max_rows` stored samples, oldest first (blocks the
+    /// calling thread).
+    fn newest(&self, max_rows: usize) -> Result<ReadBack, String>;
+}
+
 /// Samples read back from a log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadBack {
@@ -461,6 +482,21 @@ fn segment_records(
 }
 
 /// Puts `batches` into `out`, skipping their first `skip` samples.
+/// The newest `max_rows` samples of `batches` (first sample, rows,
+/// labels; oldest first) as one read-back.
+pub(crate) fn newest_of(
+    batches: Vec<(u64, Rows, Vec<f32>)>,
+    input: InputKind,
+    width: usize,
+    max_rows: usize,
+) -> ReadBack {
+    let mut out = empty(input, width);
+    out.records = batches.len();
+    let total: usize = batches.iter().map(|b| b.2.len()).sum();
+    collect(&mut out, batches, total.saturating_sub(max_rows), width);
+    out
+}
+
 fn collect(out: &mut ReadBack, batches: Vec<(u64, Rows, Vec<f32>)>, mut skip: usize, width: usize) {
     for (first, rows, labels) in batches {
         let n = labels.len();

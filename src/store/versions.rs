@@ -399,8 +399,72 @@ impl Store {
             drift_reference,
             learned_through: meta.learned_through,
         };
-        manifest.versions.push(entry.clone());
-        manifest.next = number + 1;
+        let removed = self.commit(&mut manifest, entry.clone(), retention)?;
+        Ok(Written {
+            entry,
+            path,
+            removed,
+        })
+    }
+
+    /// Stores a version written elsewhere (by the fleet's trainer) under its
+    /// own number and entry, and makes it active; `retention` as in
+    /// [`Store::write_version`]. The bytes must match the entry's size and
+    /// CRC-32.
+    ///
+    /// ```
+    /// # let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    /// use refit::store::{Mode, Store, VersionMeta};
+    /// let trainer = Store::new(a.path(), "m", refit::clock::system());
+    /// let written = trainer.write_version(Mode::Online, b"model", VersionMeta::default(), None, None).unwrap();
+    /// let follower = Store::new(b.path(), "m", refit::clock::system());
+    /// follower.import_version(&written.entry, b"model", Some(5)).unwrap();
+    /// assert_eq!(follower.active().unwrap(), Some(written.entry.id()));
+    /// assert!(follower.import_version(&written.entry, b"other", None).is_err());
+    /// ```
+    pub fn import_version(
+        &self,
+        entry: &VersionEntry,
+        bytes: &[u8],
+        retention: Option<usize>,
+    ) -> Result<Written, StoreError> {
+        let id = entry.id();
+        let path = self.path(id);
+        if bytes.len() as u64 != entry.file_size || crc32fast::hash(bytes) != entry.crc32 {
+            return Err(StoreError::Damaged {
+                path: path.display().to_string(),
+                problem: "the file does not match its entry's size and CRC-32".into(),
+            });
+        }
+        let dir = self.dir(id.mode);
+        self.storage.create_dir_all(&dir).map_err(io(&dir))?;
+        let mut manifest = self.manifest(id.mode)?;
+        self.write(&path, bytes)?;
+        manifest.versions.retain(|v| v.number != id.number);
+        let entry = VersionEntry {
+            file: self.file_name(id),
+            drift_reference: None,
+            ..entry.clone()
+        };
+        let removed = self.commit(&mut manifest, entry.clone(), retention)?;
+        Ok(Written {
+            entry,
+            path,
+            removed,
+        })
+    }
+
+    /// Adds `entry` (its file written) to `manifest`, applies `retention`,
+    /// makes it active and saves; answers the files retention removed.
+    fn commit(
+        &self,
+        manifest: &mut Manifest,
+        entry: VersionEntry,
+        retention: Option<usize>,
+    ) -> Result<Vec<String>, StoreError> {
+        let (mode, id) = (entry.mode, entry.id());
+        manifest.next = manifest.next.max(entry.number + 1);
+        manifest.versions.push(entry);
         let mut dropped = Vec::new();
         if let Some(keep) = retention {
             while manifest.versions.len() > keep.max(1) {
@@ -410,9 +474,9 @@ impl Store {
         if mode == Mode::Online {
             manifest.active = Some(id);
             manifest.active_replay_from = None;
-            self.save_manifest(&manifest)?;
+            self.save_manifest(manifest)?;
         } else {
-            self.save_manifest(&manifest)?;
+            self.save_manifest(manifest)?;
             self.set_active_pointer(id, None)?;
         }
         let mut removed = Vec::new();
@@ -432,11 +496,7 @@ impl Store {
                 Err(e) => tracing::warn!(path = %old_path.display(), error = %e, "retention"),
             }
         }
-        Ok(Written {
-            entry,
-            path,
-            removed,
-        })
+        Ok(removed)
     }
 
     /// Records `id` as the active version (in the online manifest), to be

@@ -17,16 +17,16 @@ use futures::StreamExt;
 use refit::fleet::{FleetError, Lease, ModelBus};
 
 /// A `nats-server -js` on a random loopback port, stopped when dropped.
-struct NatsServer {
+pub struct NatsServer {
     child: Child,
-    url: String,
+    pub url: String,
     dir: tempfile::TempDir,
 }
 
 impl NatsServer {
     /// Starts one, or says why it cannot (`None`; a failure under
     /// `REFIT_REQUIRE_NATS`).
-    fn start() -> Option<Self> {
+    pub fn start() -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
         let spawned = Command::new("nats-server")
             .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
@@ -64,14 +64,19 @@ impl NatsServer {
 
 impl NatsServer {
     /// Stops the server (as a crash would).
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// Starts it again on the same port and storage.
-    fn restart(&mut self) {
+    pub fn restart(&mut self) {
         self.stop();
+        self.start_again();
+    }
+
+    /// Starts a stopped server again on the same port and storage.
+    pub fn start_again(&mut self) {
         let port = self.url.rsplit(':').next().unwrap().to_owned();
         self.child = Command::new("nats-server")
             .args(["-js", "-a", "127.0.0.1", "-p", &port, "-sd"])

@@ -18,6 +18,7 @@ mod drift_reference;
 mod false_alarms;
 mod feedback;
 mod fleet;
+mod fleet_serve;
 mod graceful;
 mod http;
 mod kill;

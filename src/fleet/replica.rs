@@ -1,0 +1,798 @@
+//! One replica of a fleet: the connection to NATS and the coordinator task
+//! that makes the agent's actors a member of the fleet.
+//!
+//! - Ingest stores every accepted call in the shared [`SampleStream`]
+//!   (through [`StreamLog`], a [`SharedLog`]) and acknowledges it once
+//!   stored.
+//! - The coordinator keeps the trainer's [`Lease`]. While this replica
+//!   holds it, the coordinator continues from the fleet's active version
+//!   at its stream position and follows the stream from there, handing
+//!   each batch to Ingest as a [`Replay`]: training runs as without a
+//!   fleet. Every version the Checkpointer writes is then published to the
+//!   [`ModelBus`], announced only if the manifest key is still at the
+//!   revision this replica last saw (a replica that lost the lease cannot
+//!   overwrite its successor's versions).
+//! - Every replica watches the manifest key: a version it does not serve
+//!   yet is fetched, checked, stored locally ([`Import`]) and continued
+//!   from ([`Adopt`]): followers serve what the trainer trains, and a
+//!   rollback announced by any replica reaches all of them.
+//! - Every replica reports its role, its served version and (the trainer)
+//!   its position in a status bucket, read for `/v1/stats`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use async_nats::jetstream::kv;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use refit_plugin::{ModelSpec, PluginRegistry};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{FleetError, Lease, LeaseKeeper, ModelBus, Published, SampleStream, connect, key_value, within};
+use crate::actors::{checkpointer::Checkpointer, ingest::Ingest, trainer::Trainer};
+use crate::config::FleetConfig;
+use crate::events::{FleetStats, ReplicaStatus};
+use crate::messages::{Adopt, DropBuffer, GetIngestStats, Import, Replay, SetFleetRole};
+use crate::rows::Rows;
+use crate::sample_log::{ReadBack, SharedLog};
+use crate::store::{VersionEntry, VersionId};
+
+/// The shared stream as Ingest's and the Trainer's [`SharedLog`].
+pub struct StreamLog {
+    stream: Arc<SampleStream>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl SharedLog for StreamLog {
+    fn append(
+        &self,
+        first_sample: u64,
+        time_ms: u64,
+        rows: Rows,
+        labels: Vec<f32>,
+    ) -> BoxFuture<'static, Result<u64, String>> {
+        let stream = self.stream.clone();
+        let stored = self.runtime.spawn(async move {
+            stream.append(first_sample, time_ms, &rows, &labels).await
+        });
+        Box::pin(async move {
+            match stored.await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("the fleet's runtime stopped: {e}")),
+            }
+        })
+    }
+
+    fn newest(&self, max_rows: usize) -> Result<ReadBack, String> {
+        let (stream, runtime) = (self.stream.clone(), self.runtime.clone());
+        // On a thread of its own: the caller may be inside another runtime.
+        std::thread::spawn(move || runtime.block_on(stream.newest(max_rows)))
+            .join()
+            .map_err(|_| "reading the sample stream panicked".to_owned())?
+            .map_err(|e| format!("reading the sample stream: {e}"))
+    }
+}
+
+/// A tokio runtime dropped without blocking (an agent may be shut down
+/// from async code).
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// What the coordinator is asked.
+enum Command {
+    /// A version this replica's Checkpointer wrote.
+    Written(VersionEntry, Vec<u8>),
+    /// Make a stored version active fleet-wide (a rollback or promotion
+    /// asked of this replica).
+    Activate(VersionEntry, Vec<u8>, oneshot::Sender<Result<(), FleetError>>),
+    /// Where the fleet stands.
+    Stats(oneshot::Sender<FleetStats>),
+}
+
+/// A replica's connection to its fleet, before the actors exist.
+pub struct FleetConnection {
+    runtime: Runtime,
+    config: FleetConfig,
+    replica: String,
+    stream: Arc<SampleStream>,
+    bus: Arc<ModelBus>,
+    lease: Lease,
+    status: kv::Store,
+    commands: mpsc::UnboundedSender<Command>,
+    inbox: mpsc::UnboundedReceiver<Command>,
+}
+
+impl std::fmt::Debug for FleetConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetConnection")
+            .field("replica", &self.replica)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FleetConnection {
+    /// Connects to the server of `config` and opens the stream and buckets
+    /// of model `name` (rows of `input`).
+    pub fn open(
+        config: &FleetConfig,
+        name: &str,
+        input: (refit_plugin::InputKind, usize),
+        retention: (Duration, u64),
+    ) -> Result<Self, FleetError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("refit-fleet")
+            .enable_all()
+            .build()
+            .map_err(|e| super::js_err("start the fleet's runtime", e))?;
+        let (url, prefix, timeout) = (config.url.clone(), config.prefix.clone(), config.timeout.0);
+        let replica = config.replica_name();
+        let ttl = config.lease_ttl.0;
+        let (name, who) = (name.to_owned(), replica.clone());
+        let handle = runtime.handle().clone();
+        // On a thread of its own: the caller may be inside another runtime.
+        let opened = std::thread::spawn(move || {
+            handle.block_on(async move {
+                let stream =
+                    SampleStream::connect(&url, &prefix, &name, input, retention, timeout).await?;
+                let bus = ModelBus::connect(&url, &prefix, &name, timeout).await?;
+                let lease = Lease::connect(
+                    &url,
+                    &format!("{prefix}_{name}_lease"),
+                    "trainer",
+                    &who,
+                    ttl,
+                    timeout,
+                )
+                .await?;
+                let js = connect(&url, timeout).await?;
+                let status = key_value(
+                    &js,
+                    kv::Config {
+                        bucket: format!("{prefix}_{name}_replicas"),
+                        history: 1,
+                        max_age: ttl * 3,
+                        ..Default::default()
+                    },
+                    timeout,
+                )
+                .await?;
+                Ok::<_, FleetError>((stream, bus, lease, status))
+            })
+        })
+        .join()
+        .map_err(|_| super::js_err("connect", "the connecting thread panicked"))??;
+        let (stream, bus, lease, status) = opened;
+        let (commands, inbox) = mpsc::unbounded_channel();
+        Ok(Self {
+            runtime: Runtime(Some(runtime)),
+            config: config.clone(),
+            replica,
+            stream: Arc::new(stream),
+            bus: Arc::new(bus),
+            lease,
+            status,
+            commands,
+            inbox,
+        })
+    }
+
+    /// The shared stream, for Ingest and the Trainer.
+    pub fn shared_log(&self) -> Arc<dyn SharedLog> {
+        Arc::new(StreamLog {
+            stream: self.stream.clone(),
+            runtime: self.handle(),
+        })
+    }
+
+    /// The Checkpointer's hook: each written version goes to the
+    /// coordinator.
+    pub fn written_hook(&self) -> crate::actors::checkpointer::WrittenHook {
+        let commands = self.commands.clone();
+        Box::new(move |entry, bytes| {
+            let _ = commands.send(Command::Written(entry, bytes));
+        })
+    }
+
+    fn handle(&self) -> tokio::runtime::Handle {
+        self.runtime
+            .0
+            .as_ref()
+            .map(|rt| rt.handle().clone())
+            .unwrap_or_else(tokio::runtime::Handle::current)
+    }
+
+    /// Starts the coordinator over the agent's actors; `serving` is the
+    /// version the agent serves at start.
+    pub fn join(self, actors: FleetActors, serving: Option<VersionId>) -> Fleet {
+        let handle = self.handle();
+        let every = self.config.lease_ttl.0 / 3;
+        let (stop, stopped) = oneshot::channel();
+        let coordinator = Coordinator {
+            replica: self.replica.clone(),
+            stream: self.stream,
+            bus: self.bus,
+            status: self.status,
+            actors,
+            current: serving,
+            revision: 0,
+            training: false,
+            trainer: None,
+            position: None,
+            consumer: None,
+            unpublished: None,
+            beat: every,
+        };
+        let lease = self.lease;
+        let inbox = self.inbox;
+        let task = handle.spawn(async move {
+            let keeper = LeaseKeeper::spawn(lease, every);
+            coordinator.run(keeper, inbox, stopped).await
+        });
+        Fleet {
+            runtime: self.runtime,
+            commands: self.commands,
+            stop: Some(stop),
+            task: Some(task),
+            timeout: self.config.timeout.0,
+            replica: self.replica,
+        }
+    }
+}
+
+/// The actors the coordinator talks to, and what it checks versions
+/// against.
+pub struct FleetActors {
+    /// Ingest: batches from the stream, dropped buffers.
+    pub ingest: Addr<Ingest>,
+    /// The Trainer: roles and adopted versions.
+    pub trainer: Addr<Trainer>,
+    /// The Checkpointer: imported versions.
+    pub registry: Addr<Checkpointer>,
+    /// Loads fetched version files.
+    pub plugins: PluginRegistry,
+    /// The model a fetched version must match.
+    pub spec: ModelSpec,
+    /// Samples the trainer may have buffered or in flight before the
+    /// stream is followed further.
+    pub max_pending: u64,
+}
+
+/// A running replica's fleet membership (held by the agent).
+pub struct Fleet {
+    runtime: Runtime,
+    commands: mpsc::UnboundedSender<Command>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    timeout: Duration,
+    replica: String,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("replica", &self.replica)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fleet {
+    fn block_on<T: Send + 'static>(
+        &self,
+        f: impl Future<Output = T> + Send + 'static,
+    ) -> Option<T> {
+        let handle = self.runtime.0.as_ref()?.handle().clone();
+        std::thread::spawn(move || handle.block_on(f)).join().ok()
+    }
+
+    /// Makes `entry`'s version (file `bytes`) active in the whole fleet.
+    pub fn activate(&self, entry: VersionEntry, bytes: Vec<u8>) -> Result<(), FleetError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Activate(entry, bytes, reply))
+            .map_err(|_| super::js_err("activate a version", "the fleet coordinator stopped"))?;
+        let wait = self.timeout * 3;
+        self.block_on(async move { tokio::time::timeout(wait, answer).await })
+            .and_then(|r| r.ok())
+            .and_then(|r| r.ok())
+            .unwrap_or(Err(FleetError::Timeout {
+                what: "activate a version",
+                after: wait,
+            }))
+    }
+
+    /// Where the fleet stands, as this replica sees it.
+    pub fn stats(&self) -> FleetStats {
+        let (reply, answer) = oneshot::channel();
+        let unknown = FleetStats {
+            replica: self.replica.clone(),
+            ..FleetStats::default()
+        };
+        if self.commands.send(Command::Stats(reply)).is_err() {
+            return unknown;
+        }
+        let wait = self.timeout * 2;
+        self.block_on(async move { tokio::time::timeout(wait, answer).await })
+            .and_then(|r| r.ok())
+            .and_then(|r| r.ok())
+            .unwrap_or(unknown)
+    }
+
+    /// Leaves the fleet: gives the lease up (another replica takes over at
+    /// once) and stops the coordinator.
+    pub fn leave(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let wait = self.timeout * 2;
+            let _ = self.block_on(async move { tokio::time::timeout(wait, task).await });
+        }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+/// What a replica reports in the status bucket.
+#[derive(Debug, Serialize, Deserialize)]
+struct Reported {
+    training: bool,
+    serving: Option<VersionId>,
+    position: Option<u64>,
+    updated_ms: u64,
+}
+
+/// The coordinator's state (see the [module docs](self)).
+struct Coordinator {
+    replica: String,
+    stream: Arc<SampleStream>,
+    bus: Arc<ModelBus>,
+    status: kv::Store,
+    actors: FleetActors,
+    /// The version this replica serves, as far as the fleet goes.
+    current: Option<VersionId>,
+    /// The manifest key's newest revision seen.
+    revision: u64,
+    training: bool,
+    /// The trainer, by the status bucket.
+    trainer: Option<String>,
+    /// Stream sequences below this one are learned by the fleet's newest
+    /// announced version.
+    position: Option<u64>,
+    /// While training: the task following the stream.
+    consumer: Option<tokio::task::JoinHandle<()>>,
+    /// A written version whose publication failed (NATS away): published
+    /// on the next beat unless a newer one comes first.
+    unpublished: Option<(VersionEntry, Vec<u8>)>,
+    beat: Duration,
+}
+
+type Watch = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Published, FleetError>> + Send>>;
+
+async fn next_announcement(watch: &mut Option<Watch>) -> Option<Result<Published, FleetError>> {
+    match watch {
+        Some(w) => w.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Coordinator {
+    async fn run(
+        mut self,
+        keeper: LeaseKeeper,
+        mut inbox: mpsc::UnboundedReceiver<Command>,
+        mut stopped: oneshot::Receiver<()>,
+    ) {
+        let mut roles = keeper.roles();
+        let mut watch: Option<Watch> = None;
+        let mut beat = tokio::time::interval(self.beat);
+        loop {
+            tokio::select! {
+                _ = &mut stopped => break,
+                changed = roles.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let held = *roles.borrow_and_update();
+                    self.set_role(held).await;
+                }
+                Some(command) = inbox.recv() => {
+                    // Only the newest of the versions written meanwhile is
+                    // published (each one replaces the one before).
+                    let mut command = command;
+                    while matches!(command, Command::Written(..)) {
+                        match inbox.try_recv() {
+                            Ok(next @ Command::Written(..)) => command = next,
+                            Ok(other) => {
+                                self.on_command(command).await;
+                                command = other;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.on_command(command).await;
+                }
+                update = next_announcement(&mut watch) => match update {
+                    Some(Ok(published)) => self.on_announced(published).await,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "fleet: watching the manifest failed; watching again");
+                        watch = None;
+                    }
+                    None => watch = None,
+                },
+                _ = beat.tick() => {
+                    if watch.is_none() {
+                        watch = self.rewatch().await;
+                    }
+                    self.on_beat().await;
+                }
+            }
+        }
+        self.stop_following();
+        if let Err(e) = keeper.stop().await {
+            tracing::warn!(error = %e, "fleet: giving up the lease failed; it lapses after its TTL");
+        }
+        let _ = self.status.delete(&self.replica).await;
+    }
+
+    /// Watches the manifest again, catching up on the active version
+    /// first (announcements made while not watching).
+    async fn rewatch(&mut self) -> Option<Watch> {
+        let watch = self.bus.watch().await.ok()?;
+        if let Ok(Some(active)) = self.bus.active().await {
+            self.on_announced(active).await;
+        }
+        Some(Box::pin(watch))
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Written(entry, bytes) => {
+                if self.training {
+                    self.unpublished = Some((entry, bytes));
+                    self.publish_written().await;
+                }
+            }
+            Command::Activate(entry, bytes, reply) => {
+                let _ = reply.send(self.announce_activation(entry, bytes).await);
+            }
+            Command::Stats(reply) => {
+                let _ = reply.send(self.stats().await);
+            }
+        }
+    }
+
+    /// Publishes the newest written version, announced only at the
+    /// revision last seen.
+    async fn publish_written(&mut self) {
+        let Some((entry, bytes)) = self.unpublished.take() else {
+            return;
+        };
+        let published = Published {
+            entry: entry.clone(),
+            by: self.replica.clone(),
+            position: entry.learned_through,
+            revision: 0,
+        };
+        let announced = match self.bus.put_file(&entry, &bytes).await {
+            Ok(()) => self.bus.announce(&published, Some(self.revision)).await,
+            Err(e) => Err(e),
+        };
+        match announced {
+            Ok(Some(revision)) => {
+                self.revision = revision;
+                self.current = Some(entry.id());
+                self.position = entry.learned_through;
+                tracing::debug!(version = %entry.id(), revision, "fleet: version published");
+            }
+            // Another announcement came first: the watch brings it.
+            Ok(None) => tracing::warn!(version = %entry.id(), "fleet: not announced, the active version changed meanwhile"),
+            Err(e) => {
+                tracing::warn!(version = %entry.id(), error = %e, "fleet: publishing failed; retried");
+                self.unpublished = Some((entry, bytes));
+            }
+        }
+    }
+
+    /// A rollback or promotion asked of this replica: the version becomes
+    /// the fleet's active one (the trainer announces it again with its
+    /// position once it continues from it).
+    async fn announce_activation(
+        &mut self,
+        entry: VersionEntry,
+        bytes: Vec<u8>,
+    ) -> Result<(), FleetError> {
+        self.bus.put_file(&entry, &bytes).await?;
+        let published = Published {
+            entry,
+            by: self.replica.clone(),
+            position: None,
+            revision: 0,
+        };
+        self.bus.announce(&published, None).await?;
+        Ok(())
+    }
+
+    /// An announcement on the manifest key: a version this replica does
+    /// not serve is adopted; the trainer announces a rollback's version
+    /// again with its own position.
+    async fn on_announced(&mut self, published: Published) {
+        // The watch may bring announcements older than one this replica
+        // made or saw since: only newer ones count.
+        if published.revision <= self.revision {
+            return;
+        }
+        self.revision = published.revision;
+        if published.position.is_some() {
+            self.position = published.position;
+        }
+        let id = published.entry.id();
+        if self.current != Some(id) {
+            match self.adopt(&published, None).await {
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(version = %id, error = %e, "fleet: the announced version could not be adopted");
+                    return;
+                }
+            }
+        }
+        if self.training && published.position.is_none() {
+            let position = self
+                .actors
+                .trainer
+                .send(Adopt {
+                    version: None,
+                    position: None,
+                })
+                .await
+                .ok()
+                .flatten();
+            let again = Published {
+                by: self.replica.clone(),
+                position,
+                ..published
+            };
+            match self.bus.announce(&again, Some(self.revision)).await {
+                Ok(Some(revision)) => {
+                    self.revision = revision;
+                    self.position = position;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "fleet: announcing the trainer's position failed"),
+            }
+        }
+    }
+
+    /// Fetches, checks, stores and continues from the announced version;
+    /// answers the trainer's position after it.
+    async fn adopt(
+        &mut self,
+        published: &Published,
+        position: Option<u64>,
+    ) -> Result<Option<u64>, String> {
+        let entry = published.entry.clone();
+        let id = entry.id();
+        let bytes = self.bus.fetch(&entry).await.map_err(|e| e.to_string())?;
+        let model = self
+            .actors
+            .plugins
+            .load(&bytes)
+            .map_err(|e| format!("loading it: {e}"))?;
+        crate::agent::check_version_spec(&id, model.spec(), &self.actors.spec)
+            .map_err(|e| e.to_string())?;
+        self.actors
+            .registry
+            .send(Import {
+                entry: entry.clone(),
+                bytes,
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let at = self
+            .actors
+            .trainer
+            .send(Adopt {
+                version: Some((model, entry)),
+                position,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        self.current = Some(id);
+        tracing::info!(version = %id, by = %published.by, "fleet: serving the fleet's active version");
+        Ok(at)
+    }
+
+    /// This replica took the lease (continue from the fleet's active
+    /// version at its position and follow the stream) or lost it (stop
+    /// following, drop what is buffered: the next trainer learns it).
+    async fn set_role(&mut self, held: bool) {
+        if held == self.training {
+            return;
+        }
+        self.training = held;
+        let trainer = held.then(|| self.replica.clone());
+        let _ = self
+            .actors
+            .trainer
+            .send(SetFleetRole {
+                trainer: trainer.clone(),
+                training: held,
+            })
+            .await;
+        self.stop_following();
+        let _ = self.actors.ingest.send(DropBuffer).await;
+        if !held {
+            tracing::info!(replica = %self.replica, "fleet: no longer training");
+            return;
+        }
+        self.trainer = trainer;
+        let from = match self.bus.active().await {
+            Ok(Some(active)) => {
+                self.revision = self.revision.max(active.revision);
+                let at = active
+                    .position
+                    .or(active.entry.learned_through)
+                    .unwrap_or(1);
+                match self.adopt(&active, Some(at)).await {
+                    Ok(at) => at.unwrap_or(1),
+                    Err(e) => {
+                        tracing::error!(error = %e, "fleet: cannot continue from the active version; not training");
+                        self.training = false;
+                        return;
+                    }
+                }
+            }
+            Ok(None) => {
+                // Nothing published yet: the model this replica has learns
+                // the stream from its start.
+                let _ = self
+                    .actors
+                    .trainer
+                    .send(Adopt {
+                        version: None,
+                        position: Some(1),
+                    })
+                    .await;
+                1
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "fleet: the manifest is unreadable; training resumes when the lease is taken again");
+                self.training = false;
+                return;
+            }
+        };
+        tracing::info!(replica = %self.replica, from, "fleet: training, following the sample stream");
+        self.position = Some(from);
+        self.follow(from);
+    }
+
+    /// Follows the stream from `from` on, handing every batch to Ingest.
+    fn follow(&mut self, from: u64) {
+        let (stream, ingest, max) = (
+            self.stream.clone(),
+            self.actors.ingest.clone(),
+            self.actors.max_pending,
+        );
+        self.consumer = Some(tokio::spawn(async move {
+            let mut next = from;
+            loop {
+                match stream.follow(next).await {
+                    Ok(batches) => {
+                        let mut batches = std::pin::pin!(batches);
+                        while let Some(batch) = batches.next().await {
+                            match batch {
+                                Ok(b) => {
+                                    next = b.sequence + 1;
+                                    if ingest
+                                        .send(Replay {
+                                            rows: b.rows,
+                                            labels: b.labels,
+                                            log_end: next,
+                                        })
+                                        .await
+                                        .is_err()
+                                    {
+                                        return;
+                                    }
+                                    wait_for_training(&ingest, max).await;
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, next, "fleet: following the stream failed; following again");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, next, "fleet: cannot follow the stream yet"),
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }));
+    }
+
+    fn stop_following(&mut self) {
+        if let Some(task) = self.consumer.take() {
+            task.abort();
+        }
+    }
+
+    /// Reports this replica's status; retries a failed publication.
+    async fn on_beat(&mut self) {
+        if self.training && self.unpublished.is_some() {
+            self.publish_written().await;
+        }
+        let reported = Reported {
+            training: self.training,
+            serving: self.current,
+            position: self.training.then_some(self.position).flatten(),
+            updated_ms: crate::clock::system().now_ms(),
+        };
+        if let Ok(body) = serde_json::to_vec(&reported) {
+            let _ = within(self.beat, "report", self.status.put(&self.replica, body.into())).await;
+        }
+    }
+
+    async fn stats(&mut self) -> FleetStats {
+        let mut replicas = Vec::new();
+        let mut connected = false;
+        if let Ok(Ok(mut keys)) = within(self.beat, "list replicas", self.status.keys()).await {
+            connected = true;
+            while let Ok(Some(Ok(key))) = within(self.beat, "list replicas", keys.next()).await {
+                if let Ok(Ok(Some(value))) = within(self.beat, "read a replica", self.status.get(&key)).await
+                    && let Ok(r) = serde_json::from_slice::<Reported>(&value)
+                {
+                    replicas.push(ReplicaStatus {
+                        replica: key,
+                        training: r.training,
+                        serving: r.serving,
+                        position: r.position,
+                        updated_ms: r.updated_ms,
+                    });
+                }
+            }
+        }
+        replicas.sort_by(|a, b| a.replica.cmp(&b.replica));
+        if let Some(t) = replicas.iter().find(|r| r.training) {
+            self.trainer = Some(t.replica.clone());
+        }
+        let stream = self.stream.bounds().await.ok();
+        FleetStats {
+            replica: self.replica.clone(),
+            training: self.training,
+            trainer: self.trainer.clone(),
+            connected,
+            serving: self.current,
+            position: self.position,
+            stream_first: stream.map(|s| s.0),
+            stream_last: stream.map(|s| s.1),
+            replicas,
+        }
+    }
+}
+
+/// Waits while the trainer has more than `max` samples buffered or in
+/// flight (the stream keeps the rest).
+async fn wait_for_training(ingest: &Addr<Ingest>, max: u64) {
+    loop {
+        match ingest.send(GetIngestStats).await {
+            Ok(s) if s.buffered + s.in_flight > max => {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            _ => return,
+        }
+    }
+}
