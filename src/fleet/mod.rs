@@ -75,13 +75,21 @@ pub(crate) async fn connect(
     url: &str,
     timeout: Duration,
 ) -> Result<jetstream::Context, FleetError> {
+    Ok(connect_client(url, timeout).await?.1)
+}
+
+/// The client of a connection to `url` and its JetStream context.
+pub(crate) async fn connect_client(
+    url: &str,
+    timeout: Duration,
+) -> Result<(async_nats::Client, jetstream::Context), FleetError> {
     let client = within(timeout, "connect", async_nats::connect(url))
         .await?
         .map_err(|e| FleetError::Connect {
             url: url.to_owned(),
             reason: e.to_string(),
         })?;
-    Ok(jetstream::new(client))
+    Ok((client.clone(), jetstream::new(client)))
 }
 
 /// The key-value bucket `config.bucket`, created with `config` when it

@@ -34,7 +34,7 @@ use super::{FleetError, Lease, LeaseKeeper, ModelBus, Published, SampleStream, c
 use crate::actors::{checkpointer::Checkpointer, ingest::Ingest, trainer::Trainer};
 use crate::config::FleetConfig;
 use crate::events::{FleetStats, ReplicaStatus};
-use crate::messages::{Adopt, DropBuffer, GetIngestStats, Import, Replay, SetFleetRole};
+use crate::messages::{Adopt, Barrier, DropBuffer, GetIngestStats, Import, Replay, SetFleetRole};
 use crate::rows::Rows;
 use crate::sample_log::{ReadBack, SharedLog};
 use crate::store::{VersionEntry, VersionId};
@@ -635,6 +635,17 @@ impl Coordinator {
             .await;
         self.stop_following();
         let _ = self.actors.ingest.send(DropBuffer).await;
+        // Batches already on their way to the Trainer are trained before
+        // anything else: none may land on the version taken over below.
+        let (reply, drained) = crossbeam_channel::bounded(1);
+        let barrier = Barrier {
+            reply,
+            persist: false,
+            written: false,
+        };
+        if self.actors.ingest.send(barrier).await.is_ok() {
+            let _ = tokio::task::spawn_blocking(move || drained.recv_timeout(Duration::from_secs(60))).await;
+        }
         if !held {
             tracing::info!(replica = %self.replica, "fleet: no longer training");
             return;
@@ -695,7 +706,14 @@ impl Coordinator {
                         let mut batches = std::pin::pin!(batches);
                         while let Some(batch) = batches.next().await {
                             match batch {
+                                // A consumer that lived through a server
+                                // restart may deliver again what it had
+                                // delivered: only what is past `next` counts.
+                                Ok(b) if b.sequence < next => {}
                                 Ok(b) => {
+                                    if b.sequence > next {
+                                        tracing::warn!(from = next, to = b.sequence, "fleet: stream messages gone before they were learned (retention)");
+                                    }
                                     next = b.sequence + 1;
                                     if ingest
                                         .send(Replay {

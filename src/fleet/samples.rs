@@ -13,7 +13,7 @@ use async_nats::jetstream::{self, stream};
 use futures::StreamExt;
 use refit_plugin::InputKind;
 
-use super::{FleetError, connect, js_err, within};
+use super::{FleetError, connect_client, js_err, within};
 use crate::rows::Rows;
 
 /// One stored batch: its stream sequence, rows and labels.
@@ -31,6 +31,7 @@ pub struct StoredBatch {
 
 /// The sample stream of one model.
 pub struct SampleStream {
+    client: async_nats::Client,
     js: jetstream::Context,
     stream: String,
     subject: String,
@@ -60,7 +61,7 @@ impl SampleStream {
         (max_age, max_bytes): (Duration, u64),
         timeout: Duration,
     ) -> Result<Self, FleetError> {
-        let js = connect(url, timeout).await?;
+        let (client, js) = connect_client(url, timeout).await?;
         let stream_name = format!("{prefix}_{name}_samples");
         let subject = format!("{prefix}.{name}.samples");
         within(
@@ -77,6 +78,7 @@ impl SampleStream {
         .await?
         .map_err(|e| js_err("open the sample stream", e))?;
         Ok(Self {
+            client,
             js,
             stream: stream_name,
             subject,
@@ -96,6 +98,12 @@ impl SampleStream {
         rows: &Rows,
         labels: &[f32],
     ) -> Result<u64, FleetError> {
+        // While disconnected the client would queue the message and send
+        // it on reconnection, after this call failed: a retry by the host
+        // would then store the samples twice. Refused at once instead.
+        if self.client.connection_state() != async_nats::connection::State::Connected {
+            return Err(js_err("publish a batch", "not connected to NATS"));
+        }
         let record =
             crate::sample_log::encode_record(first_sample, time_ms, rows, labels, self.width)
                 .map_err(|e| js_err("encode a batch", e))?;
