@@ -3,7 +3,7 @@
 //! `train_offline`. (The messages the actors exchange among themselves are
 //! internal: `src/messages.rs`.)
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::drift::PsiThresholds;
 use crate::drift::Severity;
@@ -30,7 +30,7 @@ pub struct IngestAck {
 }
 
 /// Why an update batch was emitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// `min_samples_per_update` samples were waiting.
@@ -42,7 +42,7 @@ pub enum Trigger {
 }
 
 /// The drift measured on the window that ends with a batch.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftReport {
     /// PSI per feature (empty while the reference is being collected).
     pub psi: Vec<(String, f64)>,
@@ -76,7 +76,7 @@ pub struct DriftReport {
 }
 
 /// A feature whose PSI is over the moderate threshold: a drift alert.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Feature name.
     pub feature: String,
@@ -87,7 +87,7 @@ pub struct Alert {
 }
 
 /// What an offline training produced.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OfflineReport {
     /// The new offline version (now active).
     pub version: VersionId,
@@ -202,7 +202,7 @@ pub struct ReplicaStatus {
 }
 
 /// An event a host can subscribe to ([`crate::Agent::subscribe`]).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// An update was applied: the model learned a batch and the new

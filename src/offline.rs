@@ -34,7 +34,7 @@ use crate::rows::{Rows, SparseRows};
 pub const DEFAULT_LEARNING_RATE: f32 = refit_plugin::LearningRates::SGD.moderate;
 
 /// What an offline training did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Trained {
     /// Rows trained on.
     pub train_rows: usize,

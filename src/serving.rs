@@ -43,7 +43,7 @@ impl std::fmt::Debug for Served {
 }
 
 /// Which model answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Variant {
     /// The champion (or the ensemble built on it).
@@ -183,7 +183,7 @@ pub fn assign(key: &str, share: f64) -> Variant {
 }
 
 /// A metric with a 95% confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Estimate {
     /// The value.
     pub value: f64,
@@ -194,7 +194,7 @@ pub struct Estimate {
 }
 
 /// Outcome metrics of one variant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct VariantStats {
     /// The variant.
     pub variant: Variant,

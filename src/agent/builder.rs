@@ -301,6 +301,7 @@ impl AgentBuilder {
                     ingest: addrs.ingest.clone(),
                     trainer: addrs.trainer.clone(),
                     registry: addrs.registry.clone(),
+                    server: addrs.server.clone(),
                     plugins: self.plugins.clone(),
                     spec: spec.clone(),
                     max_pending: when_full_max_pending,

@@ -126,7 +126,7 @@ pub enum ConceptLevel {
 }
 
 /// The latest alarm.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ConceptAlarm {
     /// `"adwin"`, `"page_hinkley"` or `"auc_drop"`.
     pub detector: &'static str,
@@ -134,6 +134,29 @@ pub struct ConceptAlarm {
     pub level: ConceptLevel,
     /// Index of the sample whose loss completed the alarm.
     pub sample: u64,
+}
+
+/// An alarm read back (forwarded to another replica): its detector is one
+/// of the names the detectors raise, else `"unknown"`.
+#[derive(Deserialize)]
+struct AlarmRecord {
+    detector: String,
+    level: ConceptLevel,
+    sample: u64,
+}
+
+impl<'de> Deserialize<'de> for ConceptAlarm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let r = AlarmRecord::deserialize(d)?;
+        Ok(Self {
+            detector: ["adwin", "page_hinkley", "auc_drop"]
+                .into_iter()
+                .find(|known| *known == r.detector)
+                .unwrap_or("unknown"),
+            level: r.level,
+            sample: r.sample,
+        })
+    }
 }
 
 /// The per-sample loss fed to the detectors: log loss (probabilities

@@ -18,7 +18,7 @@ pub enum Severity {
 }
 
 /// PSI thresholds of the severities (`drift.psi_moderate`, `drift.psi_severe`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct PsiThresholds {
     /// Max PSI above this is moderate drift.
     pub moderate: f64,

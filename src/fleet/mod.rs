@@ -17,6 +17,7 @@
 //!
 //! Only the JetStream API of nats-server 2.9 is used (Debian's server).
 
+mod events;
 pub mod lease;
 pub mod models;
 pub mod replica;

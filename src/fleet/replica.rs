@@ -30,7 +30,10 @@ use refit_plugin::{ModelSpec, PluginRegistry};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{FleetError, Lease, LeaseKeeper, ModelBus, Published, SampleStream, connect, key_value, within};
+use super::{
+    FleetError, Lease, LeaseKeeper, ModelBus, Published, SampleStream, connect_client, key_value,
+    within,
+};
 use crate::actors::{checkpointer::Checkpointer, ingest::Ingest, trainer::Trainer};
 use crate::config::FleetConfig;
 use crate::events::{FleetStats, ReplicaStatus};
@@ -107,6 +110,9 @@ pub struct FleetConnection {
     bus: Arc<ModelBus>,
     lease: Lease,
     status: kv::Store,
+    client: async_nats::Client,
+    /// `<prefix>.<name>.events`.
+    events: String,
     commands: mpsc::UnboundedSender<Command>,
     inbox: mpsc::UnboundedReceiver<Command>,
 }
@@ -137,6 +143,7 @@ impl FleetConnection {
         let (url, prefix, timeout) = (config.url.clone(), config.prefix.clone(), config.timeout.0);
         let replica = config.replica_name();
         let ttl = config.lease_ttl.0;
+        let events = format!("{prefix}.{name}.events");
         let (name, who) = (name.to_owned(), replica.clone());
         let handle = runtime.handle().clone();
         // On a thread of its own: the caller may be inside another runtime.
@@ -154,7 +161,7 @@ impl FleetConnection {
                     timeout,
                 )
                 .await?;
-                let js = connect(&url, timeout).await?;
+                let (client, js) = connect_client(&url, timeout).await?;
                 let status = key_value(
                     &js,
                     kv::Config {
@@ -166,12 +173,12 @@ impl FleetConnection {
                     timeout,
                 )
                 .await?;
-                Ok::<_, FleetError>((stream, bus, lease, status))
+                Ok::<_, FleetError>((stream, bus, lease, status, client))
             })
         })
         .join()
         .map_err(|_| super::js_err("connect", "the connecting thread panicked"))??;
-        let (stream, bus, lease, status) = opened;
+        let (stream, bus, lease, status, client) = opened;
         let (commands, inbox) = mpsc::unbounded_channel();
         Ok(Self {
             runtime: Runtime(Some(runtime)),
@@ -181,6 +188,8 @@ impl FleetConnection {
             bus: Arc::new(bus),
             lease,
             status,
+            client,
+            events,
             commands,
             inbox,
         })
@@ -214,6 +223,7 @@ impl FleetConnection {
     /// Starts the coordinator over the agent's actors; `serving` is the
     /// version the agent serves at start.
     pub fn join(self, actors: FleetActors, serving: Option<VersionId>) -> Fleet {
+        let server = actors.server.clone();
         let handle = self.handle();
         let every = self.config.lease_ttl.0 / 3;
         let (stop, stopped) = oneshot::channel();
@@ -232,12 +242,20 @@ impl FleetConnection {
             unpublished: None,
             beat: every,
         };
-        let lease = self.lease;
+        let keeper = {
+            let _runtime = handle.enter();
+            LeaseKeeper::spawn(self.lease, every)
+        };
+        super::events::forward(
+            self.client,
+            self.events,
+            self.replica.clone(),
+            server,
+            keeper.roles(),
+            &handle,
+        );
         let inbox = self.inbox;
-        let task = handle.spawn(async move {
-            let keeper = LeaseKeeper::spawn(lease, every);
-            coordinator.run(keeper, inbox, stopped).await
-        });
+        let task = handle.spawn(async move { coordinator.run(keeper, inbox, stopped).await });
         Fleet {
             runtime: self.runtime,
             commands: self.commands,
@@ -258,6 +276,8 @@ pub struct FleetActors {
     pub trainer: Addr<Trainer>,
     /// The Checkpointer: imported versions.
     pub registry: Addr<Checkpointer>,
+    /// The ServingActor: the trainer's events, on the other replicas.
+    pub server: Addr<crate::actors::serving::ServingActor>,
     /// Loads fetched version files.
     pub plugins: PluginRegistry,
     /// The model a fetched version must match.

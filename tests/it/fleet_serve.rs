@@ -61,7 +61,7 @@ fn replica(url: &str, name: &str) -> Replica {
             Some(dir) => Stdio::from(std::fs::File::create(std::path::Path::new(&dir).join(format!("{name}.log"))).unwrap()),
             None => Stdio::null(),
         })
-        .env("RUST_LOG", "info,async_nats=warn")
+        .env("RUST_LOG", "info,async_nats=warn,refit::fleet=debug")
         .spawn()
         .unwrap();
     let addr = addr_in(&first_line(&mut child));
@@ -202,6 +202,16 @@ fn three_replicas_learn_each_sample_once_and_serve_the_same_version() {
             .then_some(s)
     });
     assert!(s["ingest"]["published"].as_u64().unwrap() >= 1000, "{s}");
+    // The trainer's updates (with their learning rates) are in every
+    // follower's history, for its dashboard.
+    let follower = (0..3)
+        .find(|&i| stats(replicas[i].addr).is_some_and(|s| s["fleet"]["training"] == false))
+        .unwrap();
+    until(Duration::from_secs(3), "the trainer's updates in a follower's history", || {
+        let (_, body) = try_http(replicas[follower].addr, "GET", "/v1/history", "")?;
+        let history = json(&body);
+        (history["updates"].as_array()?.len() >= 10).then_some(())
+    });
 }
 
 #[test]
