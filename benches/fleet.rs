@@ -80,7 +80,9 @@ fn main() {
     {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("fleet bench not run: nats-server not found ({e}; apt-get install nats-server)");
+            eprintln!(
+                "fleet bench not run: nats-server not found ({e}; apt-get install nats-server)"
+            );
             return;
         }
     };
@@ -96,7 +98,9 @@ fn main() {
         .expect("nats-server printed its address");
     std::thread::spawn(move || lines.for_each(drop));
 
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("temp dir")).collect();
+    let dirs: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir().expect("temp dir"))
+        .collect();
     let agents: Vec<Agent> = dirs
         .iter()
         .enumerate()
@@ -179,7 +183,10 @@ fn main() {
     let learned = start.elapsed();
     std::thread::sleep(Duration::from_secs(1));
     stop.store(true, Ordering::Relaxed);
-    let seen: Vec<Vec<(VersionId, Instant)>> = seen.into_iter().map(|h| h.join().expect("watcher")).collect();
+    let seen: Vec<Vec<(VersionId, Instant)>> = seen
+        .into_iter()
+        .map(|h| h.join().expect("watcher"))
+        .collect();
     let written = checkpoints.join().expect("events");
 
     println!("fleet: 3 replicas, 1 trainer, logistic, {WIDTH} features, calls of {CALL} rows");

@@ -88,8 +88,9 @@ pub struct SetFleetRole {
     pub training: bool,
 }
 
-/// Fleet coordinator → Checkpointer: store a version the fleet made
-/// active (written by the trainer) under its own number.
+/// Fleet coordinator → Checkpointer: store a version written by another
+/// replica under its own number; with `activate` (the fleet made it
+/// active), as the active version.
 #[derive(Message)]
 #[rtype(result = "Result<VersionEntry, AgentError>")]
 pub struct Import {
@@ -97,6 +98,8 @@ pub struct Import {
     pub entry: VersionEntry,
     /// Its file.
     pub bytes: Vec<u8>,
+    /// Make it the active version.
+    pub activate: bool,
 }
 
 /// How a sample-log operation failed: the operation (`"append"` or

@@ -146,9 +146,13 @@ impl Handler<SaveOffline> for Checkpointer {
 impl Handler<Import> for Checkpointer {
     type Result = Result<VersionEntry, AgentError>;
     fn handle(&mut self, msg: Import, _: &mut Context<Self>) -> Self::Result {
-        let retention = (msg.entry.mode == Mode::Online).then_some(self.retention);
-        let written = self.store.import_version(&msg.entry, &msg.bytes, retention)?;
-        self.active = Some(written.entry.id());
+        let retention = (msg.entry.mode == Mode::Online && msg.activate).then_some(self.retention);
+        let written = self
+            .store
+            .import_version(&msg.entry, &msg.bytes, retention, msg.activate)?;
+        if msg.activate {
+            self.active = Some(written.entry.id());
+        }
         tracing::info!(path = %written.path.display(), "fleet version stored");
         Ok(written.entry)
     }

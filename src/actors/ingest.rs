@@ -14,8 +14,8 @@ use crate::config::{Config, Durability, OnlineConfig, SamplesConfig};
 use crate::error::AgentError;
 use crate::events::{IngestAck, IngestStats, Trigger};
 use crate::messages::{
-    Barrier, ConfigChanged, DropBuffer, FlushBuffer, GetIngestStats, IngestSamples, LogCommitted, LogFailure,
-    ObserveBatch, Replay, TrainedCount,
+    Barrier, ConfigChanged, DropBuffer, FlushBuffer, GetIngestStats, IngestSamples, LogCommitted,
+    LogFailure, ObserveBatch, Replay, TrainedCount,
 };
 use crate::rows::Rows;
 use crate::sample_log::writer::{Command, LogWriter, RETENTION_EVERY, ToWriter};
@@ -511,7 +511,10 @@ impl Handler<DropBuffer> for Ingest {
         // Not trained here: no longer pending either.
         self.done += n as u64;
         if n > 0 {
-            tracing::info!(samples = n, "no longer training: buffered samples dropped (the stream keeps them)");
+            tracing::info!(
+                samples = n,
+                "no longer training: buffered samples dropped (the stream keeps them)"
+            );
         }
         n
     }

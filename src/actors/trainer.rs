@@ -13,9 +13,9 @@ use crate::drift::reference::{DriftReference, ReferenceSource};
 use crate::error::AgentError;
 use crate::events::{DriftReport, Event, OfflineReport, TrainerStats};
 use crate::messages::{
-    Activate, Adopt, SetFleetRole, Barrier, Checkpoint, ConfigChanged, ConnectDrift, GetTrainerStats, ObserveLosses,
-    Promote, Publish, ResumeFrom, SaveOffline, SetReference, SetServingRole, StartTraining,
-    TrainBatch, TrainOffline, TrainedCount,
+    Activate, Adopt, Barrier, Checkpoint, ConfigChanged, ConnectDrift, GetTrainerStats,
+    ObserveLosses, Promote, Publish, ResumeFrom, SaveOffline, SetFleetRole, SetReference,
+    SetServingRole, StartTraining, TrainBatch, TrainOffline, TrainedCount,
 };
 use crate::metrics::{Scored, Scores};
 use crate::offline;

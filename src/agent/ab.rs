@@ -221,13 +221,19 @@ impl Agent {
     }
 
     /// Starts an A/B test: the stored `version` answers keys that hash into
-    /// `share` (0 to 1) of the traffic. Replaces any challenger.
+    /// `share` (0 to 1) of the traffic. Replaces any challenger. In fleet
+    /// mode, every replica runs the test.
     pub fn set_challenger(&self, version: VersionId, share: f64) -> Result<(), AgentError> {
         self.live()?;
         if !(0.0..=1.0).contains(&share) {
             return Err(AgentError::InvalidArgument(format!(
                 "challenger share {share} must be in [0, 1]"
             )));
+        }
+        if let Some(done) =
+            self.role_in_fleet(super::fleet::AbRole::Challenger(Some((version, share))))
+        {
+            return done;
         }
         let served = self.served(version)?;
         block(
@@ -238,9 +244,13 @@ impl Agent {
         )
     }
 
-    /// Ends the A/B test without a change of champion.
+    /// Ends the A/B test without a change of champion (in fleet mode, on
+    /// every replica).
     pub fn clear_challenger(&self) -> Result<(), AgentError> {
         self.live()?;
+        if let Some(done) = self.role_in_fleet(super::fleet::AbRole::Challenger(None)) {
+            return done;
+        }
         block(
             self.inner
                 .addrs
@@ -250,9 +260,13 @@ impl Agent {
     }
 
     /// Scores keyed requests with the stored `version` too, never returning
-    /// its answers (`None` removes the shadow).
+    /// its answers (`None` removes the shadow). In fleet mode, on every
+    /// replica.
     pub fn set_shadow(&self, version: Option<VersionId>) -> Result<(), AgentError> {
         self.live()?;
+        if let Some(done) = self.role_in_fleet(super::fleet::AbRole::Shadow(version)) {
+            return done;
+        }
         let served = version.map(|v| self.served(v)).transpose()?;
         block(self.inner.addrs.server.send(SetServingRole::Shadow(served)))
     }
@@ -266,6 +280,10 @@ impl Agent {
             return Err(AgentError::NoChallenger);
         };
         let entry = self.rollback(challenger.version)?;
+        // In a fleet, the test ends on every replica.
+        if let Some(done) = self.role_in_fleet(super::fleet::AbRole::Challenger(None)) {
+            done?;
+        }
         block(
             self.inner
                 .addrs

@@ -443,17 +443,19 @@ fn spawn_actors(boot: Boot) -> Addrs {
     if let Some(r) = stored_reference {
         drift.do_send(UseStoredReference(r));
     }
-    ingest_ctx.run(Ingest::new(
-        spec,
-        input,
-        schema,
-        learned,
-        &config,
-        (log, log_next),
-        clock,
-        (drift.clone().recipient(), drift.clone().recipient()),
-    )
-    .sharing(shared));
+    ingest_ctx.run(
+        Ingest::new(
+            spec,
+            input,
+            schema,
+            learned,
+            &config,
+            (log, log_next),
+            clock,
+            (drift.clone().recipient(), drift.clone().recipient()),
+        )
+        .sharing(shared),
+    );
     // Before any host call: the logged samples the model has not learned
     // are buffered first, as if just ingested, and trained on the normal
     // schedule; `start` returns once those updates are served.

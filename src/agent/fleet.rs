@@ -58,3 +58,75 @@ impl Agent {
         Ok(entry)
     }
 }
+
+/// An A/B role to set fleet-wide.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum AbRole {
+    /// The challenger and its share (none: end the test).
+    Challenger(Option<(VersionId, f64)>),
+    /// The shadow (none: remove it).
+    Shadow(Option<VersionId>),
+}
+
+impl Agent {
+    /// Fleet mode: sets `role` in the whole fleet and waits until this
+    /// replica serves it; none when not in a fleet.
+    pub(super) fn role_in_fleet(&self, role: AbRole) -> Option<Result<(), AgentError>> {
+        #[cfg(feature = "fleet")]
+        {
+            let fleet = self.inner.fleet.lock().ok()?;
+            let fleet = fleet.as_ref()?;
+            Some(self.set_fleet_role(fleet, role))
+        }
+        #[cfg(not(feature = "fleet"))]
+        {
+            let _ = role;
+            None
+        }
+    }
+
+    #[cfg(feature = "fleet")]
+    fn set_fleet_role(&self, fleet: &crate::fleet::Fleet, role: AbRole) -> Result<(), AgentError> {
+        use crate::fleet::RoleChange;
+        let stored = |version: VersionId| -> Result<(VersionEntry, Vec<u8>), AgentError> {
+            // Checked here first, as without a fleet.
+            self.load_stored(version)?;
+            Ok(self.inner.store.read_version(version)?)
+        };
+        let (change, files, expect) = match role {
+            AbRole::Challenger(Some((version, share))) => {
+                let (entry, bytes) = stored(version)?;
+                let change = RoleChange::Challenger(Some((entry.clone(), share)));
+                (change, vec![(entry, bytes)], (Some(Some(version)), None))
+            }
+            AbRole::Challenger(None) => {
+                (RoleChange::Challenger(None), Vec::new(), (Some(None), None))
+            }
+            AbRole::Shadow(Some(version)) => {
+                let (entry, bytes) = stored(version)?;
+                let change = RoleChange::Shadow(Some(entry.clone()));
+                (change, vec![(entry, bytes)], (None, Some(Some(version))))
+            }
+            AbRole::Shadow(None) => (RoleChange::Shadow(None), Vec::new(), (None, Some(None))),
+        };
+        fleet
+            .set_roles(change, files)
+            .map_err(|e| AgentError::FleetUnavailable(e.to_string()))?;
+        let deadline = std::time::Instant::now() + self.inner.flush_timeout;
+        loop {
+            let set = self.inner.serving.load();
+            let challenger = set.challenger.as_ref().map(|(c, _)| c.version);
+            let shadow = set.shadow.as_ref().map(|s| s.version);
+            if expect.0.is_none_or(|c| c == challenger) && expect.1.is_none_or(|s| s == shadow) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(AgentError::Internal(format!(
+                    "the fleet's A/B roles were set but are not served here after {:?}",
+                    self.inner.flush_timeout
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}

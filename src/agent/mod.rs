@@ -30,8 +30,8 @@ mod fleet;
 mod named;
 mod versions;
 
-pub use builder::{AgentBuilder, WarmStart};
 pub(crate) use builder::check_stored_spec as check_version_spec;
+pub use builder::{AgentBuilder, WarmStart};
 pub use cached::CachedPredictor;
 
 use std::sync::atomic::{AtomicBool, Ordering};

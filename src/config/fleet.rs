@@ -82,7 +82,10 @@ impl FleetConfig {
     /// lease of at least a second; a timeout shorter than the lease.
     pub(crate) fn check(&self) -> Result<(), Invalid> {
         if self.url.trim().is_empty() {
-            return invalid("fleet.url", "must name the NATS server, e.g. \"nats://127.0.0.1:4222\"");
+            return invalid(
+                "fleet.url",
+                "must name the NATS server, e.g. \"nats://127.0.0.1:4222\"",
+            );
         }
         let name_safe = |s: &str| {
             !s.is_empty()
@@ -92,13 +95,19 @@ impl FleetConfig {
         if !name_safe(&self.prefix) {
             return invalid(
                 "fleet.prefix",
-                format!("= {:?}: use letters, digits, `_` and `-` (it names streams and buckets)", self.prefix),
+                format!(
+                    "= {:?}: use letters, digits, `_` and `-` (it names streams and buckets)",
+                    self.prefix
+                ),
             );
         }
         if let Some(r) = &self.replica
             && (r.is_empty() || r.chars().any(|c| c.is_whitespace() || c.is_control()))
         {
-            return invalid("fleet.replica", format!("= {r:?}: must be a non-empty name without spaces"));
+            return invalid(
+                "fleet.replica",
+                format!("= {r:?}: must be a non-empty name without spaces"),
+            );
         }
         if self.lease_ttl.0 < std::time::Duration::from_secs(1) {
             return invalid("fleet.lease_ttl", "must be at least 1s");
@@ -119,11 +128,24 @@ mod tests {
         let err = |text: &str| Config::from_toml_str(text).unwrap_err().to_string();
         assert!(err("[fleet]\nprefix = \"x\"").contains("`fleet.url`"));
         assert!(err("[fleet]\nurl = \"nats://h:1\"\nprefix = \"a.b\"").contains("`fleet.prefix`"));
-        assert!(err("[fleet]\nurl = \"nats://h:1\"\nlease_ttl = \"200ms\"").contains("`fleet.lease_ttl`"));
-        assert!(err("[fleet]\nurl = \"nats://h:1\"\ntimeout = \"10s\"").contains("`fleet.timeout`"));
-        assert!(err("[fleet]\nurl = \"nats://h:1\"\non_unavailable = \"maybe\"").contains("on_unavailable"));
-        let local = Config::from_toml_str("[fleet]\nurl = \"nats://h:1\"\non_unavailable = \"local\"").unwrap();
-        assert_eq!(local.fleet.unwrap().on_unavailable, super::OnUnavailable::Local);
+        assert!(
+            err("[fleet]\nurl = \"nats://h:1\"\nlease_ttl = \"200ms\"")
+                .contains("`fleet.lease_ttl`")
+        );
+        assert!(
+            err("[fleet]\nurl = \"nats://h:1\"\ntimeout = \"10s\"").contains("`fleet.timeout`")
+        );
+        assert!(
+            err("[fleet]\nurl = \"nats://h:1\"\non_unavailable = \"maybe\"")
+                .contains("on_unavailable")
+        );
+        let local =
+            Config::from_toml_str("[fleet]\nurl = \"nats://h:1\"\non_unavailable = \"local\"")
+                .unwrap();
+        assert_eq!(
+            local.fleet.unwrap().on_unavailable,
+            super::OnUnavailable::Local
+        );
         assert!(Config::default().fleet.is_none(), "no [fleet]: alone");
     }
 }

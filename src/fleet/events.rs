@@ -34,7 +34,8 @@ fn fleet_wide(event: &Event) -> bool {
 
 /// Starts forwarding both ways for `replica`: its events while `training`
 /// says it trains, and the other replicas' events to `server`'s
-/// subscribers.
+/// subscribers. A challenger this replica's guardrail demotes goes to
+/// `demoted` (it ends the A/B test fleet-wide).
 pub(crate) fn forward(
     client: async_nats::Client,
     subject: String,
@@ -42,6 +43,7 @@ pub(crate) fn forward(
     server: Addr<ServingActor>,
     training: tokio::sync::watch::Receiver<bool>,
     runtime: &tokio::runtime::Handle,
+    demoted: Box<dyn Fn(crate::store::VersionId) + Send>,
 ) {
     let (tx, rx) = crossbeam_channel::bounded(crate::agent::EVENT_CAPACITY);
     server.do_send(Subscribe { tx, rx: rx.clone() });
@@ -52,6 +54,12 @@ pub(crate) fn forward(
         .name("refit-fleet-events".into())
         .spawn(move || {
             for event in rx {
+                if let Event::ChallengerDemoted {
+                    version: Some(v), ..
+                } = &event
+                {
+                    demoted(*v);
+                }
                 if !*training.borrow() || !fleet_wide(&event) {
                     continue;
                 }

@@ -28,8 +28,8 @@ use std::time::Duration;
 use async_nats::jetstream;
 
 pub use lease::{Lease, LeaseKeeper};
-pub use models::{ModelBus, Published};
-pub use replica::{Fleet, FleetActors, FleetConnection, StreamLog};
+pub use models::{ModelBus, Published, Roles};
+pub use replica::{Fleet, FleetActors, FleetConnection, RoleChange, StreamLog};
 pub use samples::{SampleStream, StoredBatch};
 
 /// Why a fleet call failed (for a lease, not a lost race: that is

@@ -16,6 +16,18 @@ use crate::store::VersionEntry;
 
 /// The key of the active version in the manifest bucket.
 const ACTIVE: &str = "active";
+/// The key of the A/B roles in the manifest bucket.
+const ROLES: &str = "roles";
+
+/// The A/B roles every replica of the fleet serves (the manifest bucket's
+/// `roles` key): set on any replica, applied by all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Roles {
+    /// The challenger's entry and its traffic share.
+    pub challenger: Option<(VersionEntry, f64)>,
+    /// The shadow's entry.
+    pub shadow: Option<VersionEntry>,
+}
 
 /// What the manifest key holds: the active version's entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,21 +162,32 @@ impl ModelBus {
         published: &Published,
         expected: Option<u64>,
     ) -> Result<Option<u64>, FleetError> {
-        let body = serde_json::to_vec(published).map_err(|e| js_err("encode the manifest entry", e))?;
+        let body =
+            serde_json::to_vec(published).map_err(|e| js_err("encode the manifest entry", e))?;
         let what = "announce the version";
         match expected {
             None => within(self.timeout, what, self.manifest.put(ACTIVE, body.into()))
                 .await?
                 .map(Some)
                 .map_err(|e| js_err(what, e)),
-            Some(0) => match within(self.timeout, what, self.manifest.create(ACTIVE, body.into())).await? {
+            Some(0) => match within(
+                self.timeout,
+                what,
+                self.manifest.create(ACTIVE, body.into()),
+            )
+            .await?
+            {
                 Ok(r) => Ok(Some(r)),
                 Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(None),
                 Err(e) => Err(js_err(what, e)),
             },
             Some(revision) => {
-                match within(self.timeout, what, self.manifest.update(ACTIVE, body.into(), revision))
-                    .await?
+                match within(
+                    self.timeout,
+                    what,
+                    self.manifest.update(ACTIVE, body.into(), revision),
+                )
+                .await?
                 {
                     Ok(r) => Ok(Some(r)),
                     Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(None),
@@ -229,15 +252,53 @@ impl ModelBus {
         &self,
     ) -> Result<impl futures::Stream<Item = Result<Published, FleetError>> + use<>, FleetError>
     {
-        let updates = within(
+        self.watch_key(ACTIVE, decode).await
+    }
+
+    /// The A/B roles now (none set: no challenger, no shadow).
+    pub async fn roles(&self) -> Result<Roles, FleetError> {
+        let entry = within(
             self.timeout,
-            "watch the manifest",
-            self.manifest.watch(ACTIVE),
+            "read the A/B roles",
+            self.manifest.entry(ROLES),
         )
         .await?
-        .map_err(|e| js_err("watch the manifest", e))?;
+        .map_err(|e| js_err("read the A/B roles", e))?;
+        match entry.filter(|e| e.operation == kv::Operation::Put) {
+            Some(e) => decode_roles(&e.value, e.revision),
+            None => Ok(Roles::default()),
+        }
+    }
+
+    /// Sets the A/B roles of the whole fleet.
+    pub async fn put_roles(&self, roles: &Roles) -> Result<u64, FleetError> {
+        let body = serde_json::to_vec(roles).map_err(|e| js_err("encode the A/B roles", e))?;
+        within(
+            self.timeout,
+            "set the A/B roles",
+            self.manifest.put(ROLES, body.into()),
+        )
+        .await?
+        .map_err(|e| js_err("set the A/B roles", e))
+    }
+
+    /// Every later change of the A/B roles, as it comes.
+    pub async fn watch_roles(
+        &self,
+    ) -> Result<impl futures::Stream<Item = Result<Roles, FleetError>> + use<>, FleetError> {
+        self.watch_key(ROLES, decode_roles).await
+    }
+
+    async fn watch_key<T: Send + 'static>(
+        &self,
+        key: &'static str,
+        decode: fn(&[u8], u64) -> Result<T, FleetError>,
+    ) -> Result<impl futures::Stream<Item = Result<T, FleetError>> + use<T>, FleetError> {
+        let updates = within(self.timeout, "watch the manifest", self.manifest.watch(key))
+            .await?
+            .map_err(|e| js_err("watch the manifest", e))?;
         Ok(updates
-            .filter_map(|update| async move {
+            .filter_map(move |update| async move {
                 match update {
                     Ok(e) if e.operation == kv::Operation::Put => {
                         Some(decode(&e.value, e.revision))
@@ -248,6 +309,10 @@ impl ModelBus {
             })
             .boxed())
     }
+}
+
+fn decode_roles(value: &[u8], _revision: u64) -> Result<Roles, FleetError> {
+    serde_json::from_slice(value).map_err(|e| js_err("decode the A/B roles", e))
 }
 
 fn decode(value: &[u8], revision: u64) -> Result<Published, FleetError> {

@@ -31,13 +31,15 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    FleetError, Lease, LeaseKeeper, ModelBus, Published, SampleStream, connect_client, key_value,
-    within,
+    FleetError, Lease, LeaseKeeper, ModelBus, Published, Roles, SampleStream, connect_client,
+    key_value, within,
 };
 use crate::actors::{checkpointer::Checkpointer, ingest::Ingest, trainer::Trainer};
 use crate::config::FleetConfig;
 use crate::events::{FleetStats, ReplicaStatus};
-use crate::messages::{Adopt, Barrier, DropBuffer, GetIngestStats, Import, Replay, SetFleetRole};
+use crate::messages::{
+    Adopt, Barrier, DropBuffer, GetIngestStats, Import, Replay, SetFleetRole, SetServingRole,
+};
 use crate::rows::Rows;
 use crate::sample_log::{ReadBack, SharedLog};
 use crate::store::{VersionEntry, VersionId};
@@ -57,9 +59,9 @@ impl SharedLog for StreamLog {
         labels: Vec<f32>,
     ) -> BoxFuture<'static, Result<u64, String>> {
         let stream = self.stream.clone();
-        let stored = self.runtime.spawn(async move {
-            stream.append(first_sample, time_ms, &rows, &labels).await
-        });
+        let stored = self
+            .runtime
+            .spawn(async move { stream.append(first_sample, time_ms, &rows, &labels).await });
         Box::pin(async move {
             match stored.await {
                 Ok(r) => r.map_err(|e| e.to_string()),
@@ -96,9 +98,32 @@ enum Command {
     Written(VersionEntry, Vec<u8>),
     /// Make a stored version active fleet-wide (a rollback or promotion
     /// asked of this replica).
-    Activate(VersionEntry, Vec<u8>, oneshot::Sender<Result<(), FleetError>>),
+    Activate(
+        VersionEntry,
+        Vec<u8>,
+        oneshot::Sender<Result<(), FleetError>>,
+    ),
+    /// Change the fleet's A/B roles (`files`: the versions they name, from
+    /// this replica's store).
+    SetRoles(
+        RoleChange,
+        Vec<(VersionEntry, Vec<u8>)>,
+        oneshot::Sender<Result<(), FleetError>>,
+    ),
     /// Where the fleet stands.
     Stats(oneshot::Sender<FleetStats>),
+}
+
+/// A change of the fleet's A/B roles.
+#[derive(Debug, Clone)]
+pub enum RoleChange {
+    /// Set (or end) the challenger and its share.
+    Challenger(Option<(VersionEntry, f64)>),
+    /// Set (or remove) the shadow.
+    Shadow(Option<VersionEntry>),
+    /// End the challenger only if it is still this version (the guardrail
+    /// of a replica demoted it).
+    Demoted(VersionId),
 }
 
 /// A replica's connection to its fleet, before the actors exist.
@@ -240,12 +265,14 @@ impl FleetConnection {
             position: None,
             consumer: None,
             unpublished: None,
+            roles: None,
             beat: every,
         };
         let keeper = {
             let _runtime = handle.enter();
             LeaseKeeper::spawn(self.lease, every)
         };
+        let commands = self.commands.clone();
         super::events::forward(
             self.client,
             self.events,
@@ -253,6 +280,14 @@ impl FleetConnection {
             server,
             keeper.roles(),
             &handle,
+            Box::new(move |version| {
+                let (reply, _) = oneshot::channel();
+                let _ = commands.send(Command::SetRoles(
+                    RoleChange::Demoted(version),
+                    Vec::new(),
+                    reply,
+                ));
+            }),
         );
         let inbox = self.inbox;
         let task = handle.spawn(async move { coordinator.run(keeper, inbox, stopped).await });
@@ -330,6 +365,27 @@ impl Fleet {
             }))
     }
 
+    /// Changes the A/B roles of the whole fleet; `files` are the versions
+    /// the change names (entry and file).
+    pub fn set_roles(
+        &self,
+        change: RoleChange,
+        files: Vec<(VersionEntry, Vec<u8>)>,
+    ) -> Result<(), FleetError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::SetRoles(change, files, reply))
+            .map_err(|_| super::js_err("set the A/B roles", "the fleet coordinator stopped"))?;
+        let wait = self.timeout * 3;
+        self.block_on(async move { tokio::time::timeout(wait, answer).await })
+            .and_then(|r| r.ok())
+            .and_then(|r| r.ok())
+            .unwrap_or(Err(FleetError::Timeout {
+                what: "set the A/B roles",
+                after: wait,
+            }))
+    }
+
     /// Where the fleet stands, as this replica sees it.
     pub fn stats(&self) -> FleetStats {
         let (reply, answer) = oneshot::channel();
@@ -397,10 +453,21 @@ struct Coordinator {
     /// A written version whose publication failed (NATS away): published
     /// on the next beat unless a newer one comes first.
     unpublished: Option<(VersionEntry, Vec<u8>)>,
+    /// The A/B roles served here, as last applied.
+    roles: Option<Roles>,
     beat: Duration,
 }
 
 type Watch = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Published, FleetError>> + Send>>;
+
+type RolesWatch = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Roles, FleetError>> + Send>>;
+
+async fn next_roles(watch: &mut Option<RolesWatch>) -> Option<Result<Roles, FleetError>> {
+    match watch {
+        Some(w) => w.next().await,
+        None => std::future::pending().await,
+    }
+}
 
 async fn next_announcement(watch: &mut Option<Watch>) -> Option<Result<Published, FleetError>> {
     match watch {
@@ -417,7 +484,17 @@ impl Coordinator {
         mut stopped: oneshot::Receiver<()>,
     ) {
         let mut roles = keeper.roles();
+        // Until it holds the lease, this replica does not train.
+        let _ = self
+            .actors
+            .trainer
+            .send(SetFleetRole {
+                trainer: None,
+                training: false,
+            })
+            .await;
         let mut watch: Option<Watch> = None;
+        let mut roles_watch: Option<RolesWatch> = None;
         let mut beat = tokio::time::interval(self.beat);
         loop {
             tokio::select! {
@@ -453,9 +530,20 @@ impl Coordinator {
                     }
                     None => watch = None,
                 },
+                update = next_roles(&mut roles_watch) => match update {
+                    Some(Ok(roles)) => self.apply_roles(roles).await,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "fleet: watching the A/B roles failed; watching again");
+                        roles_watch = None;
+                    }
+                    None => roles_watch = None,
+                },
                 _ = beat.tick() => {
                     if watch.is_none() {
                         watch = self.rewatch().await;
+                    }
+                    if roles_watch.is_none() {
+                        roles_watch = self.rewatch_roles().await;
                     }
                     self.on_beat().await;
                 }
@@ -466,6 +554,15 @@ impl Coordinator {
             tracing::warn!(error = %e, "fleet: giving up the lease failed; it lapses after its TTL");
         }
         let _ = self.status.delete(&self.replica).await;
+    }
+
+    /// Watches the A/B roles again, catching up on them first.
+    async fn rewatch_roles(&mut self) -> Option<RolesWatch> {
+        let watch = self.bus.watch_roles().await.ok()?;
+        if let Ok(roles) = self.bus.roles().await {
+            self.apply_roles(roles).await;
+        }
+        Some(Box::pin(watch))
     }
 
     /// Watches the manifest again, catching up on the active version
@@ -488,6 +585,9 @@ impl Coordinator {
             }
             Command::Activate(entry, bytes, reply) => {
                 let _ = reply.send(self.announce_activation(entry, bytes).await);
+            }
+            Command::SetRoles(change, files, reply) => {
+                let _ = reply.send(self.change_roles(change, files).await);
             }
             Command::Stats(reply) => {
                 let _ = reply.send(self.stats().await);
@@ -519,12 +619,106 @@ impl Coordinator {
                 tracing::debug!(version = %entry.id(), revision, "fleet: version published");
             }
             // Another announcement came first: the watch brings it.
-            Ok(None) => tracing::warn!(version = %entry.id(), "fleet: not announced, the active version changed meanwhile"),
+            Ok(None) => {
+                tracing::warn!(version = %entry.id(), "fleet: not announced, the active version changed meanwhile")
+            }
             Err(e) => {
                 tracing::warn!(version = %entry.id(), error = %e, "fleet: publishing failed; retried");
                 self.unpublished = Some((entry, bytes));
             }
         }
+    }
+
+    /// Stores the files the change names and writes the new roles.
+    async fn change_roles(
+        &mut self,
+        change: RoleChange,
+        files: Vec<(VersionEntry, Vec<u8>)>,
+    ) -> Result<(), FleetError> {
+        for (entry, bytes) in &files {
+            self.bus.put_file(entry, bytes).await?;
+        }
+        let mut roles = self.bus.roles().await?;
+        match change {
+            RoleChange::Challenger(c) => roles.challenger = c,
+            RoleChange::Shadow(s) => roles.shadow = s,
+            RoleChange::Demoted(version) => {
+                if roles
+                    .challenger
+                    .as_ref()
+                    .is_none_or(|(e, _)| e.id() != version)
+                {
+                    return Ok(());
+                }
+                roles.challenger = None;
+            }
+        }
+        self.bus.put_roles(&roles).await?;
+        Ok(())
+    }
+
+    /// Serves the fleet's A/B roles here: each named version fetched,
+    /// checked and stored (not active), then handed to the ServingActor.
+    async fn apply_roles(&mut self, roles: Roles) {
+        if self.roles.as_ref() == Some(&roles) {
+            return;
+        }
+        let challenger = match &roles.challenger {
+            Some((entry, share)) => match self.serve_stored(entry).await {
+                Ok(served) => Some((served, *share)),
+                Err(e) => {
+                    tracing::error!(version = %entry.id(), error = %e, "fleet: the challenger cannot be served here");
+                    return;
+                }
+            },
+            None => None,
+        };
+        let shadow = match &roles.shadow {
+            Some(entry) => match self.serve_stored(entry).await {
+                Ok(served) => Some(served),
+                Err(e) => {
+                    tracing::error!(version = %entry.id(), error = %e, "fleet: the shadow cannot be served here");
+                    return;
+                }
+            },
+            None => None,
+        };
+        let server = &self.actors.server;
+        let _ = server.send(SetServingRole::Challenger(challenger)).await;
+        let _ = server.send(SetServingRole::Shadow(shadow)).await;
+        tracing::info!(?roles, "fleet: A/B roles applied");
+        self.roles = Some(roles);
+    }
+
+    /// `entry`'s version, fetched, checked, stored here (not active) and
+    /// loaded for serving.
+    async fn serve_stored(
+        &mut self,
+        entry: &VersionEntry,
+    ) -> Result<crate::serving::Served, String> {
+        let id = entry.id();
+        let bytes = self.bus.fetch(entry).await.map_err(|e| e.to_string())?;
+        let model = self
+            .actors
+            .plugins
+            .load(&bytes)
+            .map_err(|e| format!("loading it: {e}"))?;
+        crate::agent::check_version_spec(&id, model.spec(), &self.actors.spec)
+            .map_err(|e| e.to_string())?;
+        self.actors
+            .registry
+            .send(Import {
+                entry: entry.clone(),
+                bytes,
+                activate: false,
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        Ok(crate::serving::Served {
+            snapshot: model.snapshot(),
+            version: id,
+        })
     }
 
     /// A rollback or promotion asked of this replica: the version becomes
@@ -591,7 +785,9 @@ impl Coordinator {
                     self.position = position;
                 }
                 Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "fleet: announcing the trainer's position failed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "fleet: announcing the trainer's position failed")
+                }
             }
         }
     }
@@ -618,6 +814,7 @@ impl Coordinator {
             .send(Import {
                 entry: entry.clone(),
                 bytes,
+                activate: true,
             })
             .await
             .map_err(|e| e.to_string())?
@@ -664,7 +861,9 @@ impl Coordinator {
             written: false,
         };
         if self.actors.ingest.send(barrier).await.is_ok() {
-            let _ = tokio::task::spawn_blocking(move || drained.recv_timeout(Duration::from_secs(60))).await;
+            let _ =
+                tokio::task::spawn_blocking(move || drained.recv_timeout(Duration::from_secs(60)))
+                    .await;
         }
         if !held {
             tracing::info!(replica = %self.replica, "fleet: no longer training");
@@ -732,7 +931,11 @@ impl Coordinator {
                                 Ok(b) if b.sequence < next => {}
                                 Ok(b) => {
                                     if b.sequence > next {
-                                        tracing::warn!(from = next, to = b.sequence, "fleet: stream messages gone before they were learned (retention)");
+                                        tracing::warn!(
+                                            from = next,
+                                            to = b.sequence,
+                                            "fleet: stream messages gone before they were learned (retention)"
+                                        );
                                     }
                                     next = b.sequence + 1;
                                     if ingest
@@ -755,7 +958,9 @@ impl Coordinator {
                             }
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, next, "fleet: cannot follow the stream yet"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, next, "fleet: cannot follow the stream yet")
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
@@ -780,44 +985,73 @@ impl Coordinator {
             updated_ms: crate::clock::system().now_ms(),
         };
         if let Ok(body) = serde_json::to_vec(&reported) {
-            let _ = within(self.beat, "report", self.status.put(&self.replica, body.into())).await;
+            let _ = within(
+                self.beat,
+                "report",
+                self.status.put(&self.replica, body.into()),
+            )
+            .await;
+        }
+        if !self.training {
+            // Who trains, for the Trainer's answers to training requests.
+            let _ = self.replicas().await;
         }
     }
 
-    async fn stats(&mut self) -> FleetStats {
+    /// Every replica's last report (none when NATS does not answer);
+    /// notes the trainer, and tells the Trainer when it changed.
+    async fn replicas(&mut self) -> Option<Vec<ReplicaStatus>> {
         let mut replicas = Vec::new();
-        let mut connected = false;
-        if let Ok(Ok(mut keys)) = within(self.beat, "list replicas", self.status.keys()).await {
-            connected = true;
-            while let Ok(Some(Ok(key))) = within(self.beat, "list replicas", keys.next()).await {
-                if let Ok(Ok(Some(value))) = within(self.beat, "read a replica", self.status.get(&key)).await
-                    && let Ok(r) = serde_json::from_slice::<Reported>(&value)
-                {
-                    replicas.push(ReplicaStatus {
-                        replica: key,
-                        training: r.training,
-                        serving: r.serving,
-                        position: r.position,
-                        updated_ms: r.updated_ms,
-                    });
-                }
+        let mut keys = within(self.beat, "list replicas", self.status.keys())
+            .await
+            .ok()?
+            .ok()?;
+        while let Ok(Some(Ok(key))) = within(self.beat, "list replicas", keys.next()).await {
+            if let Ok(Ok(Some(value))) =
+                within(self.beat, "read a replica", self.status.get(&key)).await
+                && let Ok(r) = serde_json::from_slice::<Reported>(&value)
+            {
+                replicas.push(ReplicaStatus {
+                    replica: key,
+                    training: r.training,
+                    serving: r.serving,
+                    position: r.position,
+                    updated_ms: r.updated_ms,
+                });
             }
         }
         replicas.sort_by(|a, b| a.replica.cmp(&b.replica));
-        if let Some(t) = replicas.iter().find(|r| r.training) {
-            self.trainer = Some(t.replica.clone());
+        let trainer = replicas
+            .iter()
+            .find(|r| r.training)
+            .map(|r| r.replica.clone());
+        if trainer.is_some() && trainer != self.trainer {
+            self.trainer = trainer;
+            let _ = self
+                .actors
+                .trainer
+                .send(SetFleetRole {
+                    trainer: self.trainer.clone(),
+                    training: self.training,
+                })
+                .await;
         }
+        Some(replicas)
+    }
+
+    async fn stats(&mut self) -> FleetStats {
+        let replicas = self.replicas().await;
         let stream = self.stream.bounds().await.ok();
         FleetStats {
             replica: self.replica.clone(),
             training: self.training,
             trainer: self.trainer.clone(),
-            connected,
+            connected: replicas.is_some(),
             serving: self.current,
             position: self.position,
             stream_first: stream.map(|s| s.0),
             stream_last: stream.map(|s| s.1),
-            replicas,
+            replicas: replicas.unwrap_or_default(),
         }
     }
 }

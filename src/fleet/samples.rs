@@ -172,13 +172,14 @@ impl SampleStream {
             .map_err(|e| js_err("read a batch's sequence", e))?
             .stream_sequence;
         let (first_sample, rows, labels) =
-            crate::sample_log::decode_record(&message.payload, self.input, self.width)
-                .ok_or_else(|| {
+            crate::sample_log::decode_record(&message.payload, self.input, self.width).ok_or_else(
+                || {
                     js_err(
                         "decode a batch",
                         format!("message {sequence} is not a record of this model"),
                     )
-                })?;
+                },
+            )?;
         Ok(StoredBatch {
             sequence,
             first_sample,
@@ -223,7 +224,12 @@ impl SampleStream {
         .map_err(|e| js_err("open the sample stream", e))?;
         let durable = format!("{}_trainer", self.stream);
         // A consumer left by an earlier trainer starts elsewhere.
-        let _ = within(self.timeout, "reset the trainer's consumer", stream.delete_consumer(&durable)).await;
+        let _ = within(
+            self.timeout,
+            "reset the trainer's consumer",
+            stream.delete_consumer(&durable),
+        )
+        .await;
         let consumer = within(
             self.timeout,
             "create the trainer's consumer",
@@ -238,10 +244,15 @@ impl SampleStream {
         )
         .await?
         .map_err(|e| js_err("create the trainer's consumer", e))?;
-        let messages = within(self.timeout, "follow the sample stream", consumer.messages())
-            .await?
-            .map_err(|e| js_err("follow the sample stream", e))?;
-        Ok(messages.map(move |m| self.decode(&m.map_err(|e| js_err("follow the sample stream", e))?)))
+        let messages = within(
+            self.timeout,
+            "follow the sample stream",
+            consumer.messages(),
+        )
+        .await?
+        .map_err(|e| js_err("follow the sample stream", e))?;
+        Ok(messages
+            .map(move |m| self.decode(&m.map_err(|e| js_err("follow the sample stream", e))?)))
     }
 
     /// The newest `max_rows` stored samples, oldest first.

@@ -399,7 +399,7 @@ impl Store {
             drift_reference,
             learned_through: meta.learned_through,
         };
-        let removed = self.commit(&mut manifest, entry.clone(), retention)?;
+        let removed = self.commit(&mut manifest, entry.clone(), retention, true)?;
         Ok(Written {
             entry,
             path,
@@ -408,9 +408,9 @@ impl Store {
     }
 
     /// Stores a version written elsewhere (by the fleet's trainer) under its
-    /// own number and entry, and makes it active; `retention` as in
-    /// [`Store::write_version`]. The bytes must match the entry's size and
-    /// CRC-32.
+    /// own number and entry, and with `activate` makes it active;
+    /// `retention` as in [`Store::write_version`]. The bytes must match the
+    /// entry's size and CRC-32.
     ///
     /// ```
     /// # let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -418,15 +418,16 @@ impl Store {
     /// let trainer = Store::new(a.path(), "m", refit::clock::system());
     /// let written = trainer.write_version(Mode::Online, b"model", VersionMeta::default(), None, None).unwrap();
     /// let follower = Store::new(b.path(), "m", refit::clock::system());
-    /// follower.import_version(&written.entry, b"model", Some(5)).unwrap();
+    /// follower.import_version(&written.entry, b"model", Some(5), true).unwrap();
     /// assert_eq!(follower.active().unwrap(), Some(written.entry.id()));
-    /// assert!(follower.import_version(&written.entry, b"other", None).is_err());
+    /// assert!(follower.import_version(&written.entry, b"other", None, true).is_err());
     /// ```
     pub fn import_version(
         &self,
         entry: &VersionEntry,
         bytes: &[u8],
         retention: Option<usize>,
+        activate: bool,
     ) -> Result<Written, StoreError> {
         let id = entry.id();
         let path = self.path(id);
@@ -446,7 +447,7 @@ impl Store {
             drift_reference: None,
             ..entry.clone()
         };
-        let removed = self.commit(&mut manifest, entry.clone(), retention)?;
+        let removed = self.commit(&mut manifest, entry.clone(), retention, activate)?;
         Ok(Written {
             entry,
             path,
@@ -455,29 +456,35 @@ impl Store {
     }
 
     /// Adds `entry` (its file written) to `manifest`, applies `retention`,
-    /// makes it active and saves; answers the files retention removed.
+    /// with `activate` makes it active, and saves; answers the files
+    /// retention removed.
     fn commit(
         &self,
         manifest: &mut Manifest,
         entry: VersionEntry,
         retention: Option<usize>,
+        activate: bool,
     ) -> Result<Vec<String>, StoreError> {
         let (mode, id) = (entry.mode, entry.id());
         manifest.next = manifest.next.max(entry.number + 1);
         manifest.versions.push(entry);
+        // Oldest first, also after an older version was imported.
+        manifest.versions.sort_by_key(|v| v.number);
         let mut dropped = Vec::new();
         if let Some(keep) = retention {
             while manifest.versions.len() > keep.max(1) {
                 dropped.push(manifest.versions.remove(0));
             }
         }
-        if mode == Mode::Online {
+        if mode == Mode::Online && activate {
             manifest.active = Some(id);
             manifest.active_replay_from = None;
             self.save_manifest(manifest)?;
         } else {
             self.save_manifest(manifest)?;
-            self.set_active_pointer(id, None)?;
+            if activate {
+                self.set_active_pointer(id, None)?;
+            }
         }
         let mut removed = Vec::new();
         for old in dropped {

@@ -58,7 +58,10 @@ fn replica(url: &str, name: &str) -> Replica {
         .stdout(Stdio::piped())
         .stderr(match std::env::var_os("REFIT_FLEET_LOGS") {
             // Each replica's log, for a look at a failure.
-            Some(dir) => Stdio::from(std::fs::File::create(std::path::Path::new(&dir).join(format!("{name}.log"))).unwrap()),
+            Some(dir) => Stdio::from(
+                std::fs::File::create(std::path::Path::new(&dir).join(format!("{name}.log")))
+                    .unwrap(),
+            ),
             None => Stdio::null(),
         })
         .env("RUST_LOG", "info,async_nats=warn,refit::fleet=debug")
@@ -74,6 +77,11 @@ fn replica(url: &str, name: &str) -> Replica {
 
 fn fleet_of(url: &str) -> Vec<Replica> {
     ["r1", "r2", "r3"].iter().map(|n| replica(url, n)).collect()
+}
+
+fn ab(addr: SocketAddr) -> Option<Value> {
+    let (status, body) = try_http(addr, "GET", "/v1/stats", "")?;
+    (status == 200).then(|| json(&body)["ab"].take())
 }
 
 fn stats(addr: SocketAddr) -> Option<Value> {
@@ -99,9 +107,7 @@ fn trainer(replicas: &[Replica], live: &[usize]) -> usize {
         let training: Vec<usize> = live
             .iter()
             .copied()
-            .filter(|&i| {
-                stats(replicas[i].addr).is_some_and(|s| s["fleet"]["training"] == true)
-            })
+            .filter(|&i| stats(replicas[i].addr).is_some_and(|s| s["fleet"]["training"] == true))
             .collect();
         (training.len() == 1).then(|| training[0])
     })
@@ -157,10 +163,16 @@ fn converged(url: &str, replicas: &[Replica], live: &[usize], acked: &[u32]) -> 
     unique.dedup();
     assert_eq!(unique.len(), ids.len(), "an id is in the stream twice");
     for id in acked {
-        assert!(unique.binary_search(id).is_ok(), "acknowledged sample {id} is not in the stream");
+        assert!(
+            unique.binary_search(id).is_ok(),
+            "acknowledged sample {id} is not in the stream"
+        );
     }
     let t = trainer(replicas, live);
-    let wait = format!("the trainer (replica {t}) learns the {} rows through sequence {last}", ids.len());
+    let wait = format!(
+        "the trainer (replica {t}) learns the {} rows through sequence {last}",
+        ids.len()
+    );
     let version = until(Duration::from_secs(20), &wait, || {
         let s = stats(replicas[t].addr)?;
         eprintln!("trainer: {} {}", s["trainer"], s["fleet"]);
@@ -170,11 +182,15 @@ fn converged(url: &str, replicas: &[Replica], live: &[usize], acked: &[u32]) -> 
     });
     // Within 1 s of the trainer serving it (it is published once its
     // checkpoint is written, after it is served).
-    until(Duration::from_secs(1), "every replica serves the trainer's version", || {
-        live.iter()
-            .all(|&i| stats(replicas[i].addr).is_some_and(|s| s["serving_version"] == version))
-            .then_some(())
-    });
+    until(
+        Duration::from_secs(1),
+        "every replica serves the trainer's version",
+        || {
+            live.iter()
+                .all(|&i| stats(replicas[i].addr).is_some_and(|s| s["serving_version"] == version))
+                .then_some(())
+        },
+    );
     version
 }
 
@@ -189,29 +205,43 @@ fn three_replicas_learn_each_sample_once_and_serve_the_same_version() {
     let mut acked = Vec::new();
     for call in 0..30u32 {
         let ids: Vec<u32> = (call * 100..call * 100 + 100).collect();
-        assert!(post(replicas[call as usize % 3].addr, &ids), "call {call} refused");
+        assert!(
+            post(replicas[call as usize % 3].addr, &ids),
+            "call {call} refused"
+        );
         acked.extend(ids);
     }
     let version = converged(&nats.url, &replicas, &live, &acked);
-    assert!(version["number"].as_u64().unwrap() > 0, "the fleet learned: {version}");
+    assert!(
+        version["number"].as_u64().unwrap() > 0,
+        "the fleet learned: {version}"
+    );
     // What each replica serves, in every replica's stats.
-    let s = until(Duration::from_secs(3), "every replica reports, one trains", || {
-        let s = stats(replicas[1].addr)?;
-        let listed = s["fleet"]["replicas"].as_array()?;
-        (listed.len() == 3 && listed.iter().filter(|r| r["training"] == true).count() == 1)
-            .then_some(s)
-    });
+    let s = until(
+        Duration::from_secs(3),
+        "every replica reports, one trains",
+        || {
+            let s = stats(replicas[1].addr)?;
+            let listed = s["fleet"]["replicas"].as_array()?;
+            (listed.len() == 3 && listed.iter().filter(|r| r["training"] == true).count() == 1)
+                .then_some(s)
+        },
+    );
     assert!(s["ingest"]["published"].as_u64().unwrap() >= 1000, "{s}");
     // The trainer's updates (with their learning rates) are in every
     // follower's history, for its dashboard.
     let follower = (0..3)
         .find(|&i| stats(replicas[i].addr).is_some_and(|s| s["fleet"]["training"] == false))
         .unwrap();
-    until(Duration::from_secs(3), "the trainer's updates in a follower's history", || {
-        let (_, body) = try_http(replicas[follower].addr, "GET", "/v1/history", "")?;
-        let history = json(&body);
-        (history["updates"].as_array()?.len() >= 10).then_some(())
-    });
+    until(
+        Duration::from_secs(3),
+        "the trainer's updates in a follower's history",
+        || {
+            let (_, body) = try_http(replicas[follower].addr, "GET", "/v1/history", "")?;
+            let history = json(&body);
+            (history["updates"].as_array()?.len() >= 10).then_some(())
+        },
+    );
 }
 
 #[test]
@@ -238,7 +268,10 @@ fn another_replica_takes_over_when_the_trainer_is_killed() {
     let next = trainer(&replicas, &live);
     let took = killed_at.unwrap().elapsed();
     eprintln!("takeover seen {took:?} after the kill");
-    assert!(took <= TTL + Duration::from_secs(1) + Duration::from_millis(500), "took {took:?}");
+    assert!(
+        took <= TTL + Duration::from_secs(1) + Duration::from_millis(500),
+        "took {took:?}"
+    );
     assert_ne!(next, first);
     assert!(acked.len() >= 1_300, "{} acknowledged", acked.len());
     converged(&nats.url, &replicas, &live, &acked);
@@ -262,7 +295,8 @@ fn a_nats_restart_loses_no_acknowledged_sample() {
         }
         if (10..15).contains(&call) {
             // NATS is away: refused, retryably, and nothing is accepted.
-            let (status, body) = try_http(addr, "POST", "/v1/samples", &samples_body(&ids)).unwrap();
+            let (status, body) =
+                try_http(addr, "POST", "/v1/samples", &samples_body(&ids)).unwrap();
             assert_eq!(status, 503, "{body}");
             assert!(body.contains("retry"), "{body}");
             refused.push(ids);
@@ -274,7 +308,10 @@ fn a_nats_restart_loses_no_acknowledged_sample() {
             for ids in std::mem::take(&mut refused) {
                 let deadline = Instant::now() + Duration::from_secs(20);
                 while !post(addr, &ids) {
-                    assert!(Instant::now() < deadline, "never acknowledged after the restart");
+                    assert!(
+                        Instant::now() < deadline,
+                        "never acknowledged after the restart"
+                    );
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 acked.extend(ids);
@@ -318,21 +355,99 @@ fn a_rollback_posted_to_a_follower_is_served_by_every_replica() {
         .expect("an older checkpoint");
     let body = format!("{{\"version\": {}}}", older["version"]);
     let older = serde_json::json!({"mode": older["mode"], "number": older["number"]});
-    let (status, answer) = try_http(replicas[follower].addr, "POST", "/v1/rollback", &body).unwrap();
+    let (status, answer) =
+        try_http(replicas[follower].addr, "POST", "/v1/rollback", &body).unwrap();
     assert_eq!(status, 200, "{answer}");
-    until(Duration::from_secs(3), "every replica serves the rollback", || {
-        live.iter()
-            .all(|&i| stats(replicas[i].addr).is_some_and(|s| s["serving_version"] == older))
-            .then_some(())
-    });
+    until(
+        Duration::from_secs(3),
+        "every replica serves the rollback",
+        || {
+            live.iter()
+                .all(|&i| stats(replicas[i].addr).is_some_and(|s| s["serving_version"] == older))
+                .then_some(())
+        },
+    );
     // The trainer continues from it: the next version descends from it.
     for call in 10..13u32 {
         let ids: Vec<u32> = (call * 100..call * 100 + 100).collect();
         assert!(post(replicas[call as usize % 3].addr, &ids));
     }
-    until(Duration::from_secs(20), "a newer version after the rollback", || {
-        let s = stats(replicas[follower].addr)?;
-        let v = s["serving_version"].clone();
-        (v != older && v != newest).then_some(())
-    });
+    until(
+        Duration::from_secs(20),
+        "a newer version after the rollback",
+        || {
+            let s = stats(replicas[follower].addr)?;
+            let v = s["serving_version"].clone();
+            (v != older && v != newest).then_some(())
+        },
+    );
+    // An A/B test started on the other follower runs on every replica,
+    // and ends on every replica.
+    let other = (t + 2) % 3;
+    let (_, body) = try_http(replicas[other].addr, "GET", "/v1/versions", "").unwrap();
+    let listed = json(&body);
+    let first = &listed.as_array().unwrap()[0];
+    let body = format!("{{\"version\": {}, \"share\": 0.5}}", first["version"]);
+    let (status, answer) = try_http(replicas[other].addr, "POST", "/v1/challenger", &body).unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let challenger = serde_json::json!({"mode": first["mode"], "number": first["number"]});
+    until(
+        Duration::from_secs(3),
+        "every replica runs the A/B test",
+        || {
+            live.iter()
+                .all(|&i| {
+                    ab(replicas[i].addr)
+                        .is_some_and(|a| a["challenger"] == challenger && a["share"] == 0.5)
+                })
+                .then_some(())
+        },
+    );
+    let (status, answer) = try_http(
+        replicas[t].addr,
+        "POST",
+        "/v1/challenger",
+        "{\"version\": null}",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    until(
+        Duration::from_secs(3),
+        "the A/B test ends on every replica",
+        || {
+            live.iter()
+                .all(|&i| ab(replicas[i].addr).is_some_and(|a| a["challenger"].is_null()))
+                .then_some(())
+        },
+    );
+    // Offline training runs on the trainer, which names itself to others.
+    let (status, answer) = try_http(
+        replicas[other].addr,
+        "POST",
+        "/v1/train",
+        "{\"source\": \"log\"}",
+    )
+    .unwrap();
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("the fleet's trainer is r"), "{answer}");
+    let (status, answer) = try_http(
+        replicas[t].addr,
+        "POST",
+        "/v1/train",
+        "{\"source\": \"log\"}",
+    )
+    .unwrap();
+    assert_eq!(status, 202, "{answer}");
+    until(
+        Duration::from_secs(20),
+        "every replica serves the offline version",
+        || {
+            live.iter()
+                .all(|&i| {
+                    stats(replicas[i].addr)
+                        .is_some_and(|s| s["serving_version"]["mode"] == "offline")
+                })
+                .then_some(())
+        },
+    );
 }
