@@ -65,8 +65,9 @@ pub struct CheckpointerPeers {
     pub written: Option<WrittenHook>,
 }
 
-/// Called with each version the Checkpointer wrote (its entry and file).
-pub type WrittenHook = Box<dyn Fn(VersionEntry, Vec<u8>) + Send>;
+/// Called with each version the Checkpointer wrote (its entry and file)
+/// and the versions retention removed meanwhile.
+pub type WrittenHook = Box<dyn Fn(VersionEntry, Vec<u8>, Vec<VersionId>) + Send>;
 
 impl Actor for Checkpointer {
     type Context = Context<Self>;
@@ -109,7 +110,7 @@ impl Handler<Checkpoint> for Checkpointer {
                     write_seconds: writing.elapsed().as_secs_f64(),
                 });
                 if let Some(hook) = &self.peers.written {
-                    hook(written.entry, msg.bytes);
+                    hook(written.entry, msg.bytes, written.dropped);
                 }
             }
             Err(e) => {
@@ -137,7 +138,7 @@ impl Handler<SaveOffline> for Checkpointer {
         self.written += 1;
         tracing::info!(path = %written.path.display(), "offline version written");
         if let Some(hook) = &self.peers.written {
-            hook(written.entry.clone(), msg.bytes);
+            hook(written.entry.clone(), msg.bytes, written.dropped);
         }
         Ok(written.entry)
     }

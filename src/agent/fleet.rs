@@ -61,6 +61,7 @@ impl Agent {
 
 /// An A/B role to set fleet-wide.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "fleet"), allow(dead_code))]
 pub(super) enum AbRole {
     /// The challenger and its share (none: end the test).
     Challenger(Option<(VersionId, f64)>),

@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use async_nats::jetstream::kv;
-use futures::StreamExt;
 use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use refit_plugin::{ModelSpec, PluginRegistry};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -43,6 +43,10 @@ use crate::messages::{
 use crate::rows::Rows;
 use crate::sample_log::{ReadBack, SharedLog};
 use crate::store::{VersionEntry, VersionId};
+
+/// How long the file of a version the trainer's retention dropped stays
+/// in the object store.
+pub const PRUNE_AFTER: Duration = Duration::from_secs(30);
 
 /// The shared stream as Ingest's and the Trainer's [`SharedLog`].
 pub struct StreamLog {
@@ -94,8 +98,9 @@ impl Drop for Runtime {
 
 /// What the coordinator is asked.
 enum Command {
-    /// A version this replica's Checkpointer wrote.
-    Written(VersionEntry, Vec<u8>),
+    /// A version this replica's Checkpointer wrote, and the versions its
+    /// retention removed.
+    Written(VersionEntry, Vec<u8>, Vec<VersionId>),
     /// Make a stored version active fleet-wide (a rollback or promotion
     /// asked of this replica).
     Activate(
@@ -232,8 +237,8 @@ impl FleetConnection {
     /// coordinator.
     pub fn written_hook(&self) -> crate::actors::checkpointer::WrittenHook {
         let commands = self.commands.clone();
-        Box::new(move |entry, bytes| {
-            let _ = commands.send(Command::Written(entry, bytes));
+        Box::new(move |entry, bytes, dropped| {
+            let _ = commands.send(Command::Written(entry, bytes, dropped));
         })
     }
 
@@ -266,6 +271,7 @@ impl FleetConnection {
             consumer: None,
             unpublished: None,
             roles: None,
+            to_prune: std::collections::VecDeque::new(),
             beat: every,
         };
         let keeper = {
@@ -455,6 +461,9 @@ struct Coordinator {
     unpublished: Option<(VersionEntry, Vec<u8>)>,
     /// The A/B roles served here, as last applied.
     roles: Option<Roles>,
+    /// Versions the trainer's retention dropped, and when: their files
+    /// leave the object store [`PRUNE_AFTER`] later.
+    to_prune: std::collections::VecDeque<(VersionId, std::time::Instant)>,
     beat: Duration,
 }
 
@@ -510,9 +519,12 @@ impl Coordinator {
                     // Only the newest of the versions written meanwhile is
                     // published (each one replaces the one before).
                     let mut command = command;
-                    while matches!(command, Command::Written(..)) {
+                    while let Command::Written(_, _, dropped) = &mut command {
                         match inbox.try_recv() {
-                            Ok(next @ Command::Written(..)) => command = next,
+                            Ok(Command::Written(entry, bytes, mut more)) => {
+                                more.append(dropped);
+                                command = Command::Written(entry, bytes, more);
+                            }
                             Ok(other) => {
                                 self.on_command(command).await;
                                 command = other;
@@ -523,7 +535,17 @@ impl Coordinator {
                     self.on_command(command).await;
                 }
                 update = next_announcement(&mut watch) => match update {
-                    Some(Ok(published)) => self.on_announced(published).await,
+                    Some(Ok(published)) => {
+                        // Only the newest of the announcements already
+                        // waiting is adopted (and fetched).
+                        let mut newest = published;
+                        while let Some(Some(Ok(next))) =
+                            watch.as_mut().and_then(|w| w.next().now_or_never())
+                        {
+                            newest = next;
+                        }
+                        self.on_announced(newest).await
+                    }
                     Some(Err(e)) => {
                         tracing::warn!(error = %e, "fleet: watching the manifest failed; watching again");
                         watch = None;
@@ -577,10 +599,12 @@ impl Coordinator {
 
     async fn on_command(&mut self, command: Command) {
         match command {
-            Command::Written(entry, bytes) => {
+            Command::Written(entry, bytes, dropped) => {
                 if self.training {
                     self.unpublished = Some((entry, bytes));
                     self.publish_written().await;
+                    let at = std::time::Instant::now();
+                    self.to_prune.extend(dropped.into_iter().map(|v| (v, at)));
                 }
             }
             Command::Activate(entry, bytes, reply) => {
@@ -719,6 +743,30 @@ impl Coordinator {
             snapshot: model.snapshot(),
             version: id,
         })
+    }
+
+    /// Removes the files of versions the trainer's retention dropped from
+    /// the object store, unless an A/B role serves them: those dropped
+    /// [`PRUNE_AFTER`] ago or longer (a follower that is behind may still
+    /// fetch one meanwhile).
+    async fn prune(&mut self) {
+        let due = self
+            .to_prune
+            .iter()
+            .take_while(|(_, at)| at.elapsed() >= PRUNE_AFTER)
+            .count();
+        let dropped: Vec<VersionId> = self.to_prune.drain(..due).map(|(v, _)| v).collect();
+        let in_use = |v: &VersionId| {
+            self.roles.as_ref().is_some_and(|r| {
+                r.challenger.as_ref().is_some_and(|(e, _)| e.id() == *v)
+                    || r.shadow.as_ref().is_some_and(|e| e.id() == *v)
+            })
+        };
+        for version in dropped.into_iter().filter(|v| !in_use(v)) {
+            if let Err(e) = self.bus.remove_file(version).await {
+                tracing::debug!(%version, error = %e, "fleet: an old version's file stays in the object store");
+            }
+        }
     }
 
     /// A rollback or promotion asked of this replica: the version becomes
@@ -978,6 +1026,7 @@ impl Coordinator {
         if self.training && self.unpublished.is_some() {
             self.publish_written().await;
         }
+        self.prune().await;
         let reported = Reported {
             training: self.training,
             serving: self.current,

@@ -484,6 +484,7 @@ fn segment_records(
 /// Puts `batches` into `out`, skipping their first `skip` samples.
 /// The newest `max_rows` samples of `batches` (first sample, rows,
 /// labels; oldest first) as one read-back.
+#[cfg(feature = "fleet")]
 pub(crate) fn newest_of(
     batches: Vec<(u64, Rows, Vec<f32>)>,
     input: InputKind,

@@ -123,6 +123,8 @@ pub struct Written {
     pub path: PathBuf,
     /// Files of versions that retention removed.
     pub removed: Vec<String>,
+    /// The versions retention removed.
+    pub dropped: Vec<VersionId>,
 }
 
 /// A version found bad during recovery.
@@ -399,11 +401,12 @@ impl Store {
             drift_reference,
             learned_through: meta.learned_through,
         };
-        let removed = self.commit(&mut manifest, entry.clone(), retention, true)?;
+        let (removed, dropped) = self.commit(&mut manifest, entry.clone(), retention, true)?;
         Ok(Written {
             entry,
             path,
             removed,
+            dropped,
         })
     }
 
@@ -447,24 +450,25 @@ impl Store {
             drift_reference: None,
             ..entry.clone()
         };
-        let removed = self.commit(&mut manifest, entry.clone(), retention, activate)?;
+        let (removed, dropped) = self.commit(&mut manifest, entry.clone(), retention, activate)?;
         Ok(Written {
             entry,
             path,
             removed,
+            dropped,
         })
     }
 
     /// Adds `entry` (its file written) to `manifest`, applies `retention`,
     /// with `activate` makes it active, and saves; answers the files
-    /// retention removed.
+    /// retention removed and their versions.
     fn commit(
         &self,
         manifest: &mut Manifest,
         entry: VersionEntry,
         retention: Option<usize>,
         activate: bool,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<(Vec<String>, Vec<VersionId>), StoreError> {
         let (mode, id) = (entry.mode, entry.id());
         manifest.next = manifest.next.max(entry.number + 1);
         manifest.versions.push(entry);
@@ -487,6 +491,7 @@ impl Store {
             }
         }
         let mut removed = Vec::new();
+        let dropped_ids = dropped.iter().map(VersionEntry::id).collect();
         for old in dropped {
             // Paths come from the version id, never from the manifest's
             // strings: a tampered entry cannot name a file outside.
@@ -503,7 +508,7 @@ impl Store {
                 Err(e) => tracing::warn!(path = %old_path.display(), error = %e, "retention"),
             }
         }
-        Ok(removed)
+        Ok((removed, dropped_ids))
     }
 
     /// Records `id` as the active version (in the online manifest), to be
