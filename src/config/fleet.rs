@@ -41,6 +41,10 @@ pub struct FleetConfig {
     pub timeout: HumanDuration,
     /// NATS unreachable at start (default `fail`): see [`OnUnavailable`].
     pub on_unavailable: OnUnavailable,
+    /// Servers of a NATS cluster that keep each copy of the stream and the
+    /// buckets (default 1; 3 on a three-server cluster survives the loss
+    /// of one). Applies when they are created.
+    pub replicas: usize,
 }
 
 /// What a replica does when NATS cannot be reached at start
@@ -65,6 +69,7 @@ impl Default for FleetConfig {
             lease_ttl: HumanDuration(std::time::Duration::from_secs(5)),
             timeout: HumanDuration(std::time::Duration::from_secs(2)),
             on_unavailable: OnUnavailable::Fail,
+            replicas: 1,
         }
     }
 }
@@ -111,6 +116,12 @@ impl FleetConfig {
         }
         if self.lease_ttl.0 < std::time::Duration::from_secs(1) {
             return invalid("fleet.lease_ttl", "must be at least 1s");
+        }
+        if !(1..=5).contains(&self.replicas) {
+            return invalid(
+                "fleet.replicas",
+                "must be 1 to 5 (JetStream's replication factors)",
+            );
         }
         if self.timeout.0.is_zero() || self.timeout.0 >= self.lease_ttl.0 {
             return invalid("fleet.timeout", "must be above 0 and below fleet.lease_ttl");

@@ -35,20 +35,20 @@ pub struct Lease {
 impl Lease {
     /// Connects to `url` and opens (or creates) the bucket `bucket`, whose
     /// entries live `ttl`; the lease is `key`, held as `holder` (a replica's
-    /// name). Every JetStream call waits at most `timeout`.
+    /// name). Every JetStream call waits at most `timeout`; the bucket is
+    /// kept on `replicas` servers of a cluster.
     pub async fn connect(
         url: &str,
-        bucket: &str,
-        key: &str,
-        holder: &str,
+        (bucket, key, holder): (&str, &str, &str),
         ttl: Duration,
-        timeout: Duration,
+        (timeout, replicas): (Duration, usize),
     ) -> Result<Self, FleetError> {
         let js = connect(url, timeout).await?;
         let config = kv::Config {
             bucket: bucket.to_owned(),
             history: 1,
             max_age: ttl,
+            num_replicas: replicas.max(1),
             ..Default::default()
         };
         let store = key_value(&js, config, timeout).await?;

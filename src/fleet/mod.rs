@@ -1,19 +1,21 @@
-//! Fleet mode's building blocks on NATS JetStream (Cargo feature `fleet`).
+//! Fleet mode on NATS JetStream (`[fleet]` in the config; Cargo feature
+//! `fleet`): several replicas of a host, one model.
 //!
-//! Several replicas of a host, one model: samples go into a JetStream
-//! stream, one replica at a time trains (elected by a lease), checkpoints
-//! and the manifest travel through JetStream's object store and key-value
-//! buckets, and every replica serves what the trainer trains. This module
-//! holds the parts built so far; the agent does not use them yet, and
-//! `config.toml` has no `[fleet]` table until it does.
-//!
-//! - [`lease`]: the trainer's lease, a revision-checked key in a
-//!   key-value bucket whose entries expire after the lease's TTL;
-//! - [`models`]: model files in an object-store bucket and the active
-//!   version's manifest entry in a key-value key that every replica
-//!   watches;
-//! - [`samples`]: accepted samples in a stream, acknowledged once stored,
-//!   read back from any sequence.
+//! - Every replica's Ingest stores each accepted call in the stream
+//!   `<prefix>.<name>.samples` ([`samples`]) and acknowledges it once
+//!   JetStream stored it; the stream replaces the local sample log.
+//! - One replica at a time trains: the holder of a lease on a key-value key
+//!   ([`lease`]). It continues from the fleet's active version at the
+//!   stream position that version recorded, and follows the stream from
+//!   there with a durable consumer, so nothing acknowledged is learned
+//!   twice or lost when the trainer changes.
+//! - Versions travel through an object store and the active one through a
+//!   key of a key-value bucket every replica watches ([`models`]); every
+//!   replica serves what the trainer trains, and a rollback, promotion or
+//!   A/B setting made on any replica applies to all ([`replica`]).
+//! - The trainer's drift reports, updates and offline trainings reach every
+//!   replica's events and dashboard; `/v1/stats` says who trains and what
+//!   each replica serves.
 //!
 //! Only the JetStream API of nats-server 2.9 is used (Debian's server).
 

@@ -64,12 +64,13 @@ impl std::fmt::Debug for ModelBus {
 
 impl ModelBus {
     /// Connects to `url` and opens (or creates) the buckets of model
-    /// `name` under `prefix`; every call waits at most `timeout`.
+    /// `name` under `prefix`, kept on `replicas` servers of a cluster;
+    /// every call waits at most `timeout`.
     pub async fn connect(
         url: &str,
         prefix: &str,
         name: &str,
-        timeout: Duration,
+        (timeout, replicas): (Duration, usize),
     ) -> Result<Self, FleetError> {
         let js = connect(url, timeout).await?;
         let (files_name, manifest_name) = (
@@ -89,6 +90,7 @@ impl ModelBus {
                 "create the model files",
                 js.create_object_store(object_store::Config {
                     bucket: files_name,
+                    num_replicas: replicas.max(1),
                     ..Default::default()
                 }),
             )
@@ -100,6 +102,7 @@ impl ModelBus {
             kv::Config {
                 bucket: manifest_name,
                 history: 1,
+                num_replicas: replicas.max(1),
                 ..Default::default()
             },
             timeout,

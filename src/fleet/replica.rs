@@ -173,22 +173,29 @@ impl FleetConnection {
         let (url, prefix, timeout) = (config.url.clone(), config.prefix.clone(), config.timeout.0);
         let replica = config.replica_name();
         let ttl = config.lease_ttl.0;
+        let copies = config.replicas;
         let events = format!("{prefix}.{name}.events");
         let (name, who) = (name.to_owned(), replica.clone());
         let handle = runtime.handle().clone();
         // On a thread of its own: the caller may be inside another runtime.
         let opened = std::thread::spawn(move || {
             handle.block_on(async move {
-                let stream =
-                    SampleStream::connect(&url, &prefix, &name, input, retention, timeout).await?;
-                let bus = ModelBus::connect(&url, &prefix, &name, timeout).await?;
+                let stream = SampleStream::connect(
+                    &url,
+                    &prefix,
+                    &name,
+                    input,
+                    retention,
+                    (timeout, copies),
+                )
+                .await?;
+                let bus = ModelBus::connect(&url, &prefix, &name, (timeout, copies)).await?;
+                let lease_bucket = format!("{prefix}_{name}_lease");
                 let lease = Lease::connect(
                     &url,
-                    &format!("{prefix}_{name}_lease"),
-                    "trainer",
-                    &who,
+                    (&lease_bucket, "trainer", &who),
                     ttl,
-                    timeout,
+                    (timeout, copies),
                 )
                 .await?;
                 let (client, js) = connect_client(&url, timeout).await?;
@@ -198,6 +205,7 @@ impl FleetConnection {
                         bucket: format!("{prefix}_{name}_replicas"),
                         history: 1,
                         max_age: ttl * 3,
+                        num_replicas: copies,
                         ..Default::default()
                     },
                     timeout,

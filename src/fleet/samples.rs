@@ -51,15 +51,16 @@ impl std::fmt::Debug for SampleStream {
 impl SampleStream {
     /// Connects to `url` and opens (or creates) the stream of model `name`
     /// under `prefix` (subject `<prefix>.<name>.samples`), keeping samples
-    /// at most `max_age` and `max_bytes` (0: no bound); rows are of
-    /// `input` over `width` features or coordinates.
+    /// at most `max_age` and `max_bytes` (0: no bound), on `replicas`
+    /// servers of a cluster (1: one server); rows are of `input` over
+    /// `width` features or coordinates.
     pub async fn connect(
         url: &str,
         prefix: &str,
         name: &str,
         (input, width): (InputKind, usize),
         (max_age, max_bytes): (Duration, u64),
-        timeout: Duration,
+        (timeout, replicas): (Duration, usize),
     ) -> Result<Self, FleetError> {
         let (client, js) = connect_client(url, timeout).await?;
         let stream_name = format!("{prefix}_{name}_samples");
@@ -72,6 +73,7 @@ impl SampleStream {
                 subjects: vec![subject.clone()],
                 max_age,
                 max_bytes: if max_bytes == 0 { -1 } else { max_bytes as i64 },
+                num_replicas: replicas.max(1),
                 ..Default::default()
             }),
         )

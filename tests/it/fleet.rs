@@ -121,21 +121,17 @@ fn one_holder_at_a_time_and_a_takeover_when_the_holder_stops_renewing() {
     runtime().block_on(async {
         let mut a = Lease::connect(
             &nats.url,
-            "refit_lease",
-            "trainer",
-            "replica-a",
+            ("refit_lease", "trainer", "replica-a"),
             TTL,
-            TIMEOUT,
+            (TIMEOUT, 1),
         )
         .await
         .unwrap();
         let mut b = Lease::connect(
             &nats.url,
-            "refit_lease",
-            "trainer",
-            "replica-b",
+            ("refit_lease", "trainer", "replica-b"),
             TTL,
-            TIMEOUT,
+            (TIMEOUT, 1),
         )
         .await
         .unwrap();
@@ -180,11 +176,9 @@ fn an_unreachable_server_is_a_clear_error() {
     runtime().block_on(async {
         let err = Lease::connect(
             "nats://127.0.0.1:1",
-            "refit_lease",
-            "trainer",
-            "replica-a",
+            ("refit_lease", "trainer", "replica-a"),
             TTL,
-            Duration::from_secs(2),
+            (Duration::from_secs(2), 1),
         )
         .await
         .unwrap_err();
@@ -244,10 +238,10 @@ fn a_published_version_reaches_every_watcher_with_its_file_checked() {
     let (first, first_bytes) = stored_version(dir.path(), 10);
     let (second, second_bytes) = stored_version(dir.path(), 20);
     runtime().block_on(async {
-        let trainer = ModelBus::connect(&nats.url, "refit", "churn", TIMEOUT)
+        let trainer = ModelBus::connect(&nats.url, "refit", "churn", (TIMEOUT, 1))
             .await
             .unwrap();
-        let follower = ModelBus::connect(&nats.url, "refit", "churn", TIMEOUT)
+        let follower = ModelBus::connect(&nats.url, "refit", "churn", (TIMEOUT, 1))
             .await
             .unwrap();
         assert_eq!(follower.active().await.unwrap(), None);
@@ -291,7 +285,7 @@ fn samples_are_stored_before_they_are_acknowledged_and_survive_a_server_restart(
             "churn",
             (InputKind::Dense, 2),
             (Duration::from_secs(3_600), 0),
-            Duration::from_secs(2),
+            (Duration::from_secs(2), 1),
         ))
     };
     let stream = open(nats.url.clone()).unwrap();
@@ -341,7 +335,12 @@ fn keepers_hold_the_lease_one_at_a_time_and_hand_it_over() {
     runtime().block_on(async {
         let every = TTL / 4;
         let lease = |holder: &'static str| {
-            Lease::connect(&nats.url, "refit_keep", "trainer", holder, TTL, TIMEOUT)
+            Lease::connect(
+                &nats.url,
+                ("refit_keep", "trainer", holder),
+                TTL,
+                (TIMEOUT, 1),
+            )
         };
         let a = LeaseKeeper::spawn(lease("a").await.unwrap(), every);
         tokio::time::sleep(every).await;

@@ -133,7 +133,7 @@ fn stream_ids(url: &str) -> (Vec<u32>, u64) {
             "churn",
             (refit::plugins::InputKind::Dense, 8),
             (Duration::from_secs(3600), 0),
-            Duration::from_secs(5),
+            (Duration::from_secs(5), 1),
         )
         .await
         .unwrap();
