@@ -6,12 +6,16 @@ impl Agent {
     /// Fleet mode: this replica's role and what every replica serves.
     pub(super) fn fleet_stats(&self) -> Option<crate::events::FleetStats> {
         #[cfg(feature = "fleet")]
-        {
-            let fleet = self.inner.fleet.lock().ok()?;
-            fleet.as_ref().map(crate::fleet::Fleet::stats)
-        }
+        return self.with_fleet(crate::fleet::Fleet::stats);
         #[cfg(not(feature = "fleet"))]
         None
+    }
+
+    /// `f` of this replica's fleet membership; none when not in a fleet.
+    #[cfg(feature = "fleet")]
+    fn with_fleet<T>(&self, f: impl FnOnce(&crate::fleet::Fleet) -> T) -> Option<T> {
+        let fleet = self.inner.fleet.lock().ok()?;
+        fleet.as_ref().map(f)
     }
 
     /// Fleet mode: makes stored `version` active in the whole fleet and
@@ -21,11 +25,7 @@ impl Agent {
         version: VersionId,
     ) -> Option<Result<VersionEntry, AgentError>> {
         #[cfg(feature = "fleet")]
-        {
-            let fleet = self.inner.fleet.lock().ok()?;
-            let fleet = fleet.as_ref()?;
-            Some(self.announce_active(fleet, version))
-        }
+        return self.with_fleet(|fleet| self.announce_active(fleet, version));
         #[cfg(not(feature = "fleet"))]
         {
             let _ = version;
@@ -74,11 +74,7 @@ impl Agent {
     /// replica serves it; none when not in a fleet.
     pub(super) fn role_in_fleet(&self, role: AbRole) -> Option<Result<(), AgentError>> {
         #[cfg(feature = "fleet")]
-        {
-            let fleet = self.inner.fleet.lock().ok()?;
-            let fleet = fleet.as_ref()?;
-            Some(self.set_fleet_role(fleet, role))
-        }
+        return self.with_fleet(|fleet| self.set_fleet_role(fleet, role));
         #[cfg(not(feature = "fleet"))]
         {
             let _ = role;

@@ -728,6 +728,21 @@ impl Coordinator {
         &mut self,
         entry: &VersionEntry,
     ) -> Result<crate::serving::Served, String> {
+        let model = self.fetch_and_store(entry, false).await?;
+        Ok(crate::serving::Served {
+            snapshot: model.snapshot(),
+            version: entry.id(),
+        })
+    }
+
+    /// `entry`'s version: fetched from the object store, checked against
+    /// the configured model, stored here (with `activate`, as the active
+    /// version) and loaded.
+    async fn fetch_and_store(
+        &mut self,
+        entry: &VersionEntry,
+        activate: bool,
+    ) -> Result<Box<dyn refit_plugin::Model>, String> {
         let id = entry.id();
         let bytes = self.bus.fetch(entry).await.map_err(|e| e.to_string())?;
         let model = self
@@ -742,15 +757,12 @@ impl Coordinator {
             .send(Import {
                 entry: entry.clone(),
                 bytes,
-                activate: false,
+                activate,
             })
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        Ok(crate::serving::Served {
-            snapshot: model.snapshot(),
-            version: id,
-        })
+        Ok(model)
     }
 
     /// Removes the files of versions the trainer's retention dropped from
@@ -857,24 +869,7 @@ impl Coordinator {
     ) -> Result<Option<u64>, String> {
         let entry = published.entry.clone();
         let id = entry.id();
-        let bytes = self.bus.fetch(&entry).await.map_err(|e| e.to_string())?;
-        let model = self
-            .actors
-            .plugins
-            .load(&bytes)
-            .map_err(|e| format!("loading it: {e}"))?;
-        crate::agent::check_version_spec(&id, model.spec(), &self.actors.spec)
-            .map_err(|e| e.to_string())?;
-        self.actors
-            .registry
-            .send(Import {
-                entry: entry.clone(),
-                bytes,
-                activate: true,
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+        let model = self.fetch_and_store(&entry, true).await?;
         let at = self
             .actors
             .trainer

@@ -125,14 +125,7 @@ impl SampleStream {
     /// The stored batches from stream sequence `from` on (what retention
     /// kept of them), in order.
     pub async fn read_from(&self, from: u64) -> Result<Vec<StoredBatch>, FleetError> {
-        let stream = within(
-            self.timeout,
-            "open the sample stream",
-            self.js.get_stream(&self.stream),
-        )
-        .await?
-        .map_err(|e| js_err("open the sample stream", e))?;
-        let mut stream = stream;
+        let mut stream = self.open().await?;
         let info = within(self.timeout, "read the stream's state", stream.info())
             .await?
             .map_err(|e| js_err("read the stream's state", e))?;
@@ -167,6 +160,17 @@ impl SampleStream {
         Ok(out)
     }
 
+    /// The stream, as the server has it now.
+    async fn open(&self) -> Result<jetstream::stream::Stream, FleetError> {
+        within(
+            self.timeout,
+            "open the sample stream",
+            self.js.get_stream(&self.stream),
+        )
+        .await?
+        .map_err(|e| js_err("open the sample stream", e))
+    }
+
     /// One stored message as a batch of this model's samples.
     fn decode(&self, message: &jetstream::Message) -> Result<StoredBatch, FleetError> {
         let sequence = message
@@ -192,13 +196,7 @@ impl SampleStream {
 
     /// The stream's first and last stored sequences (0 and 0 when empty).
     pub async fn bounds(&self) -> Result<(u64, u64), FleetError> {
-        let mut stream = within(
-            self.timeout,
-            "open the sample stream",
-            self.js.get_stream(&self.stream),
-        )
-        .await?
-        .map_err(|e| js_err("open the sample stream", e))?;
+        let mut stream = self.open().await?;
         let info = within(self.timeout, "read the stream's state", stream.info())
             .await?
             .map_err(|e| js_err("read the stream's state", e))?;
@@ -217,13 +215,7 @@ impl SampleStream {
     ) -> Result<impl futures::Stream<Item = Result<StoredBatch, FleetError>> + use<'_>, FleetError>
     {
         use jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
-        let stream = within(
-            self.timeout,
-            "open the sample stream",
-            self.js.get_stream(&self.stream),
-        )
-        .await?
-        .map_err(|e| js_err("open the sample stream", e))?;
+        let stream = self.open().await?;
         let durable = format!("{}_trainer", self.stream);
         // A consumer left by an earlier trainer starts elsewhere.
         let _ = within(
