@@ -171,7 +171,7 @@ pub struct FleetStats {
     pub training: bool,
     /// The training replica, as the status bucket says.
     pub trainer: Option<String>,
-    /// Whether NATS answered this call.
+    /// Whether this replica is connected to NATS now.
     pub connected: bool,
     /// The fleet version this replica serves.
     pub serving: Option<VersionId>,

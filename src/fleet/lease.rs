@@ -30,6 +30,8 @@ pub struct Lease {
     timeout: Duration,
     /// The revision this holder last wrote, while it holds the lease.
     revision: Option<u64>,
+    /// When this holder last wrote it.
+    written_at: Option<std::time::Instant>,
 }
 
 impl Lease {
@@ -59,12 +61,18 @@ impl Lease {
             ttl,
             timeout,
             revision: None,
+            written_at: None,
         })
     }
 
     /// Takes the lease when nobody holds it (or renews it when this holder
     /// does); answers whether this holder holds it now.
     pub async fn acquire(&mut self) -> Result<bool, FleetError> {
+        if self.written_at.is_some_and(|at| at.elapsed() >= self.ttl) {
+            // Not renewed within its TTL (NATS was away): it lapsed, and
+            // its entry may be gone with the revision it had.
+            self.revision = None;
+        }
         if self.revision.is_some() {
             return self.renew().await;
         }
@@ -78,6 +86,7 @@ impl Lease {
         match created {
             Ok(revision) => {
                 self.revision = Some(revision);
+                self.written_at = Some(std::time::Instant::now());
                 Ok(true)
             }
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(false),
@@ -101,6 +110,7 @@ impl Lease {
         match updated {
             Ok(revision) => {
                 self.revision = Some(revision);
+                self.written_at = Some(std::time::Instant::now());
                 Ok(true)
             }
             Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {

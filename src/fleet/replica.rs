@@ -265,6 +265,7 @@ impl FleetConnection {
         let handle = self.handle();
         let every = self.config.lease_ttl.0 / 3;
         let (stop, stopped) = oneshot::channel();
+        let stream_handle = self.stream.clone();
         let coordinator = Coordinator {
             replica: self.replica.clone(),
             stream: self.stream,
@@ -306,6 +307,7 @@ impl FleetConnection {
         let inbox = self.inbox;
         let task = handle.spawn(async move { coordinator.run(keeper, inbox, stopped).await });
         Fleet {
+            stream: stream_handle,
             runtime: self.runtime,
             commands: self.commands,
             stop: Some(stop),
@@ -338,6 +340,8 @@ pub struct FleetActors {
 
 /// A running replica's fleet membership (held by the agent).
 pub struct Fleet {
+    /// The sample stream (its connection's state).
+    stream: Arc<SampleStream>,
     runtime: Runtime,
     commands: mpsc::UnboundedSender<Command>,
     stop: Option<oneshot::Sender<()>>,
@@ -403,18 +407,24 @@ impl Fleet {
     /// Where the fleet stands, as this replica sees it.
     pub fn stats(&self) -> FleetStats {
         let (reply, answer) = oneshot::channel();
+        let connected = self.stream.is_connected();
+        // What this replica knows without its coordinator (busy with NATS
+        // calls that wait for their timeouts while NATS is away).
         let unknown = FleetStats {
             replica: self.replica.clone(),
+            connected,
             ..FleetStats::default()
         };
         if self.commands.send(Command::Stats(reply)).is_err() {
             return unknown;
         }
         let wait = self.timeout * 2;
-        self.block_on(async move { tokio::time::timeout(wait, answer).await })
+        let stats = self
+            .block_on(async move { tokio::time::timeout(wait, answer).await })
             .and_then(|r| r.ok())
             .and_then(|r| r.ok())
-            .unwrap_or(unknown)
+            .unwrap_or(unknown);
+        FleetStats { connected, ..stats }
     }
 
     /// Leaves the fleet: gives the lease up (another replica takes over at
@@ -512,6 +522,7 @@ impl Coordinator {
             .await;
         let mut watch: Option<Watch> = None;
         let mut roles_watch: Option<RolesWatch> = None;
+        let mut was_connected = true;
         let mut beat = tokio::time::interval(self.beat);
         loop {
             tokio::select! {
@@ -547,10 +558,11 @@ impl Coordinator {
                         // Only the newest of the announcements already
                         // waiting is adopted (and fetched).
                         let mut newest = published;
-                        while let Some(Some(Ok(next))) =
-                            watch.as_mut().and_then(|w| w.next().now_or_never())
-                        {
-                            newest = next;
+                        for _ in 0..1_000 {
+                            match watch.as_mut().and_then(|w| w.next().now_or_never()) {
+                                Some(Some(Ok(next))) => newest = next,
+                                _ => break,
+                            }
                         }
                         self.on_announced(newest).await
                     }
@@ -569,11 +581,28 @@ impl Coordinator {
                     None => roles_watch = None,
                 },
                 _ = beat.tick() => {
+                    let connected = self.stream.is_connected();
+                    tracing::debug!(connected, was_connected, watching = watch.is_some(), "fleet: beat");
+                    if connected && !was_connected {
+                        // The server may have restarted: watches made
+                        // before may never deliver again.
+                        watch = None;
+                        roles_watch = None;
+                    }
+                    was_connected = connected;
                     if watch.is_none() {
                         watch = self.rewatch().await;
+                    } else if connected {
+                        // A watch that stalled without an error is caught
+                        // up with every beat.
+                        if let Ok(Some(active)) = self.bus.active().await {
+                            self.on_announced(active).await;
+                        }
                     }
                     if roles_watch.is_none() {
                         roles_watch = self.rewatch_roles().await;
+                    } else if connected && let Ok(roles) = self.bus.roles().await {
+                        self.apply_roles(roles).await;
                     }
                     self.on_beat().await;
                 }
@@ -812,6 +841,7 @@ impl Coordinator {
     /// not serve is adopted; the trainer announces a rollback's version
     /// again with its own position.
     async fn on_announced(&mut self, published: Published) {
+        tracing::debug!(version = %published.entry.id(), revision = published.revision, seen = self.revision, "fleet: announcement");
         // The watch may bring announcements older than one this replica
         // made or saw since: only newer ones count.
         if published.revision <= self.revision {
@@ -1053,25 +1083,34 @@ impl Coordinator {
     /// Every replica's last report (none when NATS does not answer);
     /// notes the trainer, and tells the Trainer when it changed.
     async fn replicas(&mut self) -> Option<Vec<ReplicaStatus>> {
-        let mut replicas = Vec::new();
-        let mut keys = within(self.beat, "list replicas", self.status.keys())
-            .await
-            .ok()?
-            .ok()?;
-        while let Ok(Some(Ok(key))) = within(self.beat, "list replicas", keys.next()).await {
-            if let Ok(Ok(Some(value))) =
-                within(self.beat, "read a replica", self.status.get(&key)).await
-                && let Ok(r) = serde_json::from_slice::<Reported>(&value)
-            {
-                replicas.push(ReplicaStatus {
-                    replica: key,
-                    training: r.training,
-                    serving: r.serving,
-                    position: r.position,
-                    updated_ms: r.updated_ms,
-                });
+        // The whole listing within one beat: a key listing can run on
+        // (delivered again) across a server restart.
+        let status = &self.status;
+        let listing = async move {
+            let mut keys = status.keys().await.ok()?;
+            let mut seen = std::collections::BTreeSet::new();
+            while let Some(Ok(key)) = keys.next().await {
+                if !seen.insert(key) {
+                    break;
+                }
             }
-        }
+            let mut replicas = Vec::new();
+            for key in seen {
+                if let Ok(Some(value)) = status.get(&key).await
+                    && let Ok(r) = serde_json::from_slice::<Reported>(&value)
+                {
+                    replicas.push(ReplicaStatus {
+                        replica: key,
+                        training: r.training,
+                        serving: r.serving,
+                        position: r.position,
+                        updated_ms: r.updated_ms,
+                    });
+                }
+            }
+            Some(replicas)
+        };
+        let mut replicas = within(self.beat, "list replicas", listing).await.ok()??;
         replicas.sort_by(|a, b| a.replica.cmp(&b.replica));
         let trainer = replicas
             .iter()
@@ -1092,13 +1131,17 @@ impl Coordinator {
     }
 
     async fn stats(&mut self) -> FleetStats {
-        let replicas = self.replicas().await;
-        let stream = self.stream.bounds().await.ok();
+        let connected = self.stream.is_connected();
+        let (replicas, stream) = if connected {
+            (self.replicas().await, self.stream.bounds().await.ok())
+        } else {
+            (None, None)
+        };
         FleetStats {
             replica: self.replica.clone(),
             training: self.training,
             trainer: self.trainer.clone(),
-            connected: replicas.is_some(),
+            connected,
             serving: self.current,
             position: self.position,
             stream_first: stream.map(|s| s.0),

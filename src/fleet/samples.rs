@@ -90,6 +90,11 @@ impl SampleStream {
         })
     }
 
+    /// Whether the client is connected to a server now.
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
     /// Stores one batch numbered from `first_sample`; answers its stream
     /// sequence once JetStream acknowledged it (an error means it is not
     /// stored: the host's ingest must fail, retryably).
@@ -103,7 +108,7 @@ impl SampleStream {
         // While disconnected the client would queue the message and send
         // it on reconnection, after this call failed: a retry by the host
         // would then store the samples twice. Refused at once instead.
-        if self.client.connection_state() != async_nats::connection::State::Connected {
+        if !self.is_connected() {
             return Err(js_err("publish a batch", "not connected to NATS"));
         }
         let record =
