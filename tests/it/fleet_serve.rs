@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::common::{addr_in, first_line, json, samples_body, try_http};
+use super::common::{addr_in, first_line, json, samples_body, signal, try_http};
 use super::fleet::NatsServer;
 
 /// The lease's TTL in these tests.
@@ -242,6 +242,17 @@ fn three_replicas_learn_each_sample_once_and_serve_the_same_version() {
             (history["updates"].as_array()?.len() >= 10).then_some(())
         },
     );
+    // A trainer that stops gracefully gives the lease up: another trains
+    // well before the TTL would have let it.
+    let t = trainer(&replicas, &live);
+    signal(&replicas[t].child, "TERM");
+    let stopped = Instant::now();
+    let rest: Vec<usize> = live.iter().copied().filter(|&i| i != t).collect();
+    let next = trainer(&replicas, &rest);
+    let took = stopped.elapsed();
+    eprintln!("handover seen {took:?} after SIGTERM");
+    assert!(took < TTL, "took {took:?}");
+    assert_ne!(next, t);
 }
 
 #[test]
