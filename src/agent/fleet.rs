@@ -39,12 +39,32 @@ impl Agent {
         fleet: &crate::fleet::Fleet,
         version: VersionId,
     ) -> Result<VersionEntry, AgentError> {
-        // Checked here first, as a rollback without a fleet is.
-        self.load_stored(version)?;
-        let (entry, bytes) = self.inner.store.read_version(version)?;
-        fleet
-            .activate(entry.clone(), bytes)
-            .map_err(|e| AgentError::FleetUnavailable(e.to_string()))?;
+        let unavailable = |e: crate::fleet::FleetError| AgentError::FleetUnavailable(e.to_string());
+        let entry = match self.load_stored(version) {
+            // Checked here first, as a rollback without a fleet is.
+            Ok(_) => {
+                let (entry, bytes) = self.inner.store.read_version(version)?;
+                fleet.activate(entry.clone(), bytes).map_err(unavailable)?;
+                entry
+            }
+            // Not stored here (a replica that joined later): the fleet's
+            // record of it, checked by every replica that adopts it.
+            Err(AgentError::Store(crate::store::StoreError::Unknown(_))) => {
+                if !fleet.activate_recorded(version).map_err(unavailable)? {
+                    return Err(crate::store::StoreError::Unknown(version).into());
+                }
+                self.wait_serving(version)?;
+                return Ok(self.inner.store.read_version(version)?.0);
+            }
+            Err(e) => return Err(e),
+        };
+        self.wait_serving(version)?;
+        Ok(entry)
+    }
+
+    /// Waits until this replica serves `version` (announced to the fleet).
+    #[cfg(feature = "fleet")]
+    fn wait_serving(&self, version: VersionId) -> Result<(), AgentError> {
         let deadline = std::time::Instant::now() + self.inner.flush_timeout;
         while self.inner.serving.load().champion.version != version {
             if std::time::Instant::now() > deadline {
@@ -55,7 +75,7 @@ impl Agent {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        Ok(entry)
+        Ok(())
     }
 }
 

@@ -258,6 +258,53 @@ impl ModelBus {
         self.watch_key(ACTIVE, decode).await
     }
 
+    /// Records `entry` in the fleet's list of versions (key
+    /// `version.<id>`), so that any replica can make it active later.
+    pub async fn record(&self, entry: &VersionEntry) -> Result<(), FleetError> {
+        let body = serde_json::to_vec(entry).map_err(|e| js_err("encode a version's entry", e))?;
+        within(
+            self.timeout,
+            "record a version",
+            self.manifest.put(version_key(entry.id()), body.into()),
+        )
+        .await?
+        .map_err(|e| js_err("record a version", e))?;
+        Ok(())
+    }
+
+    /// The recorded entry of `version`, if the fleet has it.
+    pub async fn recorded(
+        &self,
+        version: crate::store::VersionId,
+    ) -> Result<Option<VersionEntry>, FleetError> {
+        let entry = within(
+            self.timeout,
+            "read a version's entry",
+            self.manifest.entry(version_key(version)),
+        )
+        .await?
+        .map_err(|e| js_err("read a version's entry", e))?;
+        entry
+            .filter(|e| e.operation == kv::Operation::Put)
+            .map(|e| {
+                serde_json::from_slice(&e.value).map_err(|e| js_err("decode a version's entry", e))
+            })
+            .transpose()
+    }
+
+    /// Removes `version` from the fleet's list and its file from the
+    /// object store.
+    pub async fn forget(&self, version: crate::store::VersionId) -> Result<(), FleetError> {
+        within(
+            self.timeout,
+            "forget a version",
+            self.manifest.delete(version_key(version)),
+        )
+        .await?
+        .map_err(|e| js_err("forget a version", e))?;
+        self.remove_file(version).await
+    }
+
     /// The A/B roles now (none set: no challenger, no shadow).
     pub async fn roles(&self) -> Result<Roles, FleetError> {
         let entry = within(
@@ -312,6 +359,11 @@ impl ModelBus {
             })
             .boxed())
     }
+}
+
+/// The manifest bucket's key of a version's entry.
+fn version_key(version: crate::store::VersionId) -> String {
+    format!("version.{version}")
 }
 
 fn decode_roles(value: &[u8], _revision: u64) -> Result<Roles, FleetError> {

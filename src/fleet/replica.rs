@@ -108,6 +108,9 @@ enum Command {
         Vec<u8>,
         oneshot::Sender<Result<(), FleetError>>,
     ),
+    /// Make a version the fleet recorded active fleet-wide (one this
+    /// replica does not store); answers whether the fleet has it.
+    ActivateRecorded(VersionId, oneshot::Sender<Result<bool, FleetError>>),
     /// Change the fleet's A/B roles (`files`: the versions they name, from
     /// this replica's store).
     SetRoles(
@@ -404,6 +407,24 @@ impl Fleet {
             }))
     }
 
+    /// Makes `version`, which this replica does not store, active in the
+    /// whole fleet from the fleet's record of it; answers whether the
+    /// fleet has it.
+    pub fn activate_recorded(&self, version: VersionId) -> Result<bool, FleetError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::ActivateRecorded(version, reply))
+            .map_err(|_| super::js_err("activate a version", "the fleet coordinator stopped"))?;
+        let wait = self.timeout * 3;
+        self.block_on(async move { tokio::time::timeout(wait, answer).await })
+            .and_then(|r| r.ok())
+            .and_then(|r| r.ok())
+            .unwrap_or(Err(FleetError::Timeout {
+                what: "activate a version",
+                after: wait,
+            }))
+    }
+
     /// Where the fleet stands, as this replica sees it.
     pub fn stats(&self) -> FleetStats {
         let (reply, answer) = oneshot::channel();
@@ -647,6 +668,9 @@ impl Coordinator {
             Command::Activate(entry, bytes, reply) => {
                 let _ = reply.send(self.announce_activation(entry, bytes).await);
             }
+            Command::ActivateRecorded(version, reply) => {
+                let _ = reply.send(self.announce_recorded(version).await);
+            }
             Command::SetRoles(change, files, reply) => {
                 let _ = reply.send(self.change_roles(change, files).await);
             }
@@ -669,7 +693,10 @@ impl Coordinator {
             revision: 0,
         };
         let announced = match self.bus.put_file(&entry, &bytes).await {
-            Ok(()) => self.bus.announce(&published, Some(self.revision)).await,
+            Ok(()) => match self.bus.record(&entry).await {
+                Ok(()) => self.bus.announce(&published, Some(self.revision)).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         match announced {
@@ -812,10 +839,26 @@ impl Coordinator {
             })
         };
         for version in dropped.into_iter().filter(|v| !in_use(v)) {
-            if let Err(e) = self.bus.remove_file(version).await {
+            if let Err(e) = self.bus.forget(version).await {
                 tracing::debug!(%version, error = %e, "fleet: an old version's file stays in the object store");
             }
         }
+    }
+
+    /// A rollback to a version this replica does not store: announced from
+    /// the fleet's record of it, when there is one.
+    async fn announce_recorded(&mut self, version: VersionId) -> Result<bool, FleetError> {
+        let Some(entry) = self.bus.recorded(version).await? else {
+            return Ok(false);
+        };
+        let published = Published {
+            entry,
+            by: self.replica.clone(),
+            position: None,
+            revision: 0,
+        };
+        self.bus.announce(&published, None).await?;
+        Ok(true)
     }
 
     /// A rollback or promotion asked of this replica: the version becomes

@@ -449,6 +449,7 @@ fn a_rollback_posted_to_a_follower_is_served_by_every_replica() {
         },
     );
     // Offline training runs on the trainer, which names itself to others.
+    let before_offline = stats(replicas[t].addr).unwrap()["serving_version"].clone();
     let (status, answer) = try_http(
         replicas[other].addr,
         "POST",
@@ -474,6 +475,47 @@ fn a_rollback_posted_to_a_follower_is_served_by_every_replica() {
                 .all(|&i| {
                     stats(replicas[i].addr)
                         .is_some_and(|s| s["serving_version"]["mode"] == "offline")
+                })
+                .then_some(())
+        },
+    );
+    // A replica that joins later rolls the fleet back to a version it
+    // never stored: the fleet's record of it.
+    let mut replicas = replicas;
+    replicas.push(replica(&nats.url, "r4"));
+    let all = [0, 1, 2, 3];
+    let offline = stats(replicas[t].addr).unwrap()["serving_version"].clone();
+    until(
+        Duration::from_secs(5),
+        "the new replica serves the active version",
+        || {
+            stats(replicas[3].addr)
+                .is_some_and(|s| s["serving_version"] == offline)
+                .then_some(())
+        },
+    );
+    let name = format!(
+        "{}_{:03}",
+        before_offline["mode"].as_str().unwrap(),
+        before_offline["number"].as_u64().unwrap()
+    );
+    let (_, listed) = try_http(replicas[3].addr, "GET", "/v1/versions", "").unwrap();
+    assert!(!listed.contains(&format!("\"{name}\"")), "{listed}");
+    let (status, answer) = try_http(
+        replicas[3].addr,
+        "POST",
+        "/v1/rollback",
+        &format!("{{\"version\": \"{name}\"}}"),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    until(
+        Duration::from_secs(3),
+        "all four replicas serve the rollback",
+        || {
+            all.iter()
+                .all(|&i| {
+                    stats(replicas[i].addr).is_some_and(|s| s["serving_version"] == before_offline)
                 })
                 .then_some(())
         },
