@@ -115,3 +115,63 @@ impl AgentError {
         }
     }
 }
+
+/// [`AgentError::Incompatible`] when the stored model of `version` is of
+/// another kind or task, or has other features, classes or categorical
+/// features than the configured model.
+pub(crate) fn check_stored_spec(
+    version: &VersionId,
+    stored: &refit_plugin::ModelSpec,
+    configured: &refit_plugin::ModelSpec,
+) -> Result<(), AgentError> {
+    let problem = if stored.kind != configured.kind {
+        format!(
+            "is a `{}` model, the config asks for `{}`",
+            stored.kind, configured.kind
+        )
+    } else if stored.task != configured.task {
+        format!(
+            "is for {}, the config asks for {}",
+            stored.task, configured.task
+        )
+    } else if stored.features != configured.features {
+        stored
+            .features
+            .iter()
+            .zip(&configured.features)
+            .position(|(a, b)| a != b)
+            .map_or_else(
+                || {
+                    format!(
+                        "has {} features, the config {}",
+                        stored.features.len(),
+                        configured.features.len()
+                    )
+                },
+                |i| {
+                    format!(
+                        "has feature `{}` in column {}, the config `{}`",
+                        stored.features[i],
+                        i + 1,
+                        configured.features[i]
+                    )
+                },
+            )
+    } else if stored.classes != configured.classes {
+        format!(
+            "has the classes {:?}, the config {:?}",
+            stored.classes, configured.classes
+        )
+    } else if stored.categorical != configured.categorical {
+        format!(
+            "reads {:?} as categorical, the config {:?}",
+            stored.categorical, configured.categorical
+        )
+    } else {
+        return Ok(());
+    };
+    Err(AgentError::Incompatible {
+        version: *version,
+        problem,
+    })
+}

@@ -20,12 +20,13 @@
 //!   [`serving`]: the atomically swapped serving set; inside the crate, the
 //!   actors (Ingest, Drift, Trainer, Checkpointer, ServingActor, Watcher,
 //!   in `src/actors/`) and the messages they exchange (`src/messages.rs`);
+//! - [`fleet`] (`[fleet]` in the config): one replica of a fleet on NATS
+//!   JetStream: the shared sample stream, the trainer's lease, the model
+//!   bus and the coordinator that drives this replica's actors; the
+//!   agent's boot wires it, as it wires the Watcher;
 //! - [`agent`]: the embedded handle ([`Agent`], [`AgentBuilder`],
 //!   [`CachedPredictor`]);
 //!   [`ctr`]: click events, hashing and ranking on the handle;
-//! - [`fleet`]: fleet mode's building blocks on NATS JetStream (the
-//!   trainer lease, the model bus, the sample stream; not yet used by the
-//!   agent);
 //! - outer rings: [`http`] (the API and dashboard), [`run`] (the main job
 //!   of `refit run`), [`demo`] and [`progressive`] (demo streams and
 //!   progressive validation of a bare model), and the `refit` binary.

@@ -1,6 +1,7 @@
 //! Building and starting an agent: the boot sequence.
 
 use super::*;
+use crate::error::check_stored_spec;
 
 /// Builds and starts an [`Agent`].
 pub struct AgentBuilder {
@@ -720,61 +721,4 @@ fn open_fleet(
             "fleet mode: {e} (is nats-server -js running there? fleet.on_unavailable = \"local\" starts alone instead)"
         ))),
     }
-}
-
-pub(crate) fn check_stored_spec(
-    version: &VersionId,
-    stored: &ModelSpec,
-    configured: &ModelSpec,
-) -> Result<(), AgentError> {
-    let problem = if stored.kind != configured.kind {
-        format!(
-            "is a `{}` model, the config asks for `{}`",
-            stored.kind, configured.kind
-        )
-    } else if stored.task != configured.task {
-        format!(
-            "is for {}, the config asks for {}",
-            stored.task, configured.task
-        )
-    } else if stored.features != configured.features {
-        stored
-            .features
-            .iter()
-            .zip(&configured.features)
-            .position(|(a, b)| a != b)
-            .map_or_else(
-                || {
-                    format!(
-                        "has {} features, the config {}",
-                        stored.features.len(),
-                        configured.features.len()
-                    )
-                },
-                |i| {
-                    format!(
-                        "has feature `{}` in column {}, the config `{}`",
-                        stored.features[i],
-                        i + 1,
-                        configured.features[i]
-                    )
-                },
-            )
-    } else if stored.classes != configured.classes {
-        format!(
-            "has the classes {:?}, the config {:?}",
-            stored.classes, configured.classes
-        )
-    } else if stored.categorical != configured.categorical {
-        format!(
-            "reads {:?} as categorical, the config {:?}",
-            stored.categorical, configured.categorical
-        )
-    } else {
-        return Ok(());
-    };
-    Err(AgentError::Incompatible {
-        version: *version,
-        problem,
-    })
 }

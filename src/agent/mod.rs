@@ -30,8 +30,6 @@ mod fleet;
 mod named;
 mod versions;
 
-#[cfg(feature = "fleet")]
-pub(crate) use builder::check_stored_spec as check_version_spec;
 pub use builder::{AgentBuilder, WarmStart};
 pub use cached::CachedPredictor;
 

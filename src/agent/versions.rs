@@ -1,8 +1,8 @@
 //! Versions on the handle: listing, rollback, offline training, loading a
 //! stored version.
 
-use super::builder::check_stored_spec;
 use super::*;
+use crate::error::check_stored_spec;
 
 impl Agent {
     /// Loads a stored version for a serving role, checked like a rollback.

@@ -11,6 +11,10 @@ use crate::actors::serving::ServingActor;
 use crate::events::Event;
 use crate::messages::{Publish, Subscribe};
 
+/// Events waiting to be forwarded, at most (the oldest are dropped, as
+/// for any slow subscriber).
+const FORWARDED: usize = 10_000;
+
 /// One forwarded event and the replica it comes from.
 #[derive(Serialize, Deserialize)]
 struct Forwarded {
@@ -45,7 +49,7 @@ pub(crate) fn forward(
     runtime: &tokio::runtime::Handle,
     demoted: Box<dyn Fn(crate::store::VersionId) + Send>,
 ) {
-    let (tx, rx) = crossbeam_channel::bounded(crate::agent::EVENT_CAPACITY);
+    let (tx, rx) = crossbeam_channel::bounded(FORWARDED);
     server.do_send(Subscribe { tx, rx: rx.clone() });
     let (out, handle, by) = (client.clone(), runtime.clone(), replica.clone());
     let to = subject.clone();

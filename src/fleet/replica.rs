@@ -7,14 +7,14 @@
 //! - The coordinator keeps the trainer's [`Lease`]. While this replica
 //!   holds it, the coordinator continues from the fleet's active version
 //!   at its stream position and follows the stream from there, handing
-//!   each batch to Ingest as a [`Replay`]: training runs as without a
+//!   each batch to Ingest as a `Replay`: training runs as without a
 //!   fleet. Every version the Checkpointer writes is then published to the
 //!   [`ModelBus`], announced only if the manifest key is still at the
 //!   revision this replica last saw (a replica that lost the lease cannot
 //!   overwrite its successor's versions).
 //! - Every replica watches the manifest key: a version it does not serve
-//!   yet is fetched, checked, stored locally ([`Import`]) and continued
-//!   from ([`Adopt`]): followers serve what the trainer trains, and a
+//!   yet is fetched, checked, stored locally (`Import`) and continued
+//!   from (`Adopt`): followers serve what the trainer trains, and a
 //!   rollback announced by any replica reaches all of them.
 //! - Every replica reports its role, its served version and (the trainer)
 //!   its position in a status bucket, read for `/v1/stats`.
@@ -806,7 +806,7 @@ impl Coordinator {
             .plugins
             .load(&bytes)
             .map_err(|e| format!("loading it: {e}"))?;
-        crate::agent::check_version_spec(&id, model.spec(), &self.actors.spec)
+        crate::error::check_stored_spec(&id, model.spec(), &self.actors.spec)
             .map_err(|e| e.to_string())?;
         self.actors
             .registry
