@@ -547,14 +547,9 @@ impl Coordinator {
         let mut beat = tokio::time::interval(self.beat);
         loop {
             tokio::select! {
-                _ = &mut stopped => break,
-                changed = roles.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                    let held = *roles.borrow_and_update();
-                    self.set_role(held).await;
-                }
+                // Commands first: a version written before the stop (the
+                // last flush) is still published.
+                biased;
                 Some(command) = inbox.recv() => {
                     // Only the newest of the versions written meanwhile is
                     // published (each one replaces the one before).
@@ -573,6 +568,14 @@ impl Coordinator {
                         }
                     }
                     self.on_command(command).await;
+                }
+                _ = &mut stopped => break,
+                changed = roles.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let held = *roles.borrow_and_update();
+                    self.set_role(held).await;
                 }
                 update = next_announcement(&mut watch) => match update {
                     Some(Ok(published)) => {
