@@ -569,7 +569,7 @@ impl Handler<StartTraining> for Trainer {
         if let Some(role) = self.fleet.as_ref().filter(|f| !f.training) {
             return Err(AgentError::InvalidArgument(format!(
                 "this replica does not train; the fleet's trainer is {}: ask it",
-                role.trainer.as_deref().unwrap_or("being elected")
+                role.trainer.as_deref().unwrap_or("not known here yet")
             )));
         }
         if self.retraining.is_some() {

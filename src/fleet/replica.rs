@@ -895,7 +895,9 @@ impl Coordinator {
         }
         self.revision = published.revision;
         if published.position.is_some() {
+            // Only the trainer announces a position.
             self.position = published.position;
+            self.note_trainer(Some(published.by.clone())).await;
         }
         let id = published.entry.id();
         if self.current != Some(id) {
@@ -1162,6 +1164,12 @@ impl Coordinator {
             .iter()
             .find(|r| r.training)
             .map(|r| r.replica.clone());
+        self.note_trainer(trainer).await;
+        Some(replicas)
+    }
+
+    /// Notes which replica trains, and tells the Trainer when that changed.
+    async fn note_trainer(&mut self, trainer: Option<String>) {
         if trainer.is_some() && trainer != self.trainer {
             self.trainer = trainer;
             let _ = self
@@ -1173,7 +1181,6 @@ impl Coordinator {
                 })
                 .await;
         }
-        Some(replicas)
     }
 
     async fn stats(&mut self) -> FleetStats {
