@@ -40,6 +40,9 @@ pub struct IngestSamples {
     pub rows: Rows,
     /// One label per row.
     pub labels: Vec<f32>,
+    /// Fleet mode: the caller's key of this call; a retry with the same
+    /// key within JetStream's duplicate window is stored once.
+    pub idempotency_key: Option<String>,
 }
 
 /// Agent start-up → Ingest: logged samples the recovered model has not

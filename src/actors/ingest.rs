@@ -179,7 +179,12 @@ impl Ingest {
         self.publishing += n;
         let first = self.log_next;
         self.log_next += n;
-        let stored = shared.append(first, self.clock.now_ms(), msg.rows, msg.labels);
+        let stored = shared.append(
+            first,
+            self.clock.now_ms(),
+            (msg.rows, msg.labels),
+            msg.idempotency_key,
+        );
         Box::pin(stored.into_actor(self).map(move |stored, act, _| {
             act.publishing -= n;
             let _ = stored.map_err(AgentError::FleetUnavailable)?;

@@ -249,6 +249,32 @@ impl Agent {
         self.ingest_rows(|| Rows::Dense(rows.to_vec()), labels)
     }
 
+    /// [`Agent::ingest`] under the caller's `key` for this call (a UUID,
+    /// say): in fleet mode, a call retried with the same key within
+    /// JetStream's duplicate window (two minutes) is stored once, also
+    /// when the first try was stored but its acknowledgement was lost.
+    /// Without a fleet a refused call is never stored, and the key is not
+    /// needed (nor kept).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let mut config = refit::config::Config::default();
+    /// # config.agent.data_dir = dir.path().to_owned();
+    /// let agent = refit::Agent::builder(config).features(["a", "b"]).start()?;
+    /// let ack = agent.ingest_once("3f1c-call-1", &[0.5, 1.0], &[1.0])?;
+    /// assert_eq!(ack.accepted, 1);
+    /// agent.shutdown()?;
+    /// # Ok::<(), refit::AgentError>(())
+    /// ```
+    pub fn ingest_once(
+        &self,
+        key: &str,
+        rows: &[f32],
+        labels: &[f32],
+    ) -> Result<IngestAck, AgentError> {
+        self.ingest_rows_once(|| Rows::Dense(rows.to_vec()), labels, Some(key))
+    }
+
     /// Feeds labelled sparse rows to a sparse model (see
     /// [`Agent::record_click`] for click events); as [`Agent::ingest`]
     /// otherwise.
@@ -267,11 +293,22 @@ impl Agent {
         rows: impl Fn() -> Rows,
         labels: &[f32],
     ) -> Result<IngestAck, AgentError> {
+        self.ingest_rows_once(rows, labels, None)
+    }
+
+    /// [`Agent::ingest_rows`] under the caller's idempotency key.
+    pub(crate) fn ingest_rows_once(
+        &self,
+        rows: impl Fn() -> Rows,
+        labels: &[f32],
+        key: Option<&str>,
+    ) -> Result<IngestAck, AgentError> {
         self.live()?;
         loop {
             let msg = IngestSamples {
                 rows: rows(),
                 labels: labels.to_vec(),
+                idempotency_key: key.map(str::to_owned),
             };
             match block(self.inner.addrs.ingest.send(msg))? {
                 Err(AgentError::Backpressure { .. }) if self.inner.when_full == WhenFull::Wait => {

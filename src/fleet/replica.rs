@@ -59,13 +59,15 @@ impl SharedLog for StreamLog {
         &self,
         first_sample: u64,
         time_ms: u64,
-        rows: Rows,
-        labels: Vec<f32>,
+        (rows, labels): (Rows, Vec<f32>),
+        key: Option<String>,
     ) -> BoxFuture<'static, Result<u64, String>> {
         let stream = self.stream.clone();
-        let stored = self
-            .runtime
-            .spawn(async move { stream.append(first_sample, time_ms, &rows, &labels).await });
+        let stored = self.runtime.spawn(async move {
+            stream
+                .append_once(first_sample, time_ms, (&rows, &labels), key.as_deref())
+                .await
+        });
         Box::pin(async move {
             match stored.await {
                 Ok(r) => r.map_err(|e| e.to_string()),

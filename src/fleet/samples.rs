@@ -105,6 +105,21 @@ impl SampleStream {
         rows: &Rows,
         labels: &[f32],
     ) -> Result<u64, FleetError> {
+        self.append_once(first_sample, time_ms, (rows, labels), None)
+            .await
+    }
+
+    /// [`SampleStream::append`] under the caller's `key` (JetStream's
+    /// `Nats-Msg-Id`): within the stream's duplicate window, a batch
+    /// stored under a key is not stored again, and the retry answers the
+    /// first one's sequence.
+    pub async fn append_once(
+        &self,
+        first_sample: u64,
+        time_ms: u64,
+        (rows, labels): (&Rows, &[f32]),
+        key: Option<&str>,
+    ) -> Result<u64, FleetError> {
         // While disconnected the client would queue the message and send
         // it on reconnection, after this call failed: a retry by the host
         // would then store the samples twice. Refused at once instead.
@@ -114,10 +129,14 @@ impl SampleStream {
         let record =
             crate::sample_log::encode_record(first_sample, time_ms, rows, labels, self.width)
                 .map_err(|e| js_err("encode a batch", e))?;
+        let mut message = jetstream::context::Publish::build().payload(record.into());
+        if let Some(key) = key {
+            message = message.message_id(key);
+        }
         let ack = within(
             self.timeout,
             "publish a batch",
-            self.js.publish(self.subject.clone(), record.into()),
+            self.js.send_publish(self.subject.clone(), message),
         )
         .await?
         .map_err(|e| js_err("publish a batch", e))?;

@@ -160,7 +160,22 @@ pub(crate) struct Samples {
     labels: Vec<serde_json::Value>,
 }
 
-pub(crate) async fn samples(state: web::Data<HttpState>, body: web::Json<Samples>) -> HttpResponse {
+pub(crate) async fn samples(
+    req: actix_web::HttpRequest,
+    state: web::Data<HttpState>,
+    body: web::Json<Samples>,
+) -> HttpResponse {
+    // Fleet mode: a retry under the same key is stored once.
+    let key = match req.headers().get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 256 => Some(k.trim().to_owned()),
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "the Idempotency-Key header must be 1 to 256 visible ASCII characters",
+            );
+        }
+    };
     let body = body.into_inner();
     let agent = match state.agent() {
         Some(agent) => agent.clone(),
@@ -178,7 +193,11 @@ pub(crate) async fn samples(state: web::Data<HttpState>, body: web::Json<Samples
         Ok(r) => r,
         Err(answer) => return *answer,
     };
-    blocking(move || agent.ingest(&rows, &labels)).await
+    blocking(move || match &key {
+        Some(key) => agent.ingest_once(key, &rows, &labels),
+        None => agent.ingest(&rows, &labels),
+    })
+    .await
 }
 
 #[derive(Deserialize)]

@@ -410,13 +410,15 @@ pub fn first_segment_ms(dir: &Path) -> std::io::Result<Option<u64>> {
 pub trait SharedLog: Send + Sync {
     /// Stores one ingest call's samples (numbered from `first_sample` by
     /// this replica); resolves once they are stored, to their position in
-    /// the shared log, or to why they are not (then nothing is stored).
+    /// the shared log, or to why they are not (then nothing is stored,
+    /// unless the answer was lost: a retry under the same `key` is then
+    /// stored once).
     fn append(
         &self,
         first_sample: u64,
         time_ms: u64,
-        rows: Rows,
-        labels: Vec<f32>,
+        samples: (Rows, Vec<f32>),
+        key: Option<String>,
     ) -> futures::future::BoxFuture<'static, Result<u64, String>>;
 
     /// The newest `max_rows` stored samples, oldest first (blocks the

@@ -86,7 +86,7 @@ pub fn raw_http(
         .unwrap_or_else(|| panic!("{method} {path}: no HTTP answer from {addr}"))
 }
 
-fn try_raw_http(
+pub fn try_raw_http(
     addr: SocketAddr,
     method: &str,
     path: &str,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::common::{addr_in, first_line, json, samples_body, signal, try_http};
+use super::common::{addr_in, first_line, json, samples_body, signal, try_http, try_raw_http};
 use super::fleet::NatsServer;
 
 /// The lease's TTL in these tests.
@@ -117,6 +117,14 @@ fn trainer(replicas: &[Replica], live: &[usize]) -> usize {
 /// acknowledged.
 fn post(addr: SocketAddr, ids: &[u32]) -> bool {
     try_http(addr, "POST", "/v1/samples", &samples_body(ids)).is_some_and(|(s, _)| s == 200)
+}
+
+/// Posts samples with ids `ids` to `addr` under the idempotency key
+/// `key`: (status, body), none when the connection failed.
+fn post_once(addr: SocketAddr, ids: &[u32], key: &str) -> Option<(u16, String)> {
+    let headers =
+        format!("Host: {addr}\r\nContent-Type: application/json\r\nIdempotency-Key: {key}\r\n");
+    try_raw_http(addr, "POST", "/v1/samples", &headers, &samples_body(ids))
 }
 
 /// The ids of every row in the fleet's stream, in stream order, and its
@@ -314,11 +322,10 @@ fn a_nats_restart_loses_no_acknowledged_sample() {
         }
         if (10..15).contains(&call) {
             // NATS is away: refused, retryably, and nothing is accepted.
-            let (status, body) =
-                try_http(addr, "POST", "/v1/samples", &samples_body(&ids)).unwrap();
+            let (status, body) = post_once(addr, &ids, &format!("call-{call}")).unwrap();
             assert_eq!(status, 503, "{body}");
             assert!(body.contains("retry"), "{body}");
-            refused.push(ids);
+            refused.push((call, ids));
             continue;
         }
         if call == 15 {
@@ -331,9 +338,10 @@ fn a_nats_restart_loses_no_acknowledged_sample() {
                     .then_some(())
             });
             // The refused calls again, as a client would retry them.
-            for ids in std::mem::take(&mut refused) {
+            for (refused_call, ids) in std::mem::take(&mut refused) {
                 let deadline = Instant::now() + Duration::from_secs(20);
-                while !post(addr, &ids) {
+                let key = format!("call-{refused_call}");
+                while post_once(addr, &ids, &key).is_none_or(|(s, _)| s != 200) {
                     assert!(
                         Instant::now() < deadline,
                         "never acknowledged after the restart"
@@ -344,13 +352,20 @@ fn a_nats_restart_loses_no_acknowledged_sample() {
             }
         }
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !post(addr, &ids) {
+        while post_once(addr, &ids, &format!("call-{call}")).is_none_or(|(s, _)| s != 200) {
             assert!(Instant::now() < deadline, "call {call} never acknowledged");
             std::thread::sleep(Duration::from_millis(100));
         }
         acked.extend(ids);
     }
     assert_eq!(acked.len(), 3_000);
+    // A call retried under its key (its answer lost, say) is acknowledged
+    // again but stored once: `converged` finds every id once.
+    let (status, body) = post_once(replicas[1].addr, &acked[..100], "call-0").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post_once(replicas[0].addr, &[9_999], "").unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Idempotency-Key"), "{body}");
     converged(&nats.url, &replicas, &live, &acked);
 }
 
