@@ -171,6 +171,13 @@ pub struct ConnectDrift {
     pub reference: Recipient<SetReference>,
 }
 
+/// Fleet coordinator → Drift (of a replica that does not train): the
+/// trainer's latest drift report, answered as this replica's own until
+/// it trains itself.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct ForwardedReport(pub DriftReport);
+
 /// Host → Drift: the latest drift report (none before the first batch).
 #[derive(Message, Debug)]
 #[rtype(result = "Option<DriftReport>")]

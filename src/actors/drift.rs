@@ -345,6 +345,13 @@ impl Handler<UseStoredReference> for Drift {
     }
 }
 
+impl Handler<crate::messages::ForwardedReport> for Drift {
+    type Result = ();
+    fn handle(&mut self, msg: crate::messages::ForwardedReport, _: &mut Context<Self>) {
+        self.last = Some(msg.0);
+    }
+}
+
 impl Handler<GetDriftReport> for Drift {
     type Result = MessageResult<GetDriftReport>;
     fn handle(&mut self, _: GetDriftReport, _: &mut Context<Self>) -> Self::Result {

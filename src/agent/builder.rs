@@ -303,6 +303,7 @@ impl AgentBuilder {
                     trainer: addrs.trainer.clone(),
                     registry: addrs.registry.clone(),
                     server: addrs.server.clone(),
+                    drift: addrs.drift.clone(),
                     plugins: self.plugins.clone(),
                     spec: spec.clone(),
                     max_pending: when_full_max_pending,

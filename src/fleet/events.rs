@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actors::serving::ServingActor;
 use crate::events::Event;
-use crate::messages::{Publish, Subscribe};
+use crate::messages::{ForwardedReport, Publish, Subscribe};
 
 /// Events waiting to be forwarded, at most (the oldest are dropped, as
 /// for any slow subscriber).
@@ -38,13 +38,14 @@ fn fleet_wide(event: &Event) -> bool {
 
 /// Starts forwarding both ways for `replica`: its events while `training`
 /// says it trains, and the other replicas' events to `server`'s
-/// subscribers. A challenger this replica's guardrail demotes goes to
-/// `demoted` (it ends the A/B test fleet-wide).
+/// subscribers (the trainer's drift reports to `drift` too, for this
+/// replica's stats). A challenger this replica's guardrail demotes goes
+/// to `demoted` (it ends the A/B test fleet-wide).
 pub(crate) fn forward(
     client: async_nats::Client,
     subject: String,
     replica: String,
-    server: Addr<ServingActor>,
+    (server, drift): (Addr<ServingActor>, Addr<crate::actors::drift::Drift>),
     training: tokio::sync::watch::Receiver<bool>,
     runtime: &tokio::runtime::Handle,
     demoted: Box<dyn Fn(crate::store::VersionId) + Send>,
@@ -92,6 +93,9 @@ pub(crate) fn forward(
             match serde_json::from_slice::<Forwarded>(&message.payload) {
                 Ok(f) if f.by != replica => {
                     tracing::debug!(from = %f.by, "fleet: the trainer's event");
+                    if let Event::DriftReport(report) = &f.event {
+                        drift.do_send(ForwardedReport(report.clone()));
+                    }
                     server.do_send(Publish(f.event));
                 }
                 Ok(_) => {}

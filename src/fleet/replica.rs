@@ -266,7 +266,7 @@ impl FleetConnection {
     /// Starts the coordinator over the agent's actors; `serving` is the
     /// version the agent serves at start.
     pub fn join(self, actors: FleetActors, serving: Option<VersionId>) -> Fleet {
-        let server = actors.server.clone();
+        let (server, drift) = (actors.server.clone(), actors.drift.clone());
         let handle = self.handle();
         let every = self.config.lease_ttl.0 / 3;
         let (stop, stopped) = oneshot::channel();
@@ -297,7 +297,7 @@ impl FleetConnection {
             self.client,
             self.events,
             self.replica.clone(),
-            server,
+            (server, drift),
             keeper.roles(),
             &handle,
             Box::new(move |version| {
@@ -334,6 +334,8 @@ pub struct FleetActors {
     pub registry: Addr<Checkpointer>,
     /// The ServingActor: the trainer's events, on the other replicas.
     pub server: Addr<crate::actors::serving::ServingActor>,
+    /// Drift: the trainer's drift reports, on the other replicas.
+    pub drift: Addr<crate::actors::drift::Drift>,
     /// Loads fetched version files.
     pub plugins: PluginRegistry,
     /// The model a fetched version must match.

@@ -47,6 +47,7 @@ fn replica(url: &str, name: &str) -> Replica {
         dir.path().join("config.toml"),
         format!(
             "[model]\nfeatures = [{}]\n[online]\nmin_samples_per_update = 100\nupdate_frequency = \"500ms\"\n\
+             [drift]\nreference_size = 1000\nwindow = 500\n\
              [fleet]\nurl = \"{url}\"\nreplica = \"{name}\"\nlease_ttl = \"2s\"\ntimeout = \"1s\"\n",
             features.join(", ")
         ),
@@ -236,6 +237,17 @@ fn three_replicas_learn_each_sample_once_and_serve_the_same_version() {
         },
     );
     assert!(s["ingest"]["published"].as_u64().unwrap() >= 1000, "{s}");
+    // The trainer's drift report is every follower's too (stats, /v1/drift).
+    let t = trainer(&replicas, &live);
+    until(
+        Duration::from_secs(3),
+        "a follower reports the trainer's drift",
+        || {
+            let trained = stats(replicas[t].addr)?["drift"]["window_end"].as_u64()?;
+            let seen = stats(replicas[(t + 1) % 3].addr)?["drift"]["window_end"].as_u64()?;
+            (seen == trained).then_some(())
+        },
+    );
     // The trainer's updates (with their learning rates) are in every
     // follower's history, for its dashboard.
     let follower = (0..3)
