@@ -86,12 +86,15 @@ impl PyAgent {
     /// Feeds labelled rows: `X` a 2-D float32 (no copy) or float64 array,
     /// or a list of dicts keyed by feature name (text categories, `None`
     /// for a missing value); `y` numbers, or class names. Answers the
-    /// acknowledgement as a dict.
+    /// acknowledgement as a dict. In fleet mode, a call retried under the
+    /// same `idempotency_key` is stored once.
+    #[pyo3(signature = (x, y, idempotency_key=None))]
     fn ingest<'py>(
         &self,
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
         y: &Bound<'py, PyAny>,
+        idempotency_key: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let agent = self.agent()?.clone();
         let ack = if is_named(x) || y.extract::<Vec<String>>().is_ok() {
@@ -103,12 +106,18 @@ impl PyAgent {
                     "rows must all be dicts or all be lists",
                 ));
             };
-            py.detach(|| agent.ingest_named(&x, &y))
+            py.detach(|| match &idempotency_key {
+                Some(key) => agent.ingest_named_once(key, &x, &y),
+                None => agent.ingest_named(&x, &y),
+            })
         } else {
             let rows = rows(x, agent.spec().width())?;
             let values = rows.values()?;
             let y = labels(y)?;
-            py.detach(|| agent.ingest(&values, &y))
+            py.detach(|| match &idempotency_key {
+                Some(key) => agent.ingest_once(key, &values, &y),
+                None => agent.ingest(&values, &y),
+            })
         }
         .map_err(agent_err)?;
         to_py(py, &ack)

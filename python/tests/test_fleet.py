@@ -59,8 +59,12 @@ def test_two_replicas_learn_one_model(tmp_path, nats):
                 refit.Agent(str(config), features=["a", "b", "c"], data_dir=str(tmp_path / name))
             )
         for i in range(6):
-            ack = agents[i % 2].ingest(X[i * 500 : (i + 1) * 500], y[i * 500 : (i + 1) * 500])
+            chunk = (X[i * 500 : (i + 1) * 500], y[i * 500 : (i + 1) * 500])
+            ack = agents[i % 2].ingest(*chunk, idempotency_key=f"chunk-{i}")
             assert ack["accepted"] == 500
+            if i == 0:
+                # A retry under the same key (its answer lost, say): stored once.
+                agents[1].ingest(*chunk, idempotency_key="chunk-0")
         deadline = time.time() + 20
         while True:
             stats = [a.stats() for a in agents]
@@ -73,7 +77,10 @@ def test_two_replicas_learn_one_model(tmp_path, nats):
                 break
             assert time.time() < deadline, f"the fleet did not converge: {stats}"
             time.sleep(0.05)
-        assert sum(s["ingest"]["published"] for s in stats) == 3000
+        # Acknowledged 3 500 times, stored and learned 3 000 times.
+        assert sum(s["ingest"]["published"] for s in stats) == 3500
+        time.sleep(1.0)
+        assert [a.stats()["trainer"]["samples_seen"] for a in agents if a.stats()["fleet"]["training"]] == [3000]
         np.testing.assert_allclose(agents[0].predict(X[:50]), agents[1].predict(X[:50]))
     finally:
         for a in agents:

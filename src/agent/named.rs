@@ -37,6 +37,18 @@ impl Agent {
         self.ingest(&rows, &labels)
     }
 
+    /// [`Agent::ingest_named`] under the caller's key for this call (see
+    /// [`Agent::ingest_once`]).
+    pub fn ingest_named_once(
+        &self,
+        key: &str,
+        rows: &[Value],
+        labels: &[Value],
+    ) -> Result<IngestAck, AgentError> {
+        let (rows, labels) = self.encode_named(rows, Some(labels))?;
+        self.ingest_once(key, &rows, &labels)
+    }
+
     /// Predicts rows given as JSON values (see [`Agent::ingest_named`]).
     pub fn predict_named(&self, rows: &[Value]) -> Result<Prediction, AgentError> {
         let (rows, _) = self.encode_named(rows, None)?;
