@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::kv;
 
-use super::{FleetError, connect, js_err, key_value, within};
+use super::{FleetError, Nats, js_err, key_value, within};
 
 /// A lease on one key of a key-value bucket (see the [module docs](self)).
 #[derive(Debug)]
@@ -41,11 +41,22 @@ impl Lease {
     /// kept on `replicas` servers of a cluster.
     pub async fn connect(
         url: &str,
+        names: (&str, &str, &str),
+        ttl: Duration,
+        (timeout, replicas): (Duration, usize),
+    ) -> Result<Self, FleetError> {
+        let nats = Nats::connect(url, timeout).await?;
+        Self::open(&nats, names, ttl, (timeout, replicas)).await
+    }
+
+    /// [`Lease::connect`] over an open connection.
+    pub async fn open(
+        nats: &Nats,
         (bucket, key, holder): (&str, &str, &str),
         ttl: Duration,
         (timeout, replicas): (Duration, usize),
     ) -> Result<Self, FleetError> {
-        let js = connect(url, timeout).await?;
+        let js = &nats.js;
         let config = kv::Config {
             bucket: bucket.to_owned(),
             history: 1,
@@ -53,7 +64,7 @@ impl Lease {
             num_replicas: replicas.max(1),
             ..Default::default()
         };
-        let store = key_value(&js, config, timeout).await?;
+        let store = key_value(js, config, timeout).await?;
         Ok(Self {
             store,
             key: key.to_owned(),

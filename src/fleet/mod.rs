@@ -73,26 +73,52 @@ pub enum FleetError {
     },
 }
 
-/// A JetStream context on the server at `url`, or the error naming it.
-pub(crate) async fn connect(
-    url: &str,
-    timeout: Duration,
-) -> Result<jetstream::Context, FleetError> {
-    Ok(connect_client(url, timeout).await?.1)
+/// One connection to NATS and its JetStream context: a replica's parts
+/// (sample stream, model bus, lease, status) share it.
+#[derive(Clone)]
+pub struct Nats {
+    client: async_nats::Client,
+    js: jetstream::Context,
 }
 
-/// The client of a connection to `url` and its JetStream context.
-pub(crate) async fn connect_client(
-    url: &str,
-    timeout: Duration,
-) -> Result<(async_nats::Client, jetstream::Context), FleetError> {
-    let client = within(timeout, "connect", async_nats::connect(url))
-        .await?
-        .map_err(|e| FleetError::Connect {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
-    Ok((client.clone(), jetstream::new(client)))
+impl std::fmt::Debug for Nats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Nats")
+            .field("state", &self.client.connection_state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Nats {
+    /// Connects to the server(s) at `url` (comma-separated for a
+    /// cluster), waiting at most `timeout`.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, FleetError> {
+        let client = within(timeout, "connect", async_nats::connect(url))
+            .await?
+            .map_err(|e| FleetError::Connect {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            js: jetstream::new(client.clone()),
+            client,
+        })
+    }
+
+    /// The client (core NATS: the events' subject).
+    pub(crate) fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// The JetStream context.
+    pub(crate) fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    /// Whether the client is connected to a server now.
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
 }
 
 /// The key-value bucket `config.bucket`, created with `config` when it

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
-use super::{FleetError, connect, js_err, key_value, within};
+use super::{FleetError, Nats, js_err, key_value, within};
 use crate::store::VersionEntry;
 
 /// The key of the active version in the manifest bucket.
@@ -72,7 +72,17 @@ impl ModelBus {
         name: &str,
         (timeout, replicas): (Duration, usize),
     ) -> Result<Self, FleetError> {
-        let js = connect(url, timeout).await?;
+        let nats = Nats::connect(url, timeout).await?;
+        Self::open(&nats, (prefix, name), (timeout, replicas)).await
+    }
+
+    /// [`ModelBus::connect`] over an open connection.
+    pub async fn open(
+        nats: &Nats,
+        (prefix, name): (&str, &str),
+        (timeout, replicas): (Duration, usize),
+    ) -> Result<Self, FleetError> {
+        let js = nats.js.clone();
         let (files_name, manifest_name) = (
             format!("{prefix}_{name}_models"),
             format!("{prefix}_{name}_manifest"),

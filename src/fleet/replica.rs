@@ -31,8 +31,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    FleetError, Lease, LeaseKeeper, ModelBus, Published, Roles, SampleStream, connect_client,
-    key_value, within,
+    FleetError, Lease, LeaseKeeper, ModelBus, Nats, Published, Roles, SampleStream, key_value,
+    within,
 };
 use crate::actors::{checkpointer::Checkpointer, ingest::Ingest, trainer::Trainer};
 use crate::config::FleetConfig;
@@ -185,27 +185,22 @@ impl FleetConnection {
         // On a thread of its own: the caller may be inside another runtime.
         let opened = std::thread::spawn(move || {
             handle.block_on(async move {
-                let stream = SampleStream::connect(
-                    &url,
-                    &prefix,
-                    &name,
-                    input,
-                    retention,
-                    (timeout, copies),
-                )
-                .await?;
-                let bus = ModelBus::connect(&url, &prefix, &name, (timeout, copies)).await?;
+                // One connection for every part of this replica.
+                let nats = Nats::connect(&url, timeout).await?;
+                let names = (prefix.as_str(), name.as_str());
+                let stream =
+                    SampleStream::open(&nats, names, input, retention, (timeout, copies)).await?;
+                let bus = ModelBus::open(&nats, names, (timeout, copies)).await?;
                 let lease_bucket = format!("{prefix}_{name}_lease");
-                let lease = Lease::connect(
-                    &url,
+                let lease = Lease::open(
+                    &nats,
                     (&lease_bucket, "trainer", &who),
                     ttl,
                     (timeout, copies),
                 )
                 .await?;
-                let (client, js) = connect_client(&url, timeout).await?;
                 let status = key_value(
-                    &js,
+                    nats.jetstream(),
                     kv::Config {
                         bucket: format!("{prefix}_{name}_replicas"),
                         history: 1,
@@ -216,6 +211,7 @@ impl FleetConnection {
                     timeout,
                 )
                 .await?;
+                let client = nats.client().clone();
                 Ok::<_, FleetError>((stream, bus, lease, status, client))
             })
         })

@@ -13,7 +13,7 @@ use async_nats::jetstream::{self, stream};
 use futures::StreamExt;
 use refit_plugin::InputKind;
 
-use super::{FleetError, connect_client, js_err, within};
+use super::{FleetError, Nats, js_err, within};
 use crate::rows::Rows;
 
 /// One stored batch: its stream sequence, rows and labels.
@@ -31,7 +31,7 @@ pub struct StoredBatch {
 
 /// The sample stream of one model.
 pub struct SampleStream {
-    client: async_nats::Client,
+    nats: Nats,
     js: jetstream::Context,
     stream: String,
     subject: String,
@@ -58,11 +58,23 @@ impl SampleStream {
         url: &str,
         prefix: &str,
         name: &str,
+        input: (InputKind, usize),
+        retention: (Duration, u64),
+        (timeout, replicas): (Duration, usize),
+    ) -> Result<Self, FleetError> {
+        let nats = Nats::connect(url, timeout).await?;
+        Self::open(&nats, (prefix, name), input, retention, (timeout, replicas)).await
+    }
+
+    /// [`SampleStream::connect`] over an open connection.
+    pub async fn open(
+        nats: &Nats,
+        (prefix, name): (&str, &str),
         (input, width): (InputKind, usize),
         (max_age, max_bytes): (Duration, u64),
         (timeout, replicas): (Duration, usize),
     ) -> Result<Self, FleetError> {
-        let (client, js) = connect_client(url, timeout).await?;
+        let js = nats.js.clone();
         let stream_name = format!("{prefix}_{name}_samples");
         let subject = format!("{prefix}.{name}.samples");
         within(
@@ -80,7 +92,7 @@ impl SampleStream {
         .await?
         .map_err(|e| js_err("open the sample stream", e))?;
         Ok(Self {
-            client,
+            nats: nats.clone(),
             js,
             stream: stream_name,
             subject,
@@ -92,7 +104,7 @@ impl SampleStream {
 
     /// Whether the client is connected to a server now.
     pub fn is_connected(&self) -> bool {
-        self.client.connection_state() == async_nats::connection::State::Connected
+        self.nats.is_connected()
     }
 
     /// Stores one batch numbered from `first_sample`; answers its stream
@@ -149,7 +161,7 @@ impl SampleStream {
     /// The stored batches from stream sequence `from` on (what retention
     /// kept of them), in order.
     pub async fn read_from(&self, from: u64) -> Result<Vec<StoredBatch>, FleetError> {
-        let mut stream = self.open().await?;
+        let mut stream = self.stream().await?;
         let info = within(self.timeout, "read the stream's state", stream.info())
             .await?
             .map_err(|e| js_err("read the stream's state", e))?;
@@ -185,7 +197,7 @@ impl SampleStream {
     }
 
     /// The stream, as the server has it now.
-    async fn open(&self) -> Result<jetstream::stream::Stream, FleetError> {
+    async fn stream(&self) -> Result<jetstream::stream::Stream, FleetError> {
         within(
             self.timeout,
             "open the sample stream",
@@ -220,7 +232,7 @@ impl SampleStream {
 
     /// The stream's first and last stored sequences (0 and 0 when empty).
     pub async fn bounds(&self) -> Result<(u64, u64), FleetError> {
-        let mut stream = self.open().await?;
+        let mut stream = self.stream().await?;
         let info = within(self.timeout, "read the stream's state", stream.info())
             .await?
             .map_err(|e| js_err("read the stream's state", e))?;
@@ -239,7 +251,7 @@ impl SampleStream {
     ) -> Result<impl futures::Stream<Item = Result<StoredBatch, FleetError>> + use<'_>, FleetError>
     {
         use jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
-        let stream = self.open().await?;
+        let stream = self.stream().await?;
         let durable = format!("{}_trainer", self.stream);
         // A consumer left by an earlier trainer starts elsewhere.
         let _ = within(
