@@ -171,7 +171,8 @@ pub struct FleetStats {
     pub training: bool,
     /// The training replica, as the status bucket says.
     pub trainer: Option<String>,
-    /// Whether this replica is connected to NATS now.
+    /// Whether this replica's connections to NATS (the samples', and the
+    /// versions' and lease's) are up now.
     pub connected: bool,
     /// The fleet version this replica serves.
     pub serving: Option<VersionId>,

@@ -52,8 +52,16 @@ pub(crate) fn forward(
 ) {
     let (tx, rx) = crossbeam_channel::bounded(FORWARDED);
     server.do_send(Subscribe { tx, rx: rx.clone() });
-    let (out, handle, by) = (client.clone(), runtime.clone(), replica.clone());
-    let to = subject.clone();
+    // One task publishes them, in order (the last drift report stays the
+    // last); best effort: a lost event is not retried.
+    let (outbox, mut sending) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let (out, to) = (client.clone(), subject.clone());
+    runtime.spawn(async move {
+        while let Some(body) = sending.recv().await {
+            let _ = out.publish(to.clone(), body.into()).await;
+        }
+    });
+    let by = replica.clone();
     // Ends when the ServingActor (the agent) stops.
     let _ = std::thread::Builder::new()
         .name("refit-fleet-events".into())
@@ -74,9 +82,7 @@ pub(crate) fn forward(
                 };
                 tracing::debug!("fleet: event sent to the other replicas");
                 if let Ok(body) = serde_json::to_vec(&message) {
-                    let (out, to) = (out.clone(), to.clone());
-                    // Best effort: a lost event is not retried.
-                    handle.spawn(async move { out.publish(to, body.into()).await });
+                    let _ = outbox.send(body);
                 }
             }
         });

@@ -145,7 +145,8 @@ pub struct FleetConnection {
     bus: Arc<ModelBus>,
     lease: Lease,
     status: kv::Store,
-    client: async_nats::Client,
+    /// The connection of everything but the samples.
+    control: Nats,
     /// `<prefix>.<name>.events`.
     events: String,
     commands: mpsc::UnboundedSender<Command>,
@@ -185,11 +186,14 @@ impl FleetConnection {
         // On a thread of its own: the caller may be inside another runtime.
         let opened = std::thread::spawn(move || {
             handle.block_on(async move {
-                // One connection for every part of this replica.
+                // Two connections: the samples' bulk on one, so that it
+                // never holds up the versions, the lease and the events on
+                // the other.
+                let data = Nats::connect(&url, timeout).await?;
                 let nats = Nats::connect(&url, timeout).await?;
                 let names = (prefix.as_str(), name.as_str());
                 let stream =
-                    SampleStream::open(&nats, names, input, retention, (timeout, copies)).await?;
+                    SampleStream::open(&data, names, input, retention, (timeout, copies)).await?;
                 let bus = ModelBus::open(&nats, names, (timeout, copies)).await?;
                 let lease_bucket = format!("{prefix}_{name}_lease");
                 let lease = Lease::open(
@@ -211,13 +215,12 @@ impl FleetConnection {
                     timeout,
                 )
                 .await?;
-                let client = nats.client().clone();
-                Ok::<_, FleetError>((stream, bus, lease, status, client))
+                Ok::<_, FleetError>((stream, bus, lease, status, nats))
             })
         })
         .join()
         .map_err(|_| super::js_err("connect", "the connecting thread panicked"))??;
-        let (stream, bus, lease, status, client) = opened;
+        let (stream, bus, lease, status, control) = opened;
         let (commands, inbox) = mpsc::unbounded_channel();
         Ok(Self {
             runtime: Runtime(Some(runtime)),
@@ -227,7 +230,7 @@ impl FleetConnection {
             bus: Arc::new(bus),
             lease,
             status,
-            client,
+            control,
             events,
             commands,
             inbox,
@@ -268,6 +271,7 @@ impl FleetConnection {
         let (stop, stopped) = oneshot::channel();
         let stream_handle = self.stream.clone();
         let coordinator = Coordinator {
+            control: self.control.clone(),
             replica: self.replica.clone(),
             stream: self.stream,
             bus: self.bus,
@@ -290,7 +294,7 @@ impl FleetConnection {
         };
         let commands = self.commands.clone();
         super::events::forward(
-            self.client,
+            self.control.client().clone(),
             self.events,
             self.replica.clone(),
             (server, drift),
@@ -309,6 +313,7 @@ impl FleetConnection {
         let task = handle.spawn(async move { coordinator.run(keeper, inbox, stopped).await });
         Fleet {
             stream: stream_handle,
+            control: self.control.clone(),
             runtime: self.runtime,
             commands: self.commands,
             stop: Some(stop),
@@ -345,6 +350,8 @@ pub struct FleetActors {
 pub struct Fleet {
     /// The sample stream (its connection's state).
     stream: Arc<SampleStream>,
+    /// The other connection (its state).
+    control: Nats,
     runtime: Runtime,
     commands: mpsc::UnboundedSender<Command>,
     stop: Option<oneshot::Sender<()>>,
@@ -428,7 +435,7 @@ impl Fleet {
     /// Where the fleet stands, as this replica sees it.
     pub fn stats(&self) -> FleetStats {
         let (reply, answer) = oneshot::channel();
-        let connected = self.stream.is_connected();
+        let connected = self.stream.is_connected() && self.control.is_connected();
         // What this replica knows without its coordinator (busy with NATS
         // calls that wait for their timeouts while NATS is away).
         let unknown = FleetStats {
@@ -478,6 +485,8 @@ struct Reported {
 
 /// The coordinator's state (see the [module docs](self)).
 struct Coordinator {
+    /// The connection of the model bus, the lease and the status.
+    control: Nats,
     replica: String,
     stream: Arc<SampleStream>,
     bus: Arc<ModelBus>,
@@ -605,7 +614,7 @@ impl Coordinator {
                     None => roles_watch = None,
                 },
                 _ = beat.tick() => {
-                    let connected = self.stream.is_connected();
+                    let connected = self.control.is_connected();
                     tracing::debug!(connected, was_connected, watching = watch.is_some(), "fleet: beat");
                     if connected && !was_connected {
                         // The server may have restarted: watches made
@@ -1184,7 +1193,7 @@ impl Coordinator {
     }
 
     async fn stats(&mut self) -> FleetStats {
-        let connected = self.stream.is_connected();
+        let connected = self.stream.is_connected() && self.control.is_connected();
         let (replicas, stream) = if connected {
             (self.replicas().await, self.stream.bounds().await.ok())
         } else {
