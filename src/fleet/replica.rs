@@ -377,20 +377,29 @@ impl Fleet {
         std::thread::spawn(move || handle.block_on(f)).join().ok()
     }
 
-    /// Makes `entry`'s version (file `bytes`) active in the whole fleet.
-    pub fn activate(&self, entry: VersionEntry, bytes: Vec<u8>) -> Result<(), FleetError> {
+    /// Sends the coordinator the command `ask` makes of a reply channel,
+    /// and waits for its answer (`what` names the call in a timeout).
+    fn ask<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        ask: impl FnOnce(oneshot::Sender<Result<T, FleetError>>) -> Command,
+    ) -> Result<T, FleetError> {
         let (reply, answer) = oneshot::channel();
         self.commands
-            .send(Command::Activate(entry, bytes, reply))
-            .map_err(|_| super::js_err("activate a version", "the fleet coordinator stopped"))?;
+            .send(ask(reply))
+            .map_err(|_| super::js_err(what, "the fleet coordinator stopped"))?;
         let wait = self.timeout * 3;
         self.block_on(async move { tokio::time::timeout(wait, answer).await })
             .and_then(|r| r.ok())
             .and_then(|r| r.ok())
-            .unwrap_or(Err(FleetError::Timeout {
-                what: "activate a version",
-                after: wait,
-            }))
+            .unwrap_or(Err(FleetError::Timeout { what, after: wait }))
+    }
+
+    /// Makes `entry`'s version (file `bytes`) active in the whole fleet.
+    pub fn activate(&self, entry: VersionEntry, bytes: Vec<u8>) -> Result<(), FleetError> {
+        self.ask("activate a version", |reply| {
+            Command::Activate(entry, bytes, reply)
+        })
     }
 
     /// Changes the A/B roles of the whole fleet; `files` are the versions
@@ -400,36 +409,18 @@ impl Fleet {
         change: RoleChange,
         files: Vec<(VersionEntry, Vec<u8>)>,
     ) -> Result<(), FleetError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::SetRoles(change, files, reply))
-            .map_err(|_| super::js_err("set the A/B roles", "the fleet coordinator stopped"))?;
-        let wait = self.timeout * 3;
-        self.block_on(async move { tokio::time::timeout(wait, answer).await })
-            .and_then(|r| r.ok())
-            .and_then(|r| r.ok())
-            .unwrap_or(Err(FleetError::Timeout {
-                what: "set the A/B roles",
-                after: wait,
-            }))
+        self.ask("set the A/B roles", |reply| {
+            Command::SetRoles(change, files, reply)
+        })
     }
 
     /// Makes `version`, which this replica does not store, active in the
     /// whole fleet from the fleet's record of it; answers whether the
     /// fleet has it.
     pub fn activate_recorded(&self, version: VersionId) -> Result<bool, FleetError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::ActivateRecorded(version, reply))
-            .map_err(|_| super::js_err("activate a version", "the fleet coordinator stopped"))?;
-        let wait = self.timeout * 3;
-        self.block_on(async move { tokio::time::timeout(wait, answer).await })
-            .and_then(|r| r.ok())
-            .and_then(|r| r.ok())
-            .unwrap_or(Err(FleetError::Timeout {
-                what: "activate a version",
-                after: wait,
-            }))
+        self.ask("activate a version", |reply| {
+            Command::ActivateRecorded(version, reply)
+        })
     }
 
     /// Where the fleet stands, as this replica sees it.
