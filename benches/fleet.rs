@@ -14,13 +14,15 @@
 //!
 //! Run: `cargo bench --bench fleet` (needs `nats-server` on the PATH).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 mod common;
+// The fleet tests' nats-server (stop and restart are for those tests).
+#[allow(dead_code)]
+#[path = "../tests/it/nats.rs"]
+mod nats;
 
 use refit::Agent;
 use refit::config::{Config, FleetConfig, HumanDuration};
@@ -70,33 +72,10 @@ fn predict_latency(agent: &Agent, row: &[f32]) -> (f64, f64, f64) {
 }
 
 fn main() {
-    let store = tempfile::tempdir().expect("temp dir");
-    let mut server = match Command::new("nats-server")
-        .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
-        .arg(store.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!(
-                "fleet bench not run: nats-server not found ({e}; apt-get install nats-server)"
-            );
-            return;
-        }
+    let Some(server) = nats::NatsServer::start() else {
+        return;
     };
-    let mut lines = BufReader::new(server.stderr.take().expect("stderr")).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.split("Listening for client connections on ")
-                .nth(1)
-                .map(|a| format!("nats://{}", a.trim()))
-        })
-        .expect("nats-server printed its address");
-    std::thread::spawn(move || lines.for_each(drop));
+    let url = server.url.clone();
 
     let dirs: Vec<_> = (0..3)
         .map(|_| tempfile::tempdir().expect("temp dir"))
@@ -233,6 +212,5 @@ fn main() {
     let (p50, p99, max) = predict_latency(&local, row);
     println!("predict without a fleet: p50 {p50:.2} µs, p99 {p99:.2} µs, max {max:.1} µs");
     local.shutdown().expect("shuts down");
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }

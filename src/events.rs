@@ -187,8 +187,9 @@ pub struct FleetStats {
     pub replicas: Vec<ReplicaStatus>,
 }
 
-/// One replica's last report to its fleet.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One replica's last report to its fleet (the value of its key in the
+/// status bucket).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplicaStatus {
     /// Its name.
     pub replica: String,

@@ -39,37 +39,54 @@ impl Agent {
         fleet: &crate::fleet::Fleet,
         version: VersionId,
     ) -> Result<VersionEntry, AgentError> {
-        let unavailable = |e: crate::fleet::FleetError| AgentError::FleetUnavailable(e.to_string());
-        let entry = match self.load_stored(version) {
+        let unknown = || crate::store::StoreError::Unknown(version);
+        let entry = match self.read_stored(version) {
             // Checked here first, as a rollback without a fleet is.
-            Ok(_) => {
-                let (entry, bytes) = self.inner.store.read_version(version)?;
+            Ok((entry, bytes, _)) => {
                 fleet.activate(entry.clone(), bytes).map_err(unavailable)?;
-                entry
+                Some(entry)
             }
             // Not stored here (a replica that joined later): the fleet's
             // record of it, checked by every replica that adopts it.
             Err(AgentError::Store(crate::store::StoreError::Unknown(_))) => {
                 if !fleet.activate_recorded(version).map_err(unavailable)? {
-                    return Err(crate::store::StoreError::Unknown(version).into());
+                    return Err(unknown().into());
                 }
-                self.wait_serving(version)?;
-                return Ok(self.inner.store.read_version(version)?.0);
+                None
             }
             Err(e) => return Err(e),
         };
-        self.wait_serving(version)?;
-        Ok(entry)
+        self.wait_served_here(
+            format!("{version} was announced to the fleet but is"),
+            |set| set.champion.version == version,
+        )?;
+        match entry {
+            Some(entry) => Ok(entry),
+            // Stored here once adopted: its entry, from the manifest.
+            None => Ok(self
+                .inner
+                .store
+                .manifest(version.mode)?
+                .get(version.number)
+                .cloned()
+                .ok_or_else(unknown)?),
+        }
     }
 
-    /// Waits until this replica serves `version` (announced to the fleet).
+    /// Waits until this replica's serving set is as `served` says (what
+    /// the fleet was told); else an error saying `what` is not served
+    /// here.
     #[cfg(feature = "fleet")]
-    fn wait_serving(&self, version: VersionId) -> Result<(), AgentError> {
+    fn wait_served_here(
+        &self,
+        what: String,
+        served: impl Fn(&crate::serving::ServingSet) -> bool,
+    ) -> Result<(), AgentError> {
         let deadline = std::time::Instant::now() + self.inner.flush_timeout;
-        while self.inner.serving.load().champion.version != version {
+        while !served(&self.inner.serving.load()) {
             if std::time::Instant::now() > deadline {
                 return Err(AgentError::Internal(format!(
-                    "{version} was announced to the fleet but is not served here after {:?}",
+                    "{what} not served here after {:?}",
                     self.inner.flush_timeout
                 )));
             }
@@ -77,6 +94,12 @@ impl Agent {
         }
         Ok(())
     }
+}
+
+/// A fleet call that failed: retryable.
+#[cfg(feature = "fleet")]
+fn unavailable(e: crate::fleet::FleetError) -> AgentError {
+    AgentError::FleetUnavailable(e.to_string())
 }
 
 /// An A/B role to set fleet-wide.
@@ -105,10 +128,10 @@ impl Agent {
     #[cfg(feature = "fleet")]
     fn set_fleet_role(&self, fleet: &crate::fleet::Fleet, role: AbRole) -> Result<(), AgentError> {
         use crate::fleet::RoleChange;
+        // Checked here first, as without a fleet.
         let stored = |version: VersionId| -> Result<(VersionEntry, Vec<u8>), AgentError> {
-            // Checked here first, as without a fleet.
-            self.load_stored(version)?;
-            Ok(self.inner.store.read_version(version)?)
+            let (entry, bytes, _) = self.read_stored(version)?;
+            Ok((entry, bytes))
         };
         let (change, files, expect) = match role {
             AbRole::Challenger(Some((version, share))) => {
@@ -126,24 +149,11 @@ impl Agent {
             }
             AbRole::Shadow(None) => (RoleChange::Shadow(None), Vec::new(), (None, Some(None))),
         };
-        fleet
-            .set_roles(change, files)
-            .map_err(|e| AgentError::FleetUnavailable(e.to_string()))?;
-        let deadline = std::time::Instant::now() + self.inner.flush_timeout;
-        loop {
-            let set = self.inner.serving.load();
+        fleet.set_roles(change, files).map_err(unavailable)?;
+        self.wait_served_here("the fleet's A/B roles were set but are".into(), |set| {
             let challenger = set.challenger.as_ref().map(|(c, _)| c.version);
             let shadow = set.shadow.as_ref().map(|s| s.version);
-            if expect.0.is_none_or(|c| c == challenger) && expect.1.is_none_or(|s| s == shadow) {
-                return Ok(());
-            }
-            if std::time::Instant::now() > deadline {
-                return Err(AgentError::Internal(format!(
-                    "the fleet's A/B roles were set but are not served here after {:?}",
-                    self.inner.flush_timeout
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+            expect.0.is_none_or(|c| c == challenger) && expect.1.is_none_or(|s| s == shadow)
+        })
     }
 }

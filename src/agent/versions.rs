@@ -4,19 +4,27 @@
 use super::*;
 use crate::error::check_stored_spec;
 
+/// A stored version's entry, file and loaded model.
+pub(super) type Stored = (VersionEntry, Vec<u8>, Box<dyn Model>);
+
 impl Agent {
-    /// Loads a stored version for a serving role, checked like a rollback.
     /// The stored `version`, loaded and checked against the configured
-    /// model.
+    /// model (for a serving role, or a rollback).
     pub(super) fn load_stored(&self, version: VersionId) -> Result<Box<dyn Model>, AgentError> {
-        let (_, bytes) = self.inner.store.read_version(version)?;
+        Ok(self.read_stored(version)?.2)
+    }
+
+    /// The stored `version`'s entry, file and loaded model, checked
+    /// against the configured model: the file is read once.
+    pub(super) fn read_stored(&self, version: VersionId) -> Result<Stored, AgentError> {
+        let (entry, bytes) = self.inner.store.read_version(version)?;
         let model = self
             .inner
             .plugins
             .load(&bytes)
             .map_err(|source| AgentError::Unreadable { version, source })?;
         check_stored_spec(&version, model.spec(), &self.inner.spec)?;
-        Ok(model)
+        Ok((entry, bytes, model))
     }
 
     pub(super) fn served(&self, version: VersionId) -> Result<Served, AgentError> {

@@ -246,13 +246,21 @@ impl ModelBus {
 
     /// The active version now, if one was published.
     pub async fn active(&self) -> Result<Option<Published>, FleetError> {
-        let entry = within(
-            self.timeout,
-            "read the manifest",
-            self.manifest.entry(ACTIVE),
-        )
-        .await?
-        .map_err(|e| js_err("read the manifest", e))?;
+        self.read_key(ACTIVE.into(), "read the manifest", decode)
+            .await
+    }
+
+    /// The value at `key` (none: absent or deleted), read as `decode` says
+    /// (`what` names the call in errors).
+    async fn read_key<T>(
+        &self,
+        key: String,
+        what: &'static str,
+        decode: fn(&[u8], u64) -> Result<T, FleetError>,
+    ) -> Result<Option<T>, FleetError> {
+        let entry = within(self.timeout, what, self.manifest.entry(key))
+            .await?
+            .map_err(|e| js_err(what, e))?;
         entry
             .filter(|e| e.operation == kv::Operation::Put)
             .map(|e| decode(&e.value, e.revision))
@@ -287,19 +295,14 @@ impl ModelBus {
         &self,
         version: crate::store::VersionId,
     ) -> Result<Option<VersionEntry>, FleetError> {
-        let entry = within(
-            self.timeout,
+        self.read_key(
+            version_key(version),
             "read a version's entry",
-            self.manifest.entry(version_key(version)),
+            |value, _| {
+                serde_json::from_slice(value).map_err(|e| js_err("decode a version's entry", e))
+            },
         )
-        .await?
-        .map_err(|e| js_err("read a version's entry", e))?;
-        entry
-            .filter(|e| e.operation == kv::Operation::Put)
-            .map(|e| {
-                serde_json::from_slice(&e.value).map_err(|e| js_err("decode a version's entry", e))
-            })
-            .transpose()
+        .await
     }
 
     /// Removes `version` from the fleet's list and its file from the
@@ -317,17 +320,10 @@ impl ModelBus {
 
     /// The A/B roles now (none set: no challenger, no shadow).
     pub async fn roles(&self) -> Result<Roles, FleetError> {
-        let entry = within(
-            self.timeout,
-            "read the A/B roles",
-            self.manifest.entry(ROLES),
-        )
-        .await?
-        .map_err(|e| js_err("read the A/B roles", e))?;
-        match entry.filter(|e| e.operation == kv::Operation::Put) {
-            Some(e) => decode_roles(&e.value, e.revision),
-            None => Ok(Roles::default()),
-        }
+        Ok(self
+            .read_key(ROLES.into(), "read the A/B roles", decode_roles)
+            .await?
+            .unwrap_or_default())
     }
 
     /// Sets the A/B roles of the whole fleet.

@@ -27,7 +27,6 @@ use async_nats::jetstream::kv;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use refit_plugin::{ModelSpec, PluginRegistry};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
@@ -465,15 +464,6 @@ impl Drop for Fleet {
     }
 }
 
-/// What a replica reports in the status bucket.
-#[derive(Debug, Serialize, Deserialize)]
-struct Reported {
-    training: bool,
-    serving: Option<VersionId>,
-    position: Option<u64>,
-    updated_ms: u64,
-}
-
 /// The coordinator's state (see the [module docs](self)).
 struct Coordinator {
     /// The connection of the model bus, the lease and the status.
@@ -506,18 +496,12 @@ struct Coordinator {
     beat: Duration,
 }
 
-type Watch = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Published, FleetError>> + Send>>;
+/// A watch of one manifest key (none: not watching).
+type Watch<T> =
+    Option<std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, FleetError>> + Send>>>;
 
-type RolesWatch = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Roles, FleetError>> + Send>>;
-
-async fn next_roles(watch: &mut Option<RolesWatch>) -> Option<Result<Roles, FleetError>> {
-    match watch {
-        Some(w) => w.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn next_announcement(watch: &mut Option<Watch>) -> Option<Result<Published, FleetError>> {
+/// The watch's next update, or never while there is no watch.
+async fn next_update<T>(watch: &mut Watch<T>) -> Option<Result<T, FleetError>> {
     match watch {
         Some(w) => w.next().await,
         None => std::future::pending().await,
@@ -541,8 +525,8 @@ impl Coordinator {
                 training: false,
             })
             .await;
-        let mut watch: Option<Watch> = None;
-        let mut roles_watch: Option<RolesWatch> = None;
+        let mut watch: Watch<Published> = None;
+        let mut roles_watch: Watch<Roles> = None;
         let mut was_connected = true;
         let mut beat = tokio::time::interval(self.beat);
         loop {
@@ -577,7 +561,7 @@ impl Coordinator {
                     let held = *roles.borrow_and_update();
                     self.set_role(held).await;
                 }
-                update = next_announcement(&mut watch) => match update {
+                update = next_update(&mut watch) => match update {
                     Some(Ok(published)) => {
                         // Only the newest of the announcements already
                         // waiting is adopted (and fetched).
@@ -596,7 +580,7 @@ impl Coordinator {
                     }
                     None => watch = None,
                 },
-                update = next_roles(&mut roles_watch) => match update {
+                update = next_update(&mut roles_watch) => match update {
                     Some(Ok(roles)) => self.apply_roles(roles).await,
                     Some(Err(e)) => {
                         tracing::warn!(error = %e, "fleet: watching the A/B roles failed; watching again");
@@ -640,7 +624,7 @@ impl Coordinator {
     }
 
     /// Watches the A/B roles again, catching up on them first.
-    async fn rewatch_roles(&mut self) -> Option<RolesWatch> {
+    async fn rewatch_roles(&mut self) -> Watch<Roles> {
         let watch = self.bus.watch_roles().await.ok()?;
         if let Ok(roles) = self.bus.roles().await {
             self.apply_roles(roles).await;
@@ -650,7 +634,7 @@ impl Coordinator {
 
     /// Watches the manifest again, catching up on the active version
     /// first (announcements made while not watching).
-    async fn rewatch(&mut self) -> Option<Watch> {
+    async fn rewatch(&mut self) -> Watch<Published> {
         let watch = self.bus.watch().await.ok()?;
         if let Ok(Some(active)) = self.bus.active().await {
             self.on_announced(active).await;
@@ -900,14 +884,11 @@ impl Coordinator {
             self.note_trainer(Some(published.by.clone())).await;
         }
         let id = published.entry.id();
-        if self.current != Some(id) {
-            match self.adopt(&published, None).await {
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(version = %id, error = %e, "fleet: the announced version could not be adopted");
-                    return;
-                }
-            }
+        if self.current != Some(id)
+            && let Err(e) = self.adopt(&published, None).await
+        {
+            tracing::error!(version = %id, error = %e, "fleet: the announced version could not be adopted");
+            return;
         }
         if self.training && published.position.is_none() {
             let position = self
@@ -1108,7 +1089,8 @@ impl Coordinator {
             self.publish_written().await;
         }
         self.prune().await;
-        let reported = Reported {
+        let reported = ReplicaStatus {
+            replica: self.replica.clone(),
             training: self.training,
             serving: self.current,
             position: self.training.then_some(self.position).flatten(),
@@ -1145,15 +1127,9 @@ impl Coordinator {
             let mut replicas = Vec::new();
             for key in seen {
                 if let Ok(Some(value)) = status.get(&key).await
-                    && let Ok(r) = serde_json::from_slice::<Reported>(&value)
+                    && let Ok(reported) = serde_json::from_slice::<ReplicaStatus>(&value)
                 {
-                    replicas.push(ReplicaStatus {
-                        replica: key,
-                        training: r.training,
-                        serving: r.serving,
-                        position: r.position,
-                        updated_ms: r.updated_ms,
-                    });
+                    replicas.push(reported);
                 }
             }
             Some(replicas)

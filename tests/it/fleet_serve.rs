@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::common::{addr_in, first_line, json, samples_body, signal, try_http, try_raw_http};
-use super::fleet::NatsServer;
+use super::nats::NatsServer;
 
 /// The lease's TTL in these tests.
 const TTL: Duration = Duration::from_secs(2);

@@ -25,6 +25,7 @@ mod kill;
 mod learning;
 mod lifecycle;
 mod multiclass;
+mod nats;
 mod persistence;
 mod preprocessing;
 mod psi_reference;
